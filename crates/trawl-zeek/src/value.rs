@@ -1,0 +1,390 @@
+//! Typed Zeek values, parsed on demand from a field's bytes.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use crate::escape::{escape_all_into, escape_into, unescape};
+use crate::time::{parse_epoch, write_epoch, Nanos};
+use crate::types::{Scalar, ZeekType};
+
+/// One value of a Zeek record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// The field is unset (`-` in TSV, absent or `null` in JSON).
+    Unset,
+    Bool(bool),
+    Count(u64),
+    Int(i64),
+    Double(f64),
+    /// Nanoseconds since the epoch.
+    Time(Nanos),
+    /// Seconds.
+    Interval(f64),
+    /// string, enum, pattern and types trawl does not interpret; bytes, not necessarily UTF-8.
+    Str(Cow<'a, [u8]>),
+    Addr(IpAddr),
+    Subnet(IpAddr, u8),
+    Port(u16),
+    /// set, vector or table; an empty list is Zeek's `(empty)`.
+    List(Vec<Value<'a>>),
+    /// A value that did not match its declared type, kept verbatim (escapes decoded).
+    Invalid(Cow<'a, [u8]>),
+}
+
+/// Why a field's text did not parse as its declared type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} is not a valid {ty}")]
+pub struct ValueError {
+    /// The offending text (lossily decoded, shortened).
+    pub what: String,
+    /// The declared type.
+    pub ty: String,
+}
+
+/// The markers of a TSV header block that shape how a field is read.
+#[derive(Debug, Clone, Copy)]
+pub struct Markers<'h> {
+    pub set_separator: &'h [u8],
+    pub empty_field: &'h [u8],
+    pub unset_field: &'h [u8],
+}
+
+impl Markers<'static> {
+    /// Zeek's defaults: `,`, `(empty)`, `-`.
+    pub const DEFAULT: Markers<'static> = Markers {
+        set_separator: b",",
+        empty_field: b"(empty)",
+        unset_field: b"-",
+    };
+}
+
+fn err(raw: &[u8], ty: &ZeekType) -> ValueError {
+    let mut what = String::from_utf8_lossy(&raw[..raw.len().min(64)]).into_owned();
+    if raw.len() > 64 {
+        what.push('…');
+    }
+    ValueError {
+        what: format!("{what:?}"),
+        ty: ty.to_string(),
+    }
+}
+
+/// Parses a TSV field (still escaped) as `ty`.
+pub fn parse_tsv<'a>(raw: &'a [u8], ty: ZeekType, m: &Markers) -> Result<Value<'a>, ValueError> {
+    if raw == m.unset_field {
+        return Ok(Value::Unset);
+    }
+    if ty.is_container() {
+        if raw == m.empty_field {
+            return Ok(Value::List(Vec::new()));
+        }
+        let mut items = Vec::new();
+        let sep = m.set_separator;
+        let mut rest = raw;
+        loop {
+            let (item, next) = match find(rest, sep) {
+                Some(i) => (&rest[..i], Some(&rest[i + sep.len()..])),
+                None => (rest, None),
+            };
+            // Inside a container, an element equal to the unset marker is an unset element.
+            items.push(if item == m.unset_field {
+                Value::Unset
+            } else {
+                parse_scalar(item, ty.scalar).map_err(|_| err(raw, &ty))?
+            });
+            match next {
+                Some(n) => rest = n,
+                None => break,
+            }
+        }
+        return Ok(Value::List(items));
+    }
+    if ty.scalar == Scalar::String && raw == m.empty_field {
+        // A string that reads `(empty)` is an empty string, as Zeek writes it.
+        return Ok(Value::Str(Cow::Borrowed(&b""[..])));
+    }
+    parse_scalar(raw, ty.scalar).map_err(|_| err(raw, &ty))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    match needle.len() {
+        0 => None,
+        1 => memchr::memchr(needle[0], hay),
+        _ => memchr::memmem::find(hay, needle),
+    }
+}
+
+/// Parses one scalar from escaped TSV text.
+pub fn parse_scalar(raw: &[u8], s: Scalar) -> Result<Value<'_>, ()> {
+    let text = |raw| -> Result<&str, ()> { std::str::from_utf8(raw).map_err(|_| ()) };
+    Ok(match s {
+        Scalar::Bool => match raw {
+            b"T" => Value::Bool(true),
+            b"F" => Value::Bool(false),
+            _ => return Err(()),
+        },
+        Scalar::Count => Value::Count(parse_u64(raw).ok_or(())?),
+        Scalar::Int => Value::Int(text(raw)?.parse().map_err(|_| ())?),
+        Scalar::Double => Value::Double(parse_f64(raw)?),
+        Scalar::Interval => Value::Interval(parse_f64(raw)?),
+        Scalar::Time => Value::Time(parse_epoch(raw).ok_or(())?),
+        Scalar::Port => Value::Port(text(raw)?.parse().map_err(|_| ())?),
+        Scalar::Addr => Value::Addr(parse_addr(raw)?),
+        Scalar::Subnet => {
+            let t = text(raw)?;
+            let (a, n) = t.split_once('/').ok_or(())?;
+            let a: IpAddr = a.trim_matches(['[', ']']).parse().map_err(|_| ())?;
+            let n: u8 = n.parse().map_err(|_| ())?;
+            if n > if a.is_ipv4() { 32 } else { 128 } {
+                return Err(());
+            }
+            Value::Subnet(a, n)
+        }
+        Scalar::String | Scalar::Enum | Scalar::Pattern | Scalar::Other => {
+            Value::Str(unescape(raw).0)
+        }
+    })
+}
+
+fn parse_u64(raw: &[u8]) -> Option<u64> {
+    if raw.is_empty() || raw.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in raw {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(v)
+}
+
+fn parse_f64(raw: &[u8]) -> Result<f64, ()> {
+    let t = std::str::from_utf8(raw).map_err(|_| ())?;
+    // Rust accepts "inf"/"nan" spellings Zeek never writes; keep them but only as Zeek spells them.
+    if t.is_empty() || t.starts_with(['i', 'I', 'n', 'N', '+']) {
+        return Err(());
+    }
+    t.parse().map_err(|_| ())
+}
+
+fn parse_addr(raw: &[u8]) -> Result<IpAddr, ()> {
+    let t = std::str::from_utf8(raw).map_err(|_| ())?;
+    t.trim_matches(['[', ']']).parse().map_err(|_| ())
+}
+
+impl Value<'_> {
+    /// Detaches the value from the buffer it was read from.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Unset => Value::Unset,
+            Value::Bool(b) => Value::Bool(b),
+            Value::Count(v) => Value::Count(v),
+            Value::Int(v) => Value::Int(v),
+            Value::Double(v) => Value::Double(v),
+            Value::Time(v) => Value::Time(v),
+            Value::Interval(v) => Value::Interval(v),
+            Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+            Value::Addr(a) => Value::Addr(a),
+            Value::Subnet(a, n) => Value::Subnet(a, n),
+            Value::Port(p) => Value::Port(p),
+            Value::List(v) => Value::List(v.into_iter().map(Value::into_owned).collect()),
+            Value::Invalid(s) => Value::Invalid(Cow::Owned(s.into_owned())),
+        }
+    }
+
+    /// Whether the value is unset.
+    pub fn is_unset(&self) -> bool {
+        matches!(self, Value::Unset)
+    }
+
+    /// Writes the value as a Zeek TSV field: escaped, with the block's markers.
+    pub fn write_tsv(&self, out: &mut Vec<u8>, sep: &[u8], m: &Markers) {
+        match self {
+            Value::Unset => out.extend_from_slice(m.unset_field),
+            Value::List(items) if items.is_empty() => out.extend_from_slice(m.empty_field),
+            Value::List(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.extend_from_slice(m.set_separator);
+                    }
+                    v.write_scalar_tsv(out, &[sep, m.set_separator], m);
+                }
+            }
+            v => v.write_scalar_tsv(out, &[sep], m),
+        }
+    }
+
+    fn write_scalar_tsv(&self, out: &mut Vec<u8>, seps: &[&[u8]], m: &Markers) {
+        match self {
+            Value::Str(s) | Value::Invalid(s) => {
+                if s.is_empty() {
+                    out.extend_from_slice(m.empty_field);
+                } else if s.as_ref() == m.unset_field || s.as_ref() == m.empty_field {
+                    escape_all_into(out, s);
+                } else {
+                    escape_into(out, s, seps);
+                }
+            }
+            Value::Unset => out.extend_from_slice(m.unset_field),
+            other => other.write_text(out),
+        }
+    }
+
+    /// Writes a scalar as plain text, the way Zeek's ASCII writer prints it (no escaping).
+    pub fn write_text(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        match self {
+            Value::Unset => out.push(b'-'),
+            Value::Bool(b) => out.push(if *b { b'T' } else { b'F' }),
+            Value::Count(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Value::Int(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Value::Double(v) | Value::Interval(v) => {
+                let _ = write!(out, "{v:.6}");
+            }
+            Value::Time(t) => write_epoch(out, *t),
+            Value::Str(s) | Value::Invalid(s) => out.extend_from_slice(s),
+            Value::Addr(a) => {
+                let _ = write!(out, "{a}");
+            }
+            Value::Subnet(a, n) => {
+                let _ = write!(out, "{a}/{n}");
+            }
+            Value::Port(p) => {
+                let _ = write!(out, "{p}");
+            }
+            Value::List(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    v.write_text(out);
+                }
+            }
+        }
+    }
+
+    /// Writes the value as JSON the way Zeek's JSON writer does: times as epoch seconds,
+    /// addresses and subnets as strings, lists as arrays, non-UTF-8 bytes as `\\xNN`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        match self {
+            Value::Unset => out.extend_from_slice(b"null"),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Count(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Value::Int(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Value::Port(p) => {
+                let _ = write!(out, "{p}");
+            }
+            Value::Double(v) | Value::Interval(v) => {
+                if v.is_finite() {
+                    let _ = write!(out, "{v}");
+                } else {
+                    out.extend_from_slice(b"null");
+                }
+            }
+            Value::Time(t) => write_epoch(out, *t),
+            Value::Addr(_) | Value::Subnet(..) => {
+                out.push(b'"');
+                self.write_text(out);
+                out.push(b'"');
+            }
+            Value::Str(s) | Value::Invalid(s) => write_json_str(out, s),
+            Value::List(items) => {
+                out.push(b'[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    v.write_json(out);
+                }
+                out.push(b']');
+            }
+        }
+    }
+}
+
+/// Writes bytes as a JSON string; bytes that are not UTF-8 become `\\xNN` as Zeek writes them.
+pub fn write_json_str(out: &mut Vec<u8>, s: &[u8]) {
+    use std::io::Write;
+    out.push(b'"');
+    for chunk in s.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                }
+                c => {
+                    let mut b = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+                }
+            }
+        }
+        for &b in chunk.invalid() {
+            let _ = write!(out, "\\\\x{b:02x}");
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(raw: &str, ty: &str) -> Result<Value<'static>, ValueError> {
+        parse_tsv(raw.as_bytes(), ZeekType::parse(ty), &Markers::DEFAULT).map(Value::into_owned)
+    }
+
+    #[test]
+    fn unset_and_empty_differ() {
+        assert_eq!(p("-", "set[string]").unwrap(), Value::Unset);
+        assert_eq!(p("(empty)", "set[string]").unwrap(), Value::List(vec![]));
+        assert_eq!(
+            p("(empty)", "string").unwrap(),
+            Value::Str(Cow::Borrowed(b""))
+        );
+    }
+
+    #[test]
+    fn typed_values() {
+        assert_eq!(p("T", "bool").unwrap(), Value::Bool(true));
+        assert_eq!(p("80", "port").unwrap(), Value::Port(80));
+        assert!(matches!(
+            p("10.0.0.0/8", "subnet").unwrap(),
+            Value::Subnet(_, 8)
+        ));
+        assert!(matches!(p("fe80::1", "addr").unwrap(), Value::Addr(_)));
+        assert_eq!(
+            p("1,2", "vector[count]").unwrap(),
+            Value::List(vec![Value::Count(1), Value::Count(2)])
+        );
+        assert_eq!(
+            p("a\\x2cb", "string").unwrap(),
+            Value::Str(Cow::Borrowed(b"a,b"))
+        );
+        assert!(p("XXXXXXXXXX.XXXXXX", "time").is_err());
+        assert!(p("nan", "double").is_err());
+        assert!(p("99999", "port").is_err());
+    }
+
+    #[test]
+    fn json_strings_keep_bad_bytes_visible() {
+        let mut out = Vec::new();
+        write_json_str(&mut out, b"a\"\xffb");
+        assert_eq!(out, b"\"a\\\"\\\\xffb\"");
+    }
+}
