@@ -1,0 +1,223 @@
+//! Opening inputs: compression chosen by magic bytes, errors that name the input.
+
+use std::fs::File;
+use std::io::{self, BufReader, Cursor, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use flate2::bufread::MultiGzDecoder;
+
+use crate::threaded::ThreadedReader;
+use crate::InputError;
+
+/// Bytes handed to the caller per buffer, and the plain-file buffer size.
+pub(crate) const CHUNK: usize = 1 << 20;
+/// Read-ahead of compressed bytes.
+const COMPRESSED_BUF: usize = 256 << 10;
+/// Compressed files smaller than this are decoded inline: a thread and its
+/// buffers would cost more than they overlap.
+const THREAD_MIN_LEN: u64 = 128 << 10;
+/// Enough to recognise every magic number below.
+const MAGIC_LEN: usize = 10;
+
+/// How an input is (or, from its name, claims to be) compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Compression {
+    /// Plain text.
+    #[default]
+    None,
+    /// gzip, possibly several concatenated members.
+    Gzip,
+    /// Zstandard, possibly several frames.
+    Zstd,
+}
+
+enum Magic {
+    Known(Compression),
+    Unsupported(&'static str),
+}
+
+fn sniff(head: &[u8]) -> Magic {
+    match head {
+        [0x1f, 0x8b, ..] => Magic::Known(Compression::Gzip),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Magic::Known(Compression::Zstd),
+        // Skippable zstd frames may come first.
+        [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..] => Magic::Known(Compression::Zstd),
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Magic::Unsupported("xz"),
+        [b'B', b'Z', b'h', b'1'..=b'9', 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, ..] => {
+            Magic::Unsupported("bzip2")
+        }
+        [0x04, 0x22, 0x4d, 0x18, ..] => Magic::Unsupported("lz4"),
+        _ => Magic::Known(Compression::None),
+    }
+}
+
+/// When to decompress on a separate thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Threads {
+    Never,
+    Always,
+}
+
+/// Opens a file for reading, decompressing gzip or zstd as its magic bytes say
+/// (the extension is not consulted). `-` means standard input.
+///
+/// Compressed files of some size are decompressed on a separate thread that fills
+/// a few 1 MiB buffers ahead of the caller, so parsing overlaps decompression; at
+/// most about 4 MiB are held. Plain files are read through a 1 MiB buffer.
+///
+/// A decompression error is returned by `read` as an `io::Error` whose message
+/// starts `path: corrupt gzip:` (or `zstd`), after every byte that decoded
+/// cleanly; later reads return `Ok(0)`.
+pub fn open(path: impl AsRef<Path>) -> Result<Box<dyn Read + Send>, InputError> {
+    let path = path.as_ref();
+    if path == Path::new("-") {
+        return open_reader(io::stdin());
+    }
+    let file = File::open(path).map_err(|e| InputError::io(path, e))?;
+    let small = file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() < THREAD_MIN_LEN);
+    let threads = if small {
+        Threads::Never
+    } else {
+        Threads::Always
+    };
+    open_source(file, path.display().to_string(), threads)
+}
+
+/// Like [`open`], but decompresses on the calling thread: for many small files, or
+/// when threads are unwelcome.
+pub fn open_sync(path: impl AsRef<Path>) -> Result<Box<dyn Read + Send>, InputError> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| InputError::io(path, e))?;
+    open_source(file, path.display().to_string(), Threads::Never)
+}
+
+/// Like [`open`] for an already open stream such as standard input; errors call it
+/// `<stdin>`. Compressed streams are decompressed on a separate thread.
+pub fn open_reader(r: impl Read + Send + 'static) -> Result<Box<dyn Read + Send>, InputError> {
+    open_reader_as(r, "<stdin>")
+}
+
+/// Like [`open_reader`], with `label` naming the stream in errors.
+pub fn open_reader_as(
+    r: impl Read + Send + 'static,
+    label: &str,
+) -> Result<Box<dyn Read + Send>, InputError> {
+    open_source(r, label.to_owned(), Threads::Always)
+}
+
+fn open_source<R: Read + Send + 'static>(
+    mut src: R,
+    label: String,
+    threads: Threads,
+) -> Result<Box<dyn Read + Send>, InputError> {
+    let mut head = [0u8; MAGIC_LEN];
+    let n = read_head(&mut src, &mut head).map_err(|e| InputError::io(&label, e))?;
+    let label: Arc<str> = label.into();
+    let src = Cursor::new(head[..n].to_vec()).chain(Source {
+        inner: src,
+        label: Arc::clone(&label),
+    });
+    let compression = match sniff(&head[..n]) {
+        Magic::Known(c) => c,
+        Magic::Unsupported(format) => {
+            return Err(InputError::Unsupported {
+                label: label.to_string(),
+                format,
+            })
+        }
+    };
+    let buffered = BufReader::with_capacity(COMPRESSED_BUF, src);
+    let decoder: Box<dyn Read + Send> = match compression {
+        Compression::None => return Ok(Box::new(BufReader::with_capacity(CHUNK, buffered))),
+        Compression::Gzip => Box::new(Labeled::new(
+            MultiGzDecoder::new(buffered),
+            &label,
+            "corrupt gzip",
+        )),
+        Compression::Zstd => {
+            let dec = zstd::stream::read::Decoder::with_buffer(buffered)
+                .map_err(|e| InputError::io(&*label, e))?;
+            Box::new(Labeled::new(dec, &label, "corrupt zstd"))
+        }
+    };
+    Ok(match threads {
+        Threads::Never => Box::new(BufReader::with_capacity(CHUNK, decoder)),
+        Threads::Always => ThreadedReader::spawn(decoder, &label),
+    })
+}
+
+/// Fills `head` as far as the input goes.
+fn read_head(r: &mut impl Read, head: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < head.len() {
+        match r.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Marks errors of the underlying input, so they are not blamed on decompression.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct SourceError(String);
+
+struct Source<R> {
+    inner: R,
+    label: Arc<str>,
+}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted {
+                return e;
+            }
+            io::Error::new(e.kind(), SourceError(format!("{}: {e}", self.label)))
+        })
+    }
+}
+
+/// A decoder whose errors say which input is broken and how; after one error it
+/// reports end of input rather than decoding garbage.
+struct Labeled<R> {
+    inner: R,
+    prefix: String,
+    failed: bool,
+}
+
+impl<R> Labeled<R> {
+    fn new(inner: R, label: &str, what: &str) -> Self {
+        Labeled {
+            inner,
+            prefix: format!("{label}: {what}"),
+            failed: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Labeled<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.failed {
+            return Ok(0);
+        }
+        self.inner.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted {
+                return e;
+            }
+            self.failed = true;
+            let from_source = e.get_ref().is_some_and(|r| r.is::<SourceError>());
+            if from_source {
+                e
+            } else {
+                io::Error::new(e.kind(), format!("{}: {e}", self.prefix))
+            }
+        })
+    }
+}
