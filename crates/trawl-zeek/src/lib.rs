@@ -11,15 +11,19 @@
 pub mod dnsmasq;
 pub mod escape;
 pub mod header;
+pub mod json;
 pub mod lines;
+pub mod reader;
 pub mod record;
 pub mod time;
 pub mod tsv;
 pub mod types;
 pub mod value;
+pub mod write;
 
 pub use header::Header;
 pub use lines::{Line, LineReader};
+pub use reader::{Event, Format, LogReader};
 pub use record::{Field, Problem, Record};
 pub use tsv::{Row, TsvEvent, TsvReader};
 pub use types::{Container, Scalar, ZeekType};

@@ -85,6 +85,17 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// Whether another line follows (reads ahead if needed).
+    pub fn has_more(&mut self) -> io::Result<bool> {
+        while self.pos == self.end {
+            if self.eof {
+                return Ok(false);
+            }
+            self.fill()?;
+        }
+        Ok(true)
+    }
+
     /// The next line, or `None` at the end of the stream.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
         let mut scanned = 0;

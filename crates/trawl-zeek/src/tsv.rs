@@ -22,40 +22,39 @@ pub enum TsvEvent<'a> {
     Stray { line: Line<'a> },
 }
 
-/// Reads a stream of Zeek TSV, possibly holding several header blocks of different log types.
-pub struct TsvReader<R> {
-    lines: LineReader<R>,
+/// The state of a TSV stream between lines: the current header block and scratch space.
+#[derive(Debug, Default)]
+pub struct TsvState {
+    /// The log type of blocks that have no `#path` (usually from the file name).
+    default_path: Option<String>,
     header: Header,
     generation: u64,
     spans: Vec<(u32, u32)>,
     problems: Vec<Problem>,
 }
 
-impl<R: Read> TsvReader<R> {
-    /// Reads TSV from `src`.
-    pub fn new(src: R) -> Self {
-        Self::from_lines(LineReader::new(src))
-    }
-
-    /// Reads TSV from an already opened line reader (after format detection peeked into it).
-    pub fn from_lines(lines: LineReader<R>) -> Self {
-        TsvReader {
-            lines,
-            header: Header::default(),
-            generation: 0,
-            spans: Vec::new(),
-            problems: Vec::new(),
-        }
-    }
-
+impl TsvState {
     /// The current header block.
     pub fn header(&self) -> &Header {
         &self.header
     }
 
-    /// Increases each time a new header block starts.
+    /// Names the log type of blocks without a `#path` line.
+    pub fn set_default_path(&mut self, path: &str) {
+        self.default_path = Some(path.to_string());
+        if self.generation == 0 {
+            self.header.path = self.default_path.clone();
+        }
+    }
+
+    /// Increases each time a new header block starts (0: none yet).
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Whether the current block declares columns, so data rows can be read.
+    pub fn has_fields(&self) -> bool {
+        !self.header.fields.is_empty()
     }
 
     /// Problems found since the last call.
@@ -63,20 +62,38 @@ impl<R: Read> TsvReader<R> {
         std::mem::take(&mut self.problems)
     }
 
-    /// Bytes read so far.
-    pub fn bytes(&self) -> u64 {
-        self.lines.bytes()
+    /// Starts a block from a line of bare field names, as Zeek writes with the ASCII writer's
+    /// `tsv=T` option (no `#` header). `ts` and `_write_ts` are times; the rest strings.
+    pub fn start_from_names(&mut self, text: &[u8], path: &str) -> bool {
+        if !looks_like_names(text) {
+            return false;
+        }
+        let mut h = Header {
+            path: Some(path.to_string()),
+            ..Header::default()
+        };
+        h.apply(Directive::Fields, text);
+        let types: Vec<&[u8]> = h
+            .fields
+            .iter()
+            .map(|f| match f.as_str() {
+                "ts" | "_write_ts" => &b"time"[..],
+                _ => &b"string"[..],
+            })
+            .collect();
+        h.apply(Directive::Types, &types.join(&b'\t'));
+        self.header = h;
+        self.generation += 1;
+        true
     }
 
-    /// The next event, or `None` at the end of the stream.
-    pub fn next_event(&mut self) -> io::Result<Option<TsvEvent<'_>>> {
-        let Some(line) = self.lines.next_line()? else {
-            return Ok(None);
-        };
+    /// Reads one line in the context of the current block.
+    pub fn feed<'a>(&'a mut self, line: Line<'a>) -> TsvEvent<'a> {
         let h = &mut self.header;
         let text = line.text;
         if text.starts_with(&h.prefix) || (self.generation == 0 && text.first() == Some(&b'#')) {
-            if let Some((nh, warn)) = Header::from_separator_line(text) {
+            if let Some((mut nh, warn)) = Header::from_separator_line(text) {
+                nh.path = self.default_path.clone();
                 *h = nh;
                 self.generation += 1;
                 if let Some(reason) = warn {
@@ -85,10 +102,10 @@ impl<R: Read> TsvReader<R> {
                         reason,
                     });
                 }
-                return Ok(Some(TsvEvent::Meta {
+                return TsvEvent::Meta {
                     line,
                     directive: Some(Directive::Separator),
-                }));
+                };
             }
             if let Some((d, v)) = h.directive(text) {
                 if let Some(reason) = h.apply(d, v) {
@@ -97,16 +114,16 @@ impl<R: Read> TsvReader<R> {
                         reason,
                     });
                 }
-                return Ok(Some(TsvEvent::Meta {
+                return TsvEvent::Meta {
                     line,
                     directive: Some(d),
-                }));
+                };
             }
             if h.fields.is_empty() || text.starts_with(b"##") {
-                return Ok(Some(TsvEvent::Meta {
+                return TsvEvent::Meta {
                     line,
                     directive: None,
-                }));
+                };
             }
         }
         if h.fields.is_empty() {
@@ -114,7 +131,7 @@ impl<R: Read> TsvReader<R> {
                 line: line.no,
                 reason: "data row before any #fields header".into(),
             });
-            return Ok(Some(TsvEvent::Stray { line }));
+            return TsvEvent::Stray { line };
         }
         self.spans.clear();
         let mut at = 0u32;
@@ -132,11 +149,64 @@ impl<R: Read> TsvReader<R> {
                 ),
             });
         }
-        Ok(Some(TsvEvent::Row(Row {
+        TsvEvent::Row(Row {
             line,
             header: h,
             spans: &self.spans,
-        })))
+        })
+    }
+}
+
+/// Whether a line is only tab-separated field names, one of them `ts` or `uid`.
+fn looks_like_names(text: &[u8]) -> bool {
+    let mut n = 0;
+    let mut key = false;
+    for f in text.split(|&b| b == b'\t') {
+        let ident = f
+            .first()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            && f.iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'));
+        if !ident {
+            return false;
+        }
+        key |= f == b"ts" || f == b"uid";
+        n += 1;
+    }
+    n >= 2 && key
+}
+
+/// Reads a stream of Zeek TSV, possibly holding several header blocks of different log types.
+pub struct TsvReader<R> {
+    lines: LineReader<R>,
+    state: TsvState,
+}
+
+impl<R: Read> TsvReader<R> {
+    /// Reads TSV from `src`.
+    pub fn new(src: R) -> Self {
+        TsvReader {
+            lines: LineReader::new(src),
+            state: TsvState::default(),
+        }
+    }
+
+    /// The current header block.
+    pub fn header(&self) -> &Header {
+        self.state.header()
+    }
+
+    /// Problems found since the last call.
+    pub fn take_problems(&mut self) -> Vec<Problem> {
+        self.state.take_problems()
+    }
+
+    /// The next event, or `None` at the end of the stream.
+    pub fn next_event(&mut self) -> io::Result<Option<TsvEvent<'_>>> {
+        match self.lines.next_line()? {
+            Some(line) => Ok(Some(self.state.feed(line))),
+            None => Ok(None),
+        }
     }
 }
 

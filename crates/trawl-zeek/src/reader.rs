@@ -1,0 +1,379 @@
+//! One reader for every format, detected line by line: Zeek TSV header blocks, Zeek JSON
+//! (one object a line or pretty-printed over several), and dnsmasq lines may follow each other
+//! in one stream (as when files are concatenated into stdin or a Kafka topic).
+//!
+//! Every input line gives exactly one [`Event`]; dnsmasq queries, completed by later lines,
+//! come out as extra [`Event::Record`]s.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::io::{self, Read};
+
+use crate::dnsmasq::{DnsmasqReader, LineKind};
+use crate::header::{separator_line_prefix, Directive};
+use crate::json::{to_record, JsonError, Parser};
+use crate::lines::{Line, LineReader};
+use crate::record::{Problem, Record};
+use crate::time::Nanos;
+use crate::tsv::{Row, TsvEvent, TsvState};
+
+/// Where a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    ZeekTsv,
+    ZeekJson,
+    Dnsmasq,
+}
+
+impl Format {
+    /// Short name for summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::ZeekTsv => "zeek-tsv",
+            Format::ZeekJson => "zeek-json",
+            Format::Dnsmasq => "dnsmasq",
+        }
+    }
+}
+
+/// What one input line (or a completed dnsmasq query) turned out to be.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A TSV header directive or comment line, kept verbatim.
+    Meta {
+        line: Line<'a>,
+        directive: Option<Directive>,
+    },
+    /// A TSV data row, split lazily.
+    Row(Row<'a>),
+    /// A record read from JSON or joined from dnsmasq lines.
+    Record {
+        line: u64,
+        format: Format,
+        record: Record<'a>,
+    },
+    /// A line that is not a record but belongs to one or is known noise (dnsmasq's start-up
+    /// messages and replies, the inner lines of a pretty-printed JSON object, blank lines).
+    Info {
+        line: Line<'a>,
+        format: Option<Format>,
+    },
+    /// A line that could not be read at all; kept verbatim with the reason.
+    Bad {
+        line: u64,
+        raw: Cow<'a, [u8]>,
+        reason: String,
+    },
+}
+
+/// Largest pretty-printed JSON object accepted before it is reported as bad.
+const MAX_JSON_OBJECT: usize = 16 << 20;
+
+/// Reads any supported log format from a byte stream.
+pub struct LogReader<R> {
+    lines: LineReader<R>,
+    tsv: TsvState,
+    in_tsv: bool,
+    json: JsonState,
+    dns: DnsState,
+    eof: bool,
+    problems: Vec<Problem>,
+}
+
+/// A pretty-printed JSON object being collected over several lines.
+struct JsonState {
+    buf: Vec<u8>,
+    start: u64,
+    done: bool,
+    default_path: String,
+}
+
+/// dnsmasq queries waiting for their replies, and records ready to hand out.
+struct DnsState {
+    reader: Option<DnsmasqReader>,
+    reference: Nanos,
+    pending: VecDeque<(u64, Record<'static>)>,
+}
+
+impl<R: Read> LogReader<R> {
+    /// Reads from `src`. JSON objects without `_path` get the log type `unknown` unless
+    /// [`LogReader::default_path`] says otherwise.
+    pub fn new(src: R) -> Self {
+        LogReader {
+            lines: LineReader::new(src),
+            tsv: TsvState::default(),
+            in_tsv: false,
+            json: JsonState {
+                buf: Vec::new(),
+                start: 0,
+                done: false,
+                default_path: "unknown".into(),
+            },
+            dns: DnsState {
+                reader: None,
+                reference: 0,
+                pending: VecDeque::new(),
+            },
+            eof: false,
+            problems: Vec::new(),
+        }
+    }
+
+    /// The log type for JSON records that do not name one (usually from the file name).
+    pub fn default_path(mut self, path: impl Into<String>) -> Self {
+        self.json.default_path = path.into();
+        self.tsv.set_default_path(&self.json.default_path);
+        self
+    }
+
+    /// The time syslog dates without a year are placed before (usually the file's mtime).
+    pub fn reference_time(mut self, t: Nanos) -> Self {
+        self.dns.reference = t;
+        self
+    }
+
+    /// Problems met since the last call (bad values inside kept records, odd headers ...).
+    pub fn take_problems(&mut self) -> Vec<Problem> {
+        let mut p = std::mem::take(&mut self.problems);
+        p.extend(self.tsv.take_problems());
+        p
+    }
+
+    /// Bytes consumed so far.
+    pub fn bytes(&self) -> u64 {
+        self.lines.bytes()
+    }
+
+    /// The TSV state (current header block), for writers that pass TSV through.
+    pub fn tsv(&self) -> &TsvState {
+        &self.tsv
+    }
+
+    /// The next event, or `None` at the end of the stream. An I/O error (such as a corrupt
+    /// gzip) ends the stream; what was read before it has already been handed out.
+    pub fn next_event(&mut self) -> io::Result<Option<Event<'_>>> {
+        if self.json.done {
+            self.json.buf.clear();
+            self.json.done = false;
+        }
+        if let Some((line, record)) = self.dns.pending.pop_front() {
+            return Ok(Some(Event::Record {
+                line,
+                format: Format::Dnsmasq,
+                record,
+            }));
+        }
+        if self.eof {
+            return Ok(None);
+        }
+        if !self.lines.has_more()? {
+            return Ok(self.at_eof());
+        }
+        let Some(line) = self.lines.next_line()? else {
+            return Ok(None);
+        };
+        if !self.json.buf.is_empty() {
+            return Ok(Some(self.json.continue_object(line, &mut self.problems)));
+        }
+        let text = line.text;
+        // A header block may also start at a bare directive (`#fields` with no `#separator`).
+        let starts_block = separator_line_prefix(text).is_some()
+            || (text.first() == Some(&b'#') && self.tsv.header().directive(text).is_some());
+        if line.no == 1 && self.tsv.start_from_names(text, &self.json.default_path) {
+            self.in_tsv = true;
+            return Ok(Some(Event::Meta {
+                line,
+                directive: Some(Directive::Fields),
+            }));
+        }
+        if starts_block || (self.in_tsv && !looks_like_json(text)) {
+            self.in_tsv = true;
+            return Ok(Some(match self.tsv.feed(line) {
+                TsvEvent::Meta { line, directive } => Event::Meta { line, directive },
+                TsvEvent::Row(row) => Event::Row(row),
+                TsvEvent::Stray { line } => Event::Bad {
+                    line: line.no,
+                    raw: Cow::Borrowed(line.raw),
+                    reason: "data row before any #fields header".into(),
+                },
+            }));
+        }
+        let trimmed = trim_start(text);
+        if trimmed.first() == Some(&b'{') {
+            self.in_tsv = false;
+            return Ok(Some(self.json.line(line, &mut self.problems)));
+        }
+        if trimmed.is_empty() {
+            return Ok(Some(Event::Info { line, format: None }));
+        }
+        if self.dns.reader.is_some() || DnsmasqReader::looks_like(text) {
+            self.in_tsv = false;
+            return Ok(Some(self.dns.line(line, &mut self.problems)));
+        }
+        if text.first() == Some(&b'#') {
+            // A comment before any header block (e.g. `### NOTE: sorted`): not data.
+            return Ok(Some(Event::Info { line, format: None }));
+        }
+        Ok(Some(Event::Bad {
+            line: line.no,
+            raw: Cow::Borrowed(line.raw),
+            reason: "unknown format: not Zeek TSV, Zeek JSON or dnsmasq".into(),
+        }))
+    }
+
+    fn at_eof(&mut self) -> Option<Event<'_>> {
+        self.eof = true;
+        if let Some(d) = self.dns.reader.as_mut() {
+            let mut out = Vec::new();
+            d.finish(&mut out);
+            let last = self.lines.line_no();
+            self.dns.pending.extend(out.into_iter().map(|r| (last, r)));
+        }
+        if !self.json.buf.is_empty() && !self.json.done {
+            self.json.done = true;
+            return Some(Event::Bad {
+                line: self.json.start,
+                raw: Cow::Borrowed(&self.json.buf),
+                reason: "JSON object cut short by the end of the input".into(),
+            });
+        }
+        self.dns
+            .pending
+            .pop_front()
+            .map(|(line, record)| Event::Record {
+                line,
+                format: Format::Dnsmasq,
+                record,
+            })
+    }
+}
+
+impl JsonState {
+    fn line<'a>(&'a mut self, line: Line<'a>, problems: &mut Vec<Problem>) -> Event<'a> {
+        let mut parser = Parser::new(line.text);
+        match parser.parse_document() {
+            Ok(doc) => match to_record(doc, &self.default_path, line.no, problems) {
+                Ok(record) => Event::Record {
+                    line: line.no,
+                    format: Format::ZeekJson,
+                    record,
+                },
+                Err(reason) => bad(line, reason.to_string()),
+            },
+            Err(JsonError::Incomplete) => {
+                self.buf.extend_from_slice(line.raw);
+                self.start = line.no;
+                Event::Info {
+                    line,
+                    format: Some(Format::ZeekJson),
+                }
+            }
+            Err(JsonError::Invalid { at, reason }) => {
+                bad(line, format!("bad JSON at byte {at}: {reason}"))
+            }
+        }
+    }
+
+    fn continue_object<'a>(&'a mut self, line: Line<'a>, problems: &mut Vec<Problem>) -> Event<'a> {
+        self.buf.extend_from_slice(line.raw);
+        // Only a line that closes an object can complete one; skip parsing the others.
+        let closes = trim_start(line.text).first() == Some(&b'}');
+        let too_big = self.buf.len() > MAX_JSON_OBJECT;
+        if !closes && !too_big {
+            return Event::Info {
+                line,
+                format: Some(Format::ZeekJson),
+            };
+        }
+        let start = self.start;
+        match Parser::new(&self.buf).parse_document() {
+            Err(JsonError::Incomplete) if !too_big => Event::Info {
+                line,
+                format: Some(Format::ZeekJson),
+            },
+            Ok(doc) => {
+                self.done = true;
+                match to_record(doc, &self.default_path, start, problems) {
+                    Ok(record) => Event::Record {
+                        line: start,
+                        format: Format::ZeekJson,
+                        record,
+                    },
+                    Err(reason) => Event::Bad {
+                        line: start,
+                        raw: Cow::Borrowed(&self.buf),
+                        reason: reason.to_string(),
+                    },
+                }
+            }
+            Err(e) => {
+                self.done = true;
+                let reason = match e {
+                    JsonError::Incomplete => "JSON object larger than 16 MiB".to_string(),
+                    JsonError::Invalid { at, reason } => format!("bad JSON at byte {at}: {reason}"),
+                };
+                Event::Bad {
+                    line: start,
+                    raw: Cow::Borrowed(&self.buf),
+                    reason,
+                }
+            }
+        }
+    }
+}
+
+impl DnsState {
+    fn line<'a>(&'a mut self, line: Line<'a>, problems_out: &mut Vec<Problem>) -> Event<'a> {
+        let reference = self.reference;
+        let d = self
+            .reader
+            .get_or_insert_with(|| DnsmasqReader::new(reference));
+        let mut out = Vec::new();
+        let mut problems = Vec::new();
+        let kind = d.push(line.no, line.text, &mut out, &mut problems);
+        let no_reason = problems.is_empty();
+        let reason = problems
+            .first()
+            .map(|p| p.reason.clone())
+            .unwrap_or_default();
+        problems_out.extend(problems);
+        self.pending.extend(out.into_iter().map(|r| (line.no, r)));
+        match kind {
+            LineKind::NotDnsmasq => {
+                let reason = if no_reason {
+                    "not a dnsmasq line".to_string()
+                } else {
+                    reason
+                };
+                // Reported through the event, not twice.
+                problems_out.retain(|p| p.line != line.no);
+                bad(line, reason)
+            }
+            _ => Event::Info {
+                line,
+                format: Some(Format::Dnsmasq),
+            },
+        }
+    }
+}
+
+fn bad(line: Line<'_>, reason: String) -> Event<'_> {
+    Event::Bad {
+        line: line.no,
+        raw: Cow::Borrowed(line.raw),
+        reason,
+    }
+}
+
+fn trim_start(s: &[u8]) -> &[u8] {
+    let n = s
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | 0xef | 0xbb | 0xbf))
+        .count();
+    &s[n..]
+}
+
+/// A line that is plainly one JSON object (inside a TSV block this switches to JSON).
+fn looks_like_json(s: &[u8]) -> bool {
+    s.starts_with(b"{\"") && s.ends_with(b"}")
+}

@@ -1,0 +1,126 @@
+//! Turning the paths on the command line into sources to read.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+use clap::Args;
+use trawl_input::{discover, Filter, LogFile};
+
+/// Which inputs to read: shared by every command that reads logs.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Files or folders to read (folders recursively, Zeek's `current/` and dated archive
+    /// folders included; .gz and .zst transparently). `-` or nothing reads stdin.
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<PathBuf>,
+
+    /// Only these log types, by file name (e.g. `dns,conn`).
+    #[arg(
+        long = "type",
+        short = 't',
+        value_delimiter = ',',
+        value_name = "TYPES"
+    )]
+    pub types: Option<Vec<String>>,
+
+    /// Skip rotated files that end before this time (`2024-04-12`, `2024-04-12T09:00`,
+    /// RFC 3339, epoch seconds, or `2h` for two hours ago). Chosen by file name, before opening.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Skip rotated files that start at or after this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Files read at once (default: the number of cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// One input to read.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Stdin,
+    File(LogFile),
+}
+
+impl Source {
+    /// How the source is named in reports.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Stdin => "<stdin>".into(),
+            Source::File(f) => f.path.display().to_string(),
+        }
+    }
+
+    /// The log type the file name suggests, for JSON records that carry none.
+    pub fn log_type(&self) -> Option<&str> {
+        match self {
+            Source::Stdin => None,
+            Source::File(f) => f.log_type.as_deref(),
+        }
+    }
+
+    /// Opens the source, decompressing as needed.
+    pub fn open(&self) -> Result<Box<dyn Read + Send>> {
+        Ok(match self {
+            Source::Stdin => trawl_input::open_reader(std::io::stdin())?,
+            Source::File(f) => trawl_input::open(&f.path)?,
+        })
+    }
+
+    /// The file's modification time (syslog dates without a year are placed before it).
+    pub fn reference_time(&self) -> i64 {
+        let t = match self {
+            Source::File(f) => std::fs::metadata(&f.path).and_then(|m| m.modified()).ok(),
+            Source::Stdin => None,
+        }
+        .unwrap_or_else(SystemTime::now);
+        t.duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64)
+    }
+}
+
+/// Resolves the command line into sources, and the paths that could not be read.
+pub fn resolve(args: &InputArgs) -> Result<(Vec<Source>, Vec<String>)> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    let bound = |s: &Option<String>| -> Result<Option<i64>> {
+        s.as_deref()
+            .map(|s| trawl_input::parse_time_bound(s, now))
+            .transpose()
+            .map_err(Into::into)
+    };
+    let filter = Filter {
+        types: args.types.clone(),
+        since: bound(&args.since)?,
+        until: bound(&args.until)?,
+    };
+    let mut sources = Vec::new();
+    let paths: Vec<PathBuf> = args
+        .paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .cloned()
+        .collect();
+    if args.paths.is_empty() || paths.len() < args.paths.len() {
+        sources.push(Source::Stdin);
+    }
+    let mut problems = Vec::new();
+    if !paths.is_empty() {
+        let found = discover(&paths, &filter)?;
+        problems.extend(found.problems.iter().map(|p| p.to_string()));
+        sources.extend(found.files.into_iter().map(Source::File));
+    }
+    Ok((sources, problems))
+}
+
+/// Worker threads to use.
+pub fn threads(args: &InputArgs) -> usize {
+    args.threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1)
+}

@@ -1,0 +1,57 @@
+//! `trawl`: Zeek and DNS logs in; answers, enriched records and alerts out.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod inputs;
+mod par;
+mod report;
+mod table;
+
+/// Zeek and DNS logs in; answers, enriched records and alerts out.
+///
+/// trawl reads Zeek logs as real deployments write them (TSV with any header variant, JSON,
+/// JSON-streaming, tag_json, gzip and zstd, Zeek's dated archive folders) and dnsmasq query
+/// logs, and never drops a record in silence: what it cannot read is reported with file, line
+/// and reason and counted in a summary on stderr.
+#[derive(Parser)]
+#[command(
+    name = "trawl",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read logs in any supported format and write them out (Zeek TSV, JSON, CSV or a table).
+    Cat(cmd::cat::CatArgs),
+    /// Print chosen columns, like zeek-cut, from TSV, JSON, gzip and folders.
+    Cut(cmd::cut::CutArgs),
+    // @score-variants
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Cat(args) => cmd::cat::run(args),
+        Command::Cut(args) => cmd::cut::run(args),
+        // @score-dispatch
+    };
+    match result {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            if report::is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("trawl: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
