@@ -80,7 +80,8 @@ pub struct Discovery {
 
 /// Finds the log files among `paths` and keeps those `filter` allows.
 ///
-/// A named file is always considered, whatever its name. A folder is walked
+/// A named file is always considered, whatever its name (the filter still
+/// applies to it); `-` is not a path here, see [`open_reader`](crate::open_reader). A folder is walked
 /// recursively, following symlinks (zeekctl's `logs/current` is one), skipping
 /// hidden entries and taking only names with a log extension (`.log`, `.json`,
 /// `.jsonl`, `.ndjson`, `.tsv`, `.txt`) before any rotation suffix and under any
