@@ -80,8 +80,22 @@ pub(crate) fn to_nanos(days: i64, secs: i64, nanos: i64) -> Option<Nanos> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Random short strings over the characters these parsers care about.
+    pub(crate) fn junk(seed: u64, alphabet: &[u8]) -> impl Iterator<Item = String> + '_ {
+        let mut x = seed | 1;
+        std::iter::repeat_with(move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 24) as usize;
+            (0..len)
+                .map(|i| alphabet[((x >> (i % 8 * 8)) as usize + i) % alphabet.len()] as char)
+                .collect()
+        })
+    }
 
     #[test]
     fn known_days() {

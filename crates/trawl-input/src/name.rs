@@ -234,4 +234,13 @@ mod tests {
         assert!(overlaps(span, Some(0), Some(100)));
         assert!(!overlaps(span, Some(30), Some(40)));
     }
+
+    #[test]
+    fn never_panics_on_junk() {
+        let alphabet = b"0123456789-:._/conlgzjs";
+        for s in crate::civil::tests::junk(11, alphabet).take(200_000) {
+            let _ = p(&s);
+            let _ = p(&format!("2024-04-12/{s}"));
+        }
+    }
 }

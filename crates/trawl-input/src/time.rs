@@ -216,4 +216,14 @@ mod tests {
         }
         assert!(parse_time_bound("1d", i64::MIN).is_err());
     }
+
+    #[test]
+    fn never_panics_on_junk() {
+        let alphabet = b"0123456789-:.TZz+ hmsdwn\xc3";
+        for s in crate::civil::tests::junk(7, alphabet).take(200_000) {
+            let _ = parse_time_bound(&s, T0);
+            let _ = parse_time_bound(&s, i64::MIN);
+            let _ = parse_time_bound(&s, i64::MAX);
+        }
+    }
 }
