@@ -62,9 +62,13 @@ pub enum LineKind {
 pub struct Stats {
     /// Lines fed.
     pub lines: u64,
+    /// Lines of [`LineKind::Dns`].
     pub dns_lines: u64,
+    /// Lines of [`LineKind::Dhcp`].
     pub dhcp_lines: u64,
+    /// Lines of [`LineKind::Info`].
     pub info_lines: u64,
+    /// Lines of [`LineKind::NotDnsmasq`].
     pub not_dnsmasq_lines: u64,
     /// `query[...]` lines seen.
     pub queries: u64,
