@@ -8,6 +8,7 @@
 //! Readers never panic on input: what does not parse is kept verbatim and reported as a
 //! [`Problem`] with its line number.
 
+pub mod cut;
 pub mod dnsmasq;
 pub mod escape;
 pub mod header;
