@@ -18,9 +18,14 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// Decodes `\xNN` escapes. Borrows when there is nothing to decode (the common case).
+/// Decodes `\xNN` escapes and `\\` (Zeek doubles a literal backslash). Borrows when there is
+/// nothing to decode (the common case).
 /// A malformed escape is kept literally and reported.
 pub fn unescape(s: &[u8]) -> (Cow<'_, [u8]>, Option<BadEscape>) {
+    unescape_inner(s)
+}
+
+fn unescape_inner(s: &[u8]) -> (Cow<'_, [u8]>, Option<BadEscape>) {
     let Some(first) = memchr::memchr(b'\\', s) else {
         return (Cow::Borrowed(s), None);
     };
@@ -30,6 +35,11 @@ pub fn unescape(s: &[u8]) -> (Cow<'_, [u8]>, Option<BadEscape>) {
     let mut i = first;
     while i < s.len() {
         let b = s[i];
+        if b == b'\\' && s.get(i + 1) == Some(&b'\\') {
+            out.push(b'\\');
+            i += 2;
+            continue;
+        }
         if b == b'\\' && s.get(i + 1) == Some(&b'x') {
             if let (Some(h), Some(l)) = (
                 s.get(i + 2).copied().and_then(hex),
@@ -52,19 +62,18 @@ pub fn unescape_lossy(s: &[u8]) -> Vec<u8> {
     unescape(s).0.into_owned()
 }
 
-/// Appends `v` escaped as Zeek's ASCII writer does: control bytes, DEL, backslash-x sequences
+/// Appends `v` escaped as Zeek's ASCII writer does: a backslash is doubled; control bytes, DEL
 /// and any occurrence of the separators become `\xNN`. Valid UTF-8 is written as it is.
 pub fn escape_into(out: &mut Vec<u8>, v: &[u8], seps: &[&[u8]]) {
     let mut i = 0;
     while i < v.len() {
         let b = v[i];
         let at_sep = seps.iter().any(|s| !s.is_empty() && v[i..].starts_with(s));
-        let needs = b < 0x20
-            || b == 0x7f
-            || at_sep
-            || (b == b'\\' && v.get(i + 1) == Some(&b'x'))
-            || (b >= 0x80 && utf8_len_at(v, i).is_none());
-        if needs {
+        let needs = b < 0x20 || b == 0x7f || at_sep || (b >= 0x80 && utf8_len_at(v, i).is_none());
+        if b == b'\\' {
+            out.extend_from_slice(b"\\\\");
+            i += 1;
+        } else if needs {
             push_hex(out, b);
             i += 1;
         } else if b >= 0x80 {
@@ -114,14 +123,15 @@ mod tests {
         assert_eq!(v.as_ref(), b"x\\xZZ");
         assert_eq!(bad, Some(BadEscape { at: 1 }));
         assert_eq!(unescape(b"\\x").0.as_ref(), b"\\x");
+        assert_eq!(unescape(br"\\srv\c$").0.as_ref(), br"\srv\c$".as_slice());
     }
 
     #[test]
     fn escapes_separators_and_controls() {
         let mut out = Vec::new();
-        escape_into(&mut out, "a\tb,c\u{e9}\x01".as_bytes(), &[b"\t", b","]);
-        assert_eq!(out, "a\\x09b\\x2cc\u{e9}\\x01".as_bytes());
+        escape_into(&mut out, "a\tb,c\u{e9}\x01\\x".as_bytes(), &[b"\t", b","]);
+        assert_eq!(out, "a\\x09b\\x2cc\u{e9}\\x01\\\\x".as_bytes());
         let (back, _) = unescape(&out);
-        assert_eq!(back.as_ref(), "a\tb,c\u{e9}\x01".as_bytes());
+        assert_eq!(back.as_ref(), "a\tb,c\u{e9}\x01\\x".as_bytes());
     }
 }

@@ -66,14 +66,21 @@ const NAMES: [(&[u8], Directive); 9] = [
     (b"close", Directive::Close),
 ];
 
+const MAX_PREFIX: usize = 16;
+
 /// If `line` starts a header block (`<prefix>separator<space or tab><value>`), the prefix.
 pub fn separator_line_prefix(line: &[u8]) -> Option<&[u8]> {
-    let i = memchr::memmem::find(line, b"separator")?;
+    // Only the first bytes can hold it: this runs on every line, so keep the search short.
+    let window = &line[..line.len().min(MAX_PREFIX + 10)];
+    let i = memchr::memmem::find(window, b"separator")?;
     let prefix = &line[..i];
     // The prefix is short punctuation such as `#` or `PREFIX<>`, never the start of a data row.
     // and never ends inside a word (`#set_separator` is not a block start with prefix `#set_`).
     let last = *prefix.last()?;
-    if prefix.len() > 16 || prefix.contains(&b'\t') || last.is_ascii_alphanumeric() || last == b'_'
+    if prefix.len() > MAX_PREFIX
+        || prefix.contains(&b'\t')
+        || last.is_ascii_alphanumeric()
+        || last == b'_'
     {
         return None;
     }
@@ -115,24 +122,40 @@ impl Header {
         Some((h, None))
     }
 
-    /// Recognises a directive line of this block (other than `#separator`).
-    pub fn directive<'l>(&self, line: &'l [u8]) -> Option<(Directive, &'l [u8])> {
+    /// Recognises a directive line of this block (other than `#separator`): the directive,
+    /// its value, and the delimiter that followed the name (normally the block's separator).
+    pub fn directive<'l>(&self, line: &'l [u8]) -> Option<(Directive, &'l [u8], &'l [u8])> {
         let rest = line.strip_prefix(self.prefix.as_slice())?;
         for (name, d) in NAMES {
             if let Some(after) = rest.strip_prefix(name) {
                 if after.is_empty() {
-                    return Some((d, after));
+                    return Some((d, after, &[]));
                 }
                 if let Some(v) = after.strip_prefix(self.separator.as_slice()) {
-                    return Some((d, v));
+                    return Some((d, v, &after[..self.separator.len()]));
                 }
-                // Lenient: some writers put a tab or space after the name whatever the separator.
-                if matches!(after[0], b'\t' | b' ') {
-                    return Some((d, &after[1..]));
+                // Lenient: a tab or space after the name whatever the separator, or another
+                // punctuation byte (zeek-cut -F rewrites the header with its own separator).
+                let b = after[0];
+                if b.is_ascii_punctuation() || b == b'\t' || b == b' ' {
+                    return Some((d, &after[1..], &after[..1]));
                 }
             }
         }
         None
+    }
+
+    /// Applies a directive whose name was followed by `delim`. A `#fields` line written with
+    /// another single-byte delimiter than `#separator` (zeek-cut -F) declares the rows' one.
+    pub fn apply_with(&mut self, d: Directive, value: &[u8], delim: &[u8]) -> Option<String> {
+        if d == Directive::Fields
+            && delim.len() == 1
+            && delim != self.separator.as_slice()
+            && delim[0].is_ascii_punctuation()
+        {
+            self.separator = delim.to_vec();
+        }
+        self.apply(d, value)
     }
 
     /// Applies a directive to this block. Returns a complaint if its value was odd.
@@ -224,11 +247,11 @@ mod tests {
     #[test]
     fn directives_with_multibyte_separator() {
         let (mut h, _) = Header::from_separator_line(b"#separator ||").unwrap();
-        let (d, v) = h.directive(b"#fields||a||b").unwrap();
+        let (d, v, _) = h.directive(b"#fields||a||b").unwrap();
         assert_eq!(d, Directive::Fields);
         h.apply(d, v);
         assert_eq!(h.fields, ["a", "b"]);
-        let (d, v) = h.directive(b"#set_separator||\\xc2\\xae").unwrap();
+        let (d, v, _) = h.directive(b"#set_separator||\\xc2\\xae").unwrap();
         h.apply(d, v);
         assert_eq!(h.set_separator, "\u{ae}".as_bytes());
     }

@@ -7,7 +7,6 @@
 
 use std::borrow::Cow;
 
-use crate::escape::unescape;
 use crate::record::{Problem, Record};
 use crate::time::{from_secs_f64, parse_epoch, parse_iso8601};
 use crate::types::{Container, Scalar, ZeekType};
@@ -401,8 +400,9 @@ fn convert<'a>(
             Some(t) => (single(Scalar::Time), Value::Time(t)),
             None => bad_owned(name, s, "time", line, problems),
         },
-        // Zeek's JSON writer spells bytes that are not printable as `\xNN`.
-        JVal::Str(s) => (single(Scalar::String), Value::Str(unescape_cow(s))),
+        // Kept as JSON decodes it: Zeek writes both a real `\x07` text and a 0x07 byte as
+        // `\\x07`, so decoding it would guess.
+        JVal::Str(s) => (single(Scalar::String), Value::Str(s)),
         JVal::Bare(b) => bad(name, b, "JSON value", line, problems),
         JVal::Obj(_) => (single(Scalar::String), Value::Unset),
     }
@@ -413,13 +413,6 @@ fn flatten_item(v: JVal<'_>) -> JVal<'_> {
     match v {
         JVal::Obj(_) => JVal::Str(Cow::Borrowed(&b"{...}"[..])),
         v => v,
-    }
-}
-
-fn unescape_cow(s: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
-    match s {
-        Cow::Borrowed(b) => unescape(b).0,
-        Cow::Owned(o) => Cow::Owned(unescape(&o).0.into_owned()),
     }
 }
 
@@ -540,7 +533,7 @@ mod tests {
             Err(JsonError::Invalid { .. })
         ));
         let (r, _) = rec(r#"{"uri":"/x\\x07","s":"\u00e9\ud83d\ude04"}"#);
-        assert_eq!(r.get("uri"), Some(&Value::Str(b"/x\x07"[..].into())));
+        assert_eq!(r.get("uri"), Some(&Value::Str(br"/x\x07"[..].into())));
         assert_eq!(r.get("s"), Some(&Value::Str("é😄".as_bytes().into())));
     }
 }

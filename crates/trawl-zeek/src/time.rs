@@ -141,6 +141,31 @@ pub fn write_epoch(out: &mut Vec<u8>, t: Nanos) {
     let _ = write!(out, "{sign}{}.{:06}", m / 1_000_000, m % 1_000_000);
 }
 
+/// The inverse of [`days_from_civil`]: (year, month, day) of a day number.
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Zeek's `#open`/`#close` stamp: `%Y-%m-%d-%H-%M-%S` (UTC) of epoch seconds.
+pub fn format_open_stamp(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}-{:02}-{:02}-{:02}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,29 +195,4 @@ mod tests {
         assert_eq!(parse_iso8601(b"1969-12-31T23:59:59Z"), Some(-1_000_000_000));
         assert_eq!(parse_iso8601(b"2018-13-24T17:15:20Z"), None);
     }
-}
-
-/// The inverse of [`days_from_civil`]: (year, month, day) of a day number.
-pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// Zeek's `#open`/`#close` stamp: `%Y-%m-%d-%H-%M-%S` (UTC) of epoch seconds.
-pub fn format_open_stamp(secs: i64) -> String {
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}-{:02}-{:02}-{:02}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
 }

@@ -91,8 +91,8 @@ impl TsvState {
     pub fn feed<'a>(&'a mut self, line: Line<'a>) -> TsvEvent<'a> {
         let h = &mut self.header;
         let text = line.text;
-        if text.starts_with(&h.prefix) || (self.generation == 0 && text.first() == Some(&b'#')) {
-            if let Some((mut nh, warn)) = Header::from_separator_line(text) {
+        if let Some((mut nh, warn)) = Header::from_separator_line(text) {
+            {
                 nh.path = self.default_path.clone();
                 *h = nh;
                 self.generation += 1;
@@ -107,8 +107,10 @@ impl TsvState {
                     directive: Some(Directive::Separator),
                 };
             }
-            if let Some((d, v)) = h.directive(text) {
-                if let Some(reason) = h.apply(d, v) {
+        }
+        if text.starts_with(&h.prefix) || (self.generation == 0 && text.first() == Some(&b'#')) {
+            if let Some((d, v, delim)) = h.directive(text) {
+                if let Some(reason) = h.apply_with(d, v, delim) {
                     self.problems.push(Problem {
                         line: line.no,
                         reason,
@@ -132,6 +134,13 @@ impl TsvState {
                 reason: "data row before any #fields header".into(),
             });
             return TsvEvent::Stray { line };
+        }
+        if text.is_empty() && h.fields.len() > 1 {
+            // Zeek never writes blank lines; one in a block of several columns is no record.
+            return TsvEvent::Meta {
+                line,
+                directive: None,
+            };
         }
         self.spans.clear();
         let mut at = 0u32;

@@ -114,7 +114,8 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     }
 }
 
-/// Parses one scalar from escaped TSV text.
+/// Parses one scalar from escaped TSV text (the caller knows the type it asked for).
+#[allow(clippy::result_unit_err)]
 pub fn parse_scalar(raw: &[u8], s: Scalar) -> Result<Value<'_>, ()> {
     let text = |raw| -> Result<&str, ()> { std::str::from_utf8(raw).map_err(|_| ()) };
     Ok(match s {
@@ -174,7 +175,7 @@ fn parse_addr(raw: &[u8]) -> Result<IpAddr, ()> {
     t.trim_matches(['[', ']']).parse().map_err(|_| ())
 }
 
-impl Value<'_> {
+impl<'a> Value<'a> {
     /// Detaches the value from the buffer it was read from.
     pub fn into_owned(self) -> Value<'static> {
         match self {
@@ -191,6 +192,52 @@ impl Value<'_> {
             Value::Port(p) => Value::Port(p),
             Value::List(v) => Value::List(v.into_iter().map(Value::into_owned).collect()),
             Value::Invalid(s) => Value::Invalid(Cow::Owned(s.into_owned())),
+        }
+    }
+
+    /// Converts a value read without types (JSON) to a declared Zeek type where the text or
+    /// number allows it: `"10.0.0.1"` to an address, `53` to a port, a float to a time ...
+    /// What does not convert is returned unchanged.
+    pub fn coerce(self, ty: ZeekType) -> Value<'a> {
+        if ty.is_container() {
+            return match self {
+                Value::List(items) => Value::List(
+                    items
+                        .into_iter()
+                        .map(|v| v.coerce(ZeekType::single(ty.scalar)))
+                        .collect(),
+                ),
+                v => v,
+            };
+        }
+        let s = ty.scalar;
+        match (self, s) {
+            (
+                Value::Str(t),
+                Scalar::Addr | Scalar::Subnet | Scalar::Port | Scalar::Count | Scalar::Int,
+            ) => match parse_scalar(&t, s) {
+                Ok(v) => v.into_owned(),
+                Err(()) => Value::Str(t),
+            },
+            (Value::Str(t), Scalar::Time) => {
+                match crate::time::parse_iso8601(&t).or_else(|| parse_epoch(&t)) {
+                    Some(ns) => Value::Time(ns),
+                    None => Value::Str(t),
+                }
+            }
+            (Value::Count(c), Scalar::Port) if c <= 65535 => Value::Port(c as u16),
+            (Value::Count(c), Scalar::Int) => i64::try_from(c).map_or(Value::Count(c), Value::Int),
+            (Value::Count(c), Scalar::Double) => Value::Double(c as f64),
+            (Value::Count(c), Scalar::Interval) => Value::Interval(c as f64),
+            (Value::Count(c), Scalar::Time) => Value::Time(c as i64 * 1_000_000_000),
+            (Value::Int(i), Scalar::Double) => Value::Double(i as f64),
+            (Value::Int(i), Scalar::Interval) => Value::Interval(i as f64),
+            (Value::Double(d), Scalar::Interval) => Value::Interval(d),
+            (Value::Double(d), Scalar::Time) => match crate::time::from_secs_f64(d) {
+                Some(t) => Value::Time(t),
+                None => Value::Double(d),
+            },
+            (v, _) => v,
         }
     }
 
@@ -313,7 +360,8 @@ impl Value<'_> {
     }
 }
 
-/// Writes bytes as a JSON string; bytes that are not UTF-8 become `\\xNN` as Zeek writes them.
+/// Writes bytes as a JSON string the way Zeek does: `\n`, `\r`, `\t` as JSON escapes, other
+/// control bytes and bytes that are not UTF-8 as the text `\xNN` (JSON `\\xNN`).
 pub fn write_json_str(out: &mut Vec<u8>, s: &[u8]) {
     use std::io::Write;
     out.push(b'"');
@@ -326,7 +374,7 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &[u8]) {
                 '\r' => out.extend_from_slice(b"\\r"),
                 '\t' => out.extend_from_slice(b"\\t"),
                 c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                    let _ = write!(out, "\\u{:04x}", c as u32);
+                    let _ = write!(out, "\\\\x{:02x}", c as u32);
                 }
                 c => {
                     let mut b = [0u8; 4];

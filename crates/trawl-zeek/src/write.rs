@@ -9,6 +9,10 @@ use crate::value::{Markers, Value};
 /// record brings a field the current block lacks (the block is widened, never narrowed, so
 /// records of one log type that leave different fields unset share one block).
 pub struct ZeekTsvWriter {
+    separator: Vec<u8>,
+    set_separator: Vec<u8>,
+    empty_field: Vec<u8>,
+    unset_field: Vec<u8>,
     path: Option<String>,
     fields: Vec<(String, ZeekType)>,
     open_stamp: String,
@@ -20,11 +24,38 @@ impl ZeekTsvWriter {
     /// `open_stamp` is the `#open`/`#close` time text (Zeek writes `%Y-%m-%d-%H-%M-%S`).
     pub fn new(open_stamp: impl Into<String>) -> Self {
         ZeekTsvWriter {
+            separator: b"\t".to_vec(),
+            set_separator: b",".to_vec(),
+            empty_field: b"(empty)".to_vec(),
+            unset_field: b"-".to_vec(),
             path: None,
             fields: Vec::new(),
             open_stamp: open_stamp.into(),
             open_block: false,
             index: Vec::new(),
+        }
+    }
+
+    /// Writes with other markers than Zeek's defaults (tab, `,`, `(empty)`, `-`).
+    pub fn with_markers(
+        mut self,
+        separator: &[u8],
+        set_separator: &[u8],
+        empty: &[u8],
+        unset: &[u8],
+    ) -> Self {
+        self.separator = separator.to_vec();
+        self.set_separator = set_separator.to_vec();
+        self.empty_field = empty.to_vec();
+        self.unset_field = unset.to_vec();
+        self
+    }
+
+    fn markers(&self) -> Markers<'_> {
+        Markers {
+            set_separator: &self.set_separator,
+            empty_field: &self.empty_field,
+            unset_field: &self.unset_field,
         }
     }
 
@@ -59,14 +90,15 @@ impl ZeekTsvWriter {
                 self.index[c] = Some(i);
             }
         }
-        let m = Markers::DEFAULT;
+        let m = self.markers();
+        let sep = &self.separator;
         for (c, slot) in self.index.iter().enumerate() {
             if c > 0 {
-                out.push(b'\t');
+                out.extend_from_slice(sep);
             }
             match slot {
-                Some(i) => rec.fields[*i].value.write_tsv(out, b"\t", &m),
-                None => Value::Unset.write_tsv(out, b"\t", &m),
+                Some(i) => rec.fields[*i].value.write_tsv(out, sep, &m),
+                None => Value::Unset.write_tsv(out, sep, &m),
             }
         }
         out.push(b'\n');
@@ -90,30 +122,56 @@ impl ZeekTsvWriter {
     }
 
     fn header(&mut self, out: &mut Vec<u8>) {
-        let path = self.path.as_deref().unwrap_or("unknown");
-        out.extend_from_slice(
-            b"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n",
-        );
-        out.extend_from_slice(
-            format!("#path\t{path}\n#open\t{}\n#fields", self.open_stamp).as_bytes(),
-        );
-        for (n, _) in &self.fields {
-            out.push(b'\t');
-            out.extend_from_slice(n.as_bytes());
-        }
-        out.extend_from_slice(b"\n#types");
-        for (_, t) in &self.fields {
-            out.push(b'\t');
-            out.extend_from_slice(t.to_string().as_bytes());
+        let path = self
+            .path
+            .as_deref()
+            .unwrap_or("unknown")
+            .as_bytes()
+            .to_vec();
+        out.extend_from_slice(b"#separator ");
+        crate::escape::escape_all_into(out, &self.separator);
+        out.push(b'\n');
+        let names: Vec<Vec<u8>> = self
+            .fields
+            .iter()
+            .map(|(n, _)| n.as_bytes().to_vec())
+            .collect();
+        let types: Vec<Vec<u8>> = self
+            .fields
+            .iter()
+            .map(|(_, t)| t.to_string().into_bytes())
+            .collect();
+        let stamp = self.open_stamp.as_bytes().to_vec();
+        let mut set_sep = Vec::new();
+        crate::escape::escape_into(&mut set_sep, &self.set_separator, &[&self.separator]);
+        let (empty, unset) = (self.empty_field.clone(), self.unset_field.clone());
+        self.directive(out, b"set_separator", &[set_sep]);
+        self.directive(out, b"empty_field", &[empty]);
+        self.directive(out, b"unset_field", &[unset]);
+        self.directive(out, b"path", &[path]);
+        self.directive(out, b"open", &[stamp]);
+        self.directive(out, b"fields", &names);
+        self.directive(out, b"types", &types);
+        self.open_block = true;
+    }
+
+    fn directive(&self, out: &mut Vec<u8>, name: &[u8], values: &[Vec<u8>]) {
+        out.push(b'#');
+        out.extend_from_slice(name);
+        for v in values {
+            out.extend_from_slice(&self.separator);
+            out.extend_from_slice(v);
         }
         out.push(b'\n');
-        self.open_block = true;
     }
 
     /// Writes `#close` if a block is open.
     pub fn close(&mut self, out: &mut Vec<u8>) {
         if self.open_block {
-            out.extend_from_slice(format!("#close\t{}\n", self.open_stamp).as_bytes());
+            out.extend_from_slice(b"#close");
+            out.extend_from_slice(&self.separator);
+            out.extend_from_slice(self.open_stamp.as_bytes());
+            out.push(b'\n');
             self.open_block = false;
         }
     }

@@ -209,6 +209,12 @@ fn cat_one(
                 writer.record(&record, buf);
                 counted = Some(record.path.to_string());
             }
+            Event::Info { line, format: None } => {
+                // Blank or comment lines of a TSV stream are part of a byte-identical copy.
+                if format == OutFormat::Zeek && (in_tsv || line.text.first() == Some(&b'#')) {
+                    buf.extend_from_slice(line.raw);
+                }
+            }
             Event::Info { .. } => {}
             Event::Bad { line, raw, reason } => {
                 report.bad_line(line, &raw, &reason);
