@@ -68,7 +68,9 @@ pub fn escape_into(out: &mut Vec<u8>, v: &[u8], seps: &[&[u8]]) {
     let mut i = 0;
     while i < v.len() {
         let b = v[i];
-        let at_sep = seps.iter().any(|s| !s.is_empty() && v[i..].starts_with(s));
+        // Escaping every byte that can begin a separator (not only whole occurrences) keeps a
+        // value ending in `|` from merging with a `||` separator into an earlier match.
+        let at_sep = seps.iter().any(|s| s.first() == Some(&b));
         let needs = b < 0x20 || b == 0x7f || at_sep || (b >= 0x80 && utf8_len_at(v, i).is_none());
         if b == b'\\' {
             out.extend_from_slice(b"\\\\");

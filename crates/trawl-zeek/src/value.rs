@@ -333,7 +333,10 @@ impl<'a> Value<'a> {
                 let _ = write!(out, "{p}");
             }
             Value::Double(v) | Value::Interval(v) => {
-                if v.is_finite() {
+                // Zeek writes whole doubles with a decimal point (`60.0`), as JSON readers expect.
+                if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+                    let _ = write!(out, "{v:.1}");
+                } else if v.is_finite() {
                     let _ = write!(out, "{v}");
                 } else {
                     out.extend_from_slice(b"null");
