@@ -12,6 +12,9 @@
 //! reported, and `-d` converts `time` columns whose text is `<digits>.<anything>`.
 
 mod json_scan;
+mod split;
+
+pub use split::Splitter;
 
 use std::borrow::Cow;
 
@@ -80,6 +83,7 @@ struct TsvPlan {
     slots: Vec<Option<usize>>,
     /// Fields to split per row: the last wanted column plus one (zeek-cut's `idx_range`).
     need: usize,
+    splitter: Splitter,
     time_cols: Vec<bool>,
     /// Field spans of the current row, reused.
     spans: Vec<(usize, usize)>,
@@ -119,6 +123,7 @@ impl Cutter {
                 ofs,
                 slots: Vec::new(),
                 need: 0,
+                splitter: Splitter::default(),
                 time_cols: Vec::new(),
                 spans: Vec::new(),
             },
@@ -170,7 +175,7 @@ impl Cutter {
                 && first != b'{'
                 && self.tsv.need > 0
                 && self.tsv.header.separator.len() == 1
-                && !rest.starts_with(&self.tsv.header.prefix)
+                && (self.tsv.header.prefix == b"#" || !rest.starts_with(&self.tsv.header.prefix))
             {
                 pos += self.tsv_row_fast(rest, out);
                 continue;
@@ -325,6 +330,13 @@ impl Cutter {
         if self.tsv.need == 0 && !fields.is_empty() {
             self.tsv.need = 1;
         }
+        let mut want = vec![false; self.tsv.need];
+        for c in slots.iter().flatten() {
+            want[*c] = true;
+        }
+        let sep = self.tsv.header.separator.first().copied().unwrap_or(b'\t');
+        self.tsv.splitter = Splitter::new(sep, want);
+        self.tsv.spans = vec![(0, 0); self.tsv.need];
         self.tsv.slots = slots;
         self.tsv.time_cols.clear();
     }
@@ -338,11 +350,8 @@ impl Cutter {
     fn tsv_row_fast(&mut self, rest: &[u8], out: &mut Vec<u8>) -> usize {
         self.prev_line_hdr = false;
         self.json.header_done = false;
-        let sep = self.tsv.header.separator[0];
         let need = self.tsv.need;
-        let spans = &mut self.tsv.spans;
-        spans.clear();
-        let (found, line_end) = split_fields(rest, sep, need, spans);
+        let (found, line_end) = self.tsv.splitter.split(rest, &mut self.tsv.spans);
         let consumed = if line_end < rest.len() {
             line_end + 1
         } else {
@@ -361,14 +370,18 @@ impl Cutter {
     fn tsv_row_general(&mut self, text: &[u8], out: &mut Vec<u8>) {
         let need = self.tsv.need;
         let spans = &mut self.tsv.spans;
-        spans.clear();
         let seplen = self.tsv.header.separator.len();
         let mut at = 0;
-        for f in split(text, &self.tsv.header.separator).take(need) {
-            spans.push((at, at + f.len()));
+        let mut found = 0;
+        for (f, sp) in split(text, &self.tsv.header.separator)
+            .take(need)
+            .zip(spans.iter_mut())
+        {
+            *sp = (at, at + f.len());
             at += f.len() + seplen;
+            found += 1;
         }
-        if spans.len() < need {
+        if found < need {
             let no = self.line_no;
             self.problem(no, "skipping row: not enough fields");
             return;
@@ -379,9 +392,13 @@ impl Cutter {
     fn emit_tsv_row(&mut self, line: &[u8], out: &mut Vec<u8>) {
         self.rows += 1;
         let convert = self.time.is_some() && !self.tsv.time_cols.is_empty();
+        let one = (self.tsv.ofs.len() == 1).then(|| self.tsv.ofs[0]);
         for k in 0..self.tsv.slots.len() {
             if k > 0 {
-                out.extend_from_slice(&self.tsv.ofs);
+                match one {
+                    Some(b) => out.push(b),
+                    None => out.extend_from_slice(&self.tsv.ofs),
+                }
             }
             let Some(c) = self.tsv.slots[k] else {
                 continue;
@@ -651,64 +668,6 @@ impl Cutter {
         }
         write_epoch(out, t);
     }
-}
-
-/// Splits fields off the start of `s` on `sep` until `need` fields are found or the line ends.
-/// Pushes each field's span; returns (fields found, index of the line's `\n` or `s.len()`).
-/// The scan looks at 8 bytes at a time for either byte (SWAR), then jumps to the newline.
-pub fn split_fields(
-    s: &[u8],
-    sep: u8,
-    need: usize,
-    spans: &mut Vec<(usize, usize)>,
-) -> (usize, usize) {
-    const LO: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let sep_w = u64::from_ne_bytes([sep; 8]);
-    let nl_w = u64::from_ne_bytes([b'\n'; 8]);
-    // High bit set in each byte of `x` that is zero, exactly (no false positives).
-    let zeros = |x: u64| !(((x & LO).wrapping_add(LO)) | x | LO);
-    let mut start = 0;
-    let mut i = 0;
-    while i + 8 <= s.len() {
-        let mut chunk = [0u8; 8];
-        chunk.copy_from_slice(&s[i..i + 8]);
-        let w = u64::from_le_bytes(chunk);
-        let mut m = zeros(w ^ sep_w) | zeros(w ^ nl_w);
-        while m != 0 {
-            let p = i + (m.trailing_zeros() / 8) as usize;
-            m &= m - 1;
-            spans.push((start, p));
-            if s[p] == b'\n' {
-                return (spans.len(), p);
-            }
-            start = p + 1;
-            if spans.len() == need {
-                return (need, line_end(s, p));
-            }
-        }
-        i += 8;
-    }
-    while i < s.len() {
-        let b = s[i];
-        if b == b'\n' || b == sep {
-            spans.push((start, i));
-            if b == b'\n' {
-                return (spans.len(), i);
-            }
-            start = i + 1;
-            if spans.len() == need {
-                return (need, line_end(s, i));
-            }
-        }
-        i += 1;
-    }
-    // The last line of the stream, without a newline.
-    spans.push((start, s.len()));
-    (spans.len(), s.len())
-}
-
-fn line_end(s: &[u8], from: usize) -> usize {
-    memchr::memchr(b'\n', &s[from..]).map_or(s.len(), |j| from + j)
 }
 
 fn trim_start(s: &[u8]) -> &[u8] {

@@ -230,6 +230,23 @@ pub fn run(args: CutArgs) -> Result<i32> {
     })
 }
 
+/// Files at least this large are read on a separate thread, overlapping the kernel's copy
+/// with cutting (measured: 1.4x on a 352 MB log; trawl-input threads only compressed files).
+const PREFETCH_MIN: u64 = 4 << 20;
+
+fn open(src: &Source) -> Result<Box<dyn Read + Send>> {
+    if let Source::File(f) = src {
+        let file = std::fs::File::open(&f.path)?;
+        if file
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.len() >= PREFETCH_MIN)
+        {
+            return Ok(trawl_input::open_reader_as(file, &src.name())?);
+        }
+    }
+    src.open()
+}
+
 /// Bytes read ahead to tell dnsmasq input from Zeek logs.
 const SNIFF: usize = 64 * 1024;
 
@@ -244,7 +261,7 @@ fn cut_one(
     let path = src.log_type().unwrap_or("unknown").to_string();
     let tf = time.map(|t| Box::new(t.clone()) as Box<dyn TimeFormat>);
     let mut cutter = Cutter::new(opts.clone(), first, &path, tf);
-    let result = src.open().and_then(|mut input| {
+    let result = open(src).and_then(|mut input| {
         let head = sniff(&mut input)?;
         let dnsmasq = first_line(&head).is_some_and(DnsmasqReader::looks_like);
         let input = Cursor::new(head).chain(input);
