@@ -35,6 +35,11 @@ enum Command {
     /// Print chosen columns, like zeek-cut, from TSV, JSON, gzip and folders.
     Cut(cmd::cut::CutArgs),
     // @score-variants
+    /// Score DNS names for phishing and DGA likelihood, with reasons.
+    Score(cmd::score::ScoreArgs),
+    /// Train, evaluate and inspect the name-scoring model.
+    #[command(subcommand)]
+    Model(cmd::score::ModelCmd),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +48,8 @@ fn main() -> ExitCode {
         Command::Cat(args) => cmd::cat::run(args),
         Command::Cut(args) => cmd::cut::run(args),
         // @score-dispatch
+        Command::Score(args) => cmd::score::run_score(args),
+        Command::Model(cmd) => cmd::score::run_model(cmd),
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

@@ -3,3 +3,4 @@
 pub mod cat;
 pub mod cut;
 // @score-mod
+pub mod score;

@@ -1,0 +1,456 @@
+//! Feature extraction: hashed character n-grams plus binned hand-made features.
+//!
+//! Every feature is an indicator hashed into one weight table; binning the dense features
+//! (length, entropy, trigram likelihood...) lets a linear model learn non-linear shapes.
+//! Features are handed to a [`Sink`], so scoring sums weights on the fly and training
+//! collects indices, with no intermediate vector on the scoring path.
+
+use crate::hash;
+use crate::lexicon::{self, LexHits};
+use crate::markov;
+use crate::normalize::{Parsed, SuffixKind};
+use crate::punycode;
+use crate::words::{self, Seg};
+
+/// Namespace of registered-label n-grams (normalised by 1/sqrt(count)).
+pub(crate) const NS_LABEL: usize = 0;
+/// Namespace of subdomain n-grams (normalised by 1/sqrt(count)).
+pub(crate) const NS_SUB: usize = 1;
+/// Namespace of binned dense features (value 1).
+pub(crate) const NS_DENSE: usize = 2;
+/// Number of namespaces.
+pub(crate) const N_NS: usize = 3;
+
+/// Feature groups; each is also one line of explanation.
+#[allow(missing_docs)]
+pub(crate) mod tag {
+    pub const NGRAM_LABEL: u8 = 0;
+    pub const NGRAM_SUB: u8 = 1;
+    pub const LEN_LABEL: u8 = 2;
+    pub const LEN_NAME: u8 = 3;
+    pub const NSUB: u8 = 4;
+    pub const ENTROPY: u8 = 5;
+    pub const DIGITS: u8 = 6;
+    pub const VOWELS: u8 = 7;
+    pub const CONS_RUN: u8 = 8;
+    pub const DIGIT_RUN: u8 = 9;
+    pub const HYPH_LABEL: u8 = 10;
+    pub const HYPH_SUB: u8 = 11;
+    pub const MARKOV_LABEL: u8 = 12;
+    pub const MARKOV_SUB: u8 = 13;
+    pub const SEG_COVER: u8 = 14;
+    pub const SEG_WORDS: u8 = 15;
+    pub const SUFFIX: u8 = 16;
+    pub const TLD: u8 = 17;
+    pub const SUFFIX_KIND: u8 = 18;
+    pub const BRAND_SUB: u8 = 19;
+    pub const BRAND_LABEL: u8 = 20;
+    pub const BRAND_TYPO: u8 = 21;
+    pub const BRAND_GLYPH: u8 = 22;
+    pub const BRAND_OWNED: u8 = 23;
+    pub const KW_SUB: u8 = 24;
+    pub const KW_LABEL: u8 = 25;
+    pub const KW_ID: u8 = 26;
+    pub const PUNY: u8 = 27;
+    pub const MIXED: u8 = 28;
+    pub const SHAPE: u8 = 29;
+    pub const SUB_LONGEST: u8 = 30;
+    pub const PRIV_MARKOV: u8 = 31;
+    pub const SWITCHES: u8 = 32;
+    pub const REPEAT: u8 = 33;
+    pub const IDN_BRAND: u8 = 34;
+    pub const N: usize = 35;
+}
+
+/// Namespace of a tag.
+pub(crate) fn ns_of(t: u8) -> usize {
+    match t {
+        tag::NGRAM_LABEL => NS_LABEL,
+        tag::NGRAM_SUB => NS_SUB,
+        _ => NS_DENSE,
+    }
+}
+
+/// Table index of a feature hash: multiply-shift keeps the well-mixed high bits, which is
+/// cheaper than a full avalanche per n-gram.
+#[inline(always)]
+pub(crate) fn index(h: u64, bits: u32) -> usize {
+    (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
+}
+
+/// Longest subdomain suffix (in bytes, nearest the registered domain) that gets n-grams:
+/// very long phishing subdomains say what they have to say early, and this bounds the cost.
+const MAX_SUB_NGRAM: usize = 80;
+
+/// Receives features.
+pub(crate) trait Sink {
+    /// One indicator feature: namespace, group tag and 64-bit hash.
+    fn put(&mut self, ns: usize, tag: u8, h: u64);
+}
+
+/// Model tables the extractor needs besides the weights.
+#[derive(Clone, Copy)]
+pub(crate) struct Tables<'a> {
+    pub markov: &'a [f32],
+    pub words: &'a [u64],
+}
+
+/// Measured values, kept for explanations and for the namespace normalisation.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Facts {
+    pub counts: [u16; 2],
+    pub label_len: u8,
+    pub markov_label: f32,
+    pub markov_sub: Option<f32>,
+    pub entropy: f32,
+    pub digits: u8,
+    pub cons_run: u8,
+    pub hyph_label: u8,
+    pub hyph_sub: u8,
+    pub nsub: u8,
+    pub seg: Seg,
+    pub lex: LexHits,
+    pub puny: bool,
+    pub mixed: bool,
+    pub idn_brand: Option<u16>,
+}
+
+#[inline(always)]
+fn dense<S: Sink>(s: &mut S, t: u8, bin: u32) {
+    s.put(NS_DENSE, t, hash::pair(t, bin));
+}
+
+/// Length bucket used to cross likelihood features with length (short labels are noisy).
+#[inline(always)]
+fn len_bucket(n: usize) -> u32 {
+    match n {
+        0..=5 => 0,
+        6..=8 => 1,
+        9..=12 => 2,
+        13..=16 => 3,
+        17..=24 => 4,
+        _ => 5,
+    }
+}
+
+/// Character n-grams (2..=5, with `^`/`$` boundaries) of `text`; returns how many.
+/// Single characters are left to the shape features.
+#[inline]
+fn ngrams<S: Sink>(text: &[u8], ns: usize, t: u8, s: &mut S) -> u16 {
+    let mut buf = [0u8; 258];
+    let n = text.len().min(255);
+    buf[0] = b'^';
+    buf[1..=n].copy_from_slice(&text[..n]);
+    buf[n + 1] = b'$';
+    let m = n + 2;
+    let seed = hash::seed(t);
+    let mut count = 0u16;
+    for i in 0..m {
+        let mut h = seed;
+        let end = (i + 5).min(m);
+        for (j, &b) in buf[i..end].iter().enumerate() {
+            h = hash::step(h, b);
+            if j > 0 {
+                s.put(ns, t, h);
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+/// Build lazily initialised tables now.
+pub(crate) fn warm_up() {
+    let _ = clog2();
+    words::warm_up();
+}
+
+/// `c * log2(c)` for c in 0..256.
+fn clog2() -> &'static [f32; 256] {
+    static T: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = [0f32; 256];
+        for (c, v) in t.iter_mut().enumerate().skip(1) {
+            *v = c as f32 * (c as f32).log2();
+        }
+        t
+    })
+}
+
+struct Shape {
+    digits: u8,
+    letters: u8,
+    vowels: u8,
+    hyphens: u8,
+    cons_run: u8,
+    digit_run: u8,
+    switches: u8,
+    repeat: u8,
+    entropy: f32,
+    hex: bool,
+}
+
+fn shape(l: &[u8]) -> Shape {
+    let mut hist = [0u8; 40];
+    let (mut digits, mut letters, mut vowels, mut hyphens) = (0u8, 0u8, 0u8, 0u8);
+    let (mut cr, mut dr, mut rr) = (0u8, 0u8, 0u8);
+    let (mut cons_run, mut digit_run, mut repeat, mut switches) = (0u8, 0u8, 0u8, 0u8);
+    let mut prev = 0u8;
+    let mut hex = true;
+    for &b in l {
+        let class = if b.is_ascii_digit() {
+            digits += 1;
+            dr += 1;
+            cr = 0;
+            hist[26 + usize::from(b - b'0')] += 1;
+            1
+        } else if b.is_ascii_lowercase() {
+            letters += 1;
+            dr = 0;
+            hist[usize::from(b - b'a')] += 1;
+            if matches!(b, b'a' | b'e' | b'i' | b'o' | b'u') {
+                vowels += 1;
+                cr = 0;
+            } else {
+                cr += 1;
+            }
+            2
+        } else {
+            hyphens += 1;
+            cr = 0;
+            dr = 0;
+            hist[36] += 1;
+            3
+        };
+        hex &= b.is_ascii_hexdigit();
+        rr = if b == prev { rr + 1 } else { 1 };
+        let pclass = if prev.is_ascii_digit() {
+            1
+        } else if prev.is_ascii_lowercase() {
+            2
+        } else {
+            0
+        };
+        if pclass != 0 && class != 3 && pclass != class {
+            switches = switches.saturating_add(1);
+        }
+        prev = b;
+        cons_run = cons_run.max(cr);
+        digit_run = digit_run.max(dr);
+        repeat = repeat.max(rr);
+    }
+    // H = log2(n) - (1/n) * sum(c * log2 c), with c * log2 c from a table.
+    let clog = clog2();
+    let n = l.len().min(255);
+    let entropy = if n == 0 {
+        0.0
+    } else {
+        let sum: f32 = hist.iter().map(|&c| clog[usize::from(c)]).sum();
+        clog[n] / n as f32 - sum / n as f32
+    };
+    Shape {
+        digits,
+        letters,
+        vowels,
+        hyphens,
+        cons_run,
+        digit_run,
+        switches,
+        repeat,
+        entropy,
+        hex: hex && digits > 0 && letters > 0 && l.len() >= 8,
+    }
+}
+
+/// Look at `xn--` labels: punycode, mixed scripts, brands spelled with look-alikes.
+fn idn(name: &str, f: &mut Facts) {
+    for lab in name.split('.') {
+        let Some(rest) = lab.strip_prefix("xn--") else {
+            continue;
+        };
+        f.puny = true;
+        let mut cps = ['\0'; punycode::MAX_CPS];
+        let Some(n) = punycode::decode(rest.as_bytes(), &mut cps) else {
+            continue;
+        };
+        let (mut latin, mut cyr, mut greek) = (false, false, false);
+        let mut folded = [0u8; punycode::MAX_CPS];
+        let mut all_fold = true;
+        for (i, &c) in cps[..n].iter().enumerate() {
+            match c as u32 {
+                0x61..=0x7a | 0xc0..=0x24f => latin = true,
+                0x370..=0x3ff => greek = true,
+                0x400..=0x52f => cyr = true,
+                _ => {}
+            }
+            folded[i] = if c.is_ascii() {
+                c as u8
+            } else if let Some(a) = lexicon::confusable(c) {
+                a as u8
+            } else {
+                all_fold = false;
+                b'?'
+            };
+        }
+        f.mixed |= u8::from(latin) + u8::from(cyr) + u8::from(greek) > 1;
+        if all_fold && f.idn_brand.is_none() {
+            f.idn_brand = lexicon::brand_in(&folded[..n]);
+        }
+    }
+}
+
+/// Extract all features of a parsed (scorable) name into `s`.
+pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Facts {
+    let mut f = Facts::default();
+    let label = p.label.as_bytes();
+    let sub = p.subdomain.as_bytes();
+    f.label_len = label.len().min(255) as u8;
+
+    // Character n-grams, registered label and subdomain kept apart.
+    f.counts[0] = ngrams(label, NS_LABEL, tag::NGRAM_LABEL, s);
+    if !sub.is_empty() {
+        let from = sub.len().saturating_sub(MAX_SUB_NGRAM);
+        f.counts[1] = ngrams(&sub[from..], NS_SUB, tag::NGRAM_SUB, s);
+    }
+
+    // Shape of the registered label.
+    let sh = shape(label);
+    let lb = len_bucket(label.len());
+    dense(s, tag::LEN_LABEL, label.len().min(40) as u32);
+    let host_len = sub.len() + p.registered.len();
+    dense(s, tag::LEN_NAME, (host_len / 4).min(40) as u32);
+    f.entropy = sh.entropy;
+    dense(
+        s,
+        tag::ENTROPY,
+        ((sh.entropy * 4.0) as u32).min(24) * 8 + lb,
+    );
+    f.digits = sh.digits;
+    let ratio = |a: u8, b: usize| (usize::from(a) * 10).checked_div(b).unwrap_or(0) as u32;
+    dense(s, tag::DIGITS, ratio(sh.digits, label.len()));
+    dense(
+        s,
+        tag::VOWELS,
+        ratio(sh.vowels, usize::from(sh.letters)) * 8 + lb,
+    );
+    f.cons_run = sh.cons_run;
+    dense(s, tag::CONS_RUN, u32::from(sh.cons_run.min(10)));
+    dense(s, tag::DIGIT_RUN, u32::from(sh.digit_run.min(10)));
+    f.hyph_label = sh.hyphens;
+    dense(s, tag::HYPH_LABEL, u32::from(sh.hyphens.min(5)));
+    dense(s, tag::SWITCHES, u32::from(sh.switches.min(10)));
+    dense(s, tag::REPEAT, u32::from(sh.repeat.min(5)));
+    let shape_bits = u32::from(label.first().is_some_and(u8::is_ascii_digit))
+        | u32::from(sh.letters == 0) << 1
+        | u32::from(sh.hex) << 2
+        | u32::from(p.name.contains('_')) << 3;
+    dense(s, tag::SHAPE, shape_bits);
+
+    // Likelihood under the benign trigram model, crossed with length.
+    let m = markov::per_char(t.markov, label);
+    f.markov_label = m;
+    let mbin = ((-m * 2.0) as u32).min(20);
+    dense(s, tag::MARKOV_LABEL, mbin * 8 + lb);
+
+    // Dictionary-word coverage (dictionary DGAs), crossed with length.
+    // Only labels long enough to hold several words are worth segmenting.
+    let seg = if sh.letters >= 10 {
+        words::segment(t.words, label)
+    } else {
+        Seg::default()
+    };
+    f.seg = seg;
+    let cover = if sh.letters == 0 {
+        0
+    } else {
+        u32::from(seg.covered) * 10 / u32::from(sh.letters)
+    };
+    dense(s, tag::SEG_COVER, cover * 8 + lb);
+    dense(s, tag::SEG_WORDS, u32::from(seg.words.min(8)) * 8 + lb);
+
+    // Subdomain shape.
+    let nsub = p.subdomain_labels();
+    f.nsub = nsub.min(255) as u8;
+    let mut longest = 0usize;
+    let mut worst: Option<(f32, usize)> = None;
+    let mut hyph_sub = 0u8;
+    if !sub.is_empty() {
+        for l in p.subdomain.split('.') {
+            longest = longest.max(l.len());
+            hyph_sub = hyph_sub.saturating_add(l.bytes().filter(|&b| b == b'-').count() as u8);
+            if l.len() >= 4 {
+                let lm = markov::per_char(t.markov, l.as_bytes());
+                if worst.map_or(true, |(w, _)| lm < w) {
+                    worst = Some((lm, l.len()));
+                }
+            }
+        }
+    }
+    f.hyph_sub = hyph_sub;
+    dense(s, tag::NSUB, nsub.min(8) as u32);
+    dense(s, tag::SUB_LONGEST, (longest / 2).min(30) as u32);
+    dense(s, tag::HYPH_SUB, u32::from(hyph_sub.min(6)));
+    if let Some((wm, wl)) = worst {
+        f.markov_sub = Some(wm);
+        dense(
+            s,
+            tag::MARKOV_SUB,
+            ((-wm * 2.0) as u32).min(20) * 8 + len_bucket(wl),
+        );
+    }
+
+    // Suffix and TLD priors; hosting platforms are PRIVATE-section suffixes.
+    let sfx = p.suffix.as_bytes();
+    s.put(
+        NS_DENSE,
+        tag::SUFFIX,
+        hash::bytes(hash::seed(tag::SUFFIX), sfx),
+    );
+    let tld = p.suffix.rsplit('.').next().unwrap_or("");
+    s.put(
+        NS_DENSE,
+        tag::TLD,
+        hash::bytes(hash::seed(tag::TLD), tld.as_bytes()),
+    );
+    let kind = match p.suffix_kind {
+        SuffixKind::Icann => 0,
+        SuffixKind::Private => 1,
+        SuffixKind::Unknown => 2,
+        SuffixKind::None => 3,
+    };
+    dense(s, tag::SUFFIX_KIND, kind * 16 + nsub.min(8) as u32);
+    dense(s, tag::PRIV_MARKOV, kind * 32 + mbin);
+
+    // Brands and keywords.
+    let lex = lexicon::scan(p.label, p.subdomain);
+    f.lex = lex;
+    let brand = |s: &mut S, t: u8, id: Option<u16>| {
+        if let Some(id) = id {
+            dense(s, t, 0);
+            dense(s, t, u32::from(id) + 1);
+        }
+    };
+    brand(s, tag::BRAND_SUB, lex.brand_sub);
+    brand(s, tag::BRAND_LABEL, lex.brand_label);
+    brand(s, tag::BRAND_TYPO, lex.brand_typo);
+    brand(s, tag::BRAND_GLYPH, lex.brand_glyph);
+    if lex.owned {
+        dense(s, tag::BRAND_OWNED, 0);
+    }
+    dense(s, tag::KW_SUB, u32::from(lex.kw_sub.min(4)));
+    dense(s, tag::KW_LABEL, u32::from(lex.kw_label.min(4)));
+    if let Some(k) = lex.kw_first {
+        dense(s, tag::KW_ID, u32::from(k));
+    }
+
+    // Internationalised names.
+    if p.name.contains("xn--") {
+        idn(p.name, &mut f);
+        dense(s, tag::PUNY, 0);
+        if f.mixed {
+            dense(s, tag::MIXED, 0);
+        }
+        brand(s, tag::IDN_BRAND, f.idn_brand);
+    }
+    f
+}

@@ -1,0 +1,601 @@
+//! The model: weights, tables, file format, scoring and explanations.
+//!
+//! File format (all little-endian), version 1:
+//! `b"TRAWLSCR"`, u32 version, u32 table bits, f32 bias\[2\], f32 scale\[2\],
+//! f32 threshold\[2\], u32 n + f32\[n\] trigram table, u32 n + u64\[n\] word bit set,
+//! i16\[2 << bits\] weights (phish, dga interleaved), u32 n + UTF-8 JSON training summary.
+//! The fingerprint is a 64-bit hash of all bytes.
+
+use crate::error::{ModelError, NameError};
+use crate::features::{self, tag, Facts, Sink, Tables, N_NS};
+use crate::hash;
+use crate::lexicon::{BRANDS, KEYWORDS};
+use crate::markov;
+use crate::normalize::{normalize, NameBuf, NameKind, Parsed, SuffixKind};
+use crate::words;
+use serde::Serialize;
+use std::sync::OnceLock;
+
+const MAGIC: &[u8; 8] = b"TRAWLSCR";
+/// Current model format version.
+pub const FORMAT_VERSION: u32 = 1;
+/// Index of the phishing task in two-element arrays.
+pub(crate) const PHISH: usize = 0;
+/// Index of the DGA task in two-element arrays.
+pub(crate) const DGA: usize = 1;
+
+static BUILTIN_BYTES: &[u8] = include_bytes!("../model/default.model");
+
+/// A trained scorer. Immutable, `Send + Sync`: share one behind an `Arc` or a `&'static`.
+pub struct Model {
+    bits: u32,
+    weights: Box<[[i16; 2]]>,
+    scale: [f32; 2],
+    bias: [f32; 2],
+    threshold: [f32; 2],
+    markov: Box<[f32]>,
+    words: Box<[u64]>,
+    summary: String,
+    fingerprint: u64,
+    size: usize,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("fingerprint", &self.fingerprint_hex())
+            .field("bits", &self.bits)
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+/// The two scores of a name, each in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Scores {
+    /// Likelihood that the name serves phishing.
+    pub phish: f32,
+    /// Likelihood that the name came from a domain generation algorithm.
+    pub dga: f32,
+}
+
+/// Outcome of scoring one valid name.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verdict {
+    /// A host name with its scores.
+    Scored(Scores),
+    /// A name that is deliberately not scored (an IP literal or a reverse-DNS name).
+    Unscored(NameKind),
+}
+
+impl Verdict {
+    /// The scores, if the name was scored.
+    pub fn scores(&self) -> Option<Scores> {
+        match self {
+            Verdict::Scored(s) => Some(*s),
+            Verdict::Unscored(_) => None,
+        }
+    }
+}
+
+/// Scores plus the parts of the name and the reasons, in words.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// The normalised name.
+    pub name: String,
+    /// Registered domain (label + public suffix).
+    pub registered_domain: String,
+    /// Public suffix.
+    pub suffix: String,
+    /// Whether the suffix is a hosting platform (PRIVATE section of the list).
+    pub platform: bool,
+    /// Phishing score, `None` when not scored.
+    pub phish_score: Option<f32>,
+    /// DGA score, `None` when not scored.
+    pub dga_score: Option<f32>,
+    /// Why, strongest first.
+    pub reasons: Vec<String>,
+}
+
+impl Explanation {
+    /// One JSON object: `name` (as given), `phish_score`, `dga_score`,
+    /// `registered_domain`, `suffix`, `platform`, `reasons`.
+    pub fn to_json(&self, given_name: &str) -> String {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            name: &'a str,
+            phish_score: Option<f32>,
+            dga_score: Option<f32>,
+            registered_domain: &'a str,
+            suffix: &'a str,
+            platform: bool,
+            reasons: &'a [String],
+        }
+        let round = |v: Option<f32>| v.map(|x| (x * 10_000.0).round() / 10_000.0);
+        serde_json::to_string(&Line {
+            name: given_name,
+            phish_score: round(self.phish_score),
+            dga_score: round(self.dga_score),
+            registered_domain: &self.registered_domain,
+            suffix: &self.suffix,
+            platform: self.platform,
+            reasons: &self.reasons,
+        })
+        .unwrap_or_default()
+    }
+}
+
+/// Collects features and sums quantised weights per namespace: the scoring hot path.
+struct Acc<'a> {
+    w: &'a [[i16; 2]],
+    bits: u32,
+    acc: [[i32; 2]; N_NS],
+}
+
+impl Sink for Acc<'_> {
+    #[inline(always)]
+    fn put(&mut self, ns: usize, _tag: u8, h: u64) {
+        let w = self.w[features::index(h, self.bits)];
+        let a = &mut self.acc[ns];
+        a[0] += i32::from(w[0]);
+        a[1] += i32::from(w[1]);
+    }
+}
+
+/// Like [`Acc`] but per feature group, for explanations.
+struct TagAcc<'a> {
+    w: &'a [[i16; 2]],
+    bits: u32,
+    acc: [[i32; 2]; tag::N],
+}
+
+impl Sink for TagAcc<'_> {
+    fn put(&mut self, _ns: usize, t: u8, h: u64) {
+        let w = self.w[features::index(h, self.bits)];
+        if let Some(a) = self.acc.get_mut(usize::from(t)) {
+            a[0] += i32::from(w[0]);
+            a[1] += i32::from(w[1]);
+        }
+    }
+}
+
+/// Per-namespace normalisation: n-gram namespaces by 1/sqrt(count), dense by 1.
+#[inline]
+pub(crate) fn ns_norms(f: &Facts) -> [f32; N_NS] {
+    let inv = |c: u16| {
+        if c == 0 {
+            0.0
+        } else {
+            1.0 / f32::from(c).sqrt()
+        }
+    };
+    [inv(f.counts[0]), inv(f.counts[1]), 1.0]
+}
+
+#[inline]
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Parts a model is assembled from (used by training).
+pub(crate) struct Parts {
+    pub bits: u32,
+    pub weights: Vec<[f32; 2]>,
+    pub bias: [f32; 2],
+    pub threshold: [f32; 2],
+    pub markov: Vec<f32>,
+    pub words: Vec<u64>,
+    pub summary: String,
+}
+
+impl Model {
+    /// The model built into this binary (trained on the project's labelled lists).
+    pub fn builtin() -> Result<&'static Model, ModelError> {
+        static M: OnceLock<Option<Model>> = OnceLock::new();
+        M.get_or_init(|| Model::from_bytes(BUILTIN_BYTES).ok())
+            .as_ref()
+            .ok_or(ModelError::NoDefault)
+    }
+
+    /// Read a model file.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Model, ModelError> {
+        let bytes = std::fs::read(path)?;
+        Model::from_bytes(&bytes)
+    }
+
+    /// Parse model bytes.
+    pub fn from_bytes(b: &[u8]) -> Result<Model, ModelError> {
+        let mut r = Reader { b, at: 0 };
+        if r.take(8)? != MAGIC {
+            return Err(ModelError::BadMagic);
+        }
+        let version = r.u32()?;
+        if version != FORMAT_VERSION {
+            return Err(ModelError::Version(version));
+        }
+        let bits = r.u32()?;
+        if !(10..=24).contains(&bits) {
+            return Err(ModelError::Corrupt("table size"));
+        }
+        let bias = [r.f32()?, r.f32()?];
+        let scale = [r.f32()?, r.f32()?];
+        let threshold = [r.f32()?, r.f32()?];
+        let n = r.u32()? as usize;
+        if n != markov::TABLE_LEN {
+            return Err(ModelError::Corrupt("trigram table size"));
+        }
+        let markov = (0..n).map(|_| r.f32()).collect::<Result<Box<[f32]>, _>>()?;
+        let n = r.u32()? as usize;
+        if n != words::WORDS_LEN {
+            return Err(ModelError::Corrupt("word set size"));
+        }
+        let words = (0..n).map(|_| r.u64()).collect::<Result<Box<[u64]>, _>>()?;
+        let raw = r.take((1usize << bits) * 4)?;
+        let weights = raw
+            .chunks_exact(4)
+            .map(|c| {
+                [
+                    i16::from_le_bytes([c[0], c[1]]),
+                    i16::from_le_bytes([c[2], c[3]]),
+                ]
+            })
+            .collect::<Box<[[i16; 2]]>>();
+        let n = r.u32()? as usize;
+        let summary = std::str::from_utf8(r.take(n)?)
+            .map_err(|_| ModelError::Corrupt("summary is not UTF-8"))?
+            .to_string();
+        if r.at != b.len() {
+            return Err(ModelError::Corrupt("trailing bytes"));
+        }
+        Ok(Model {
+            bits,
+            weights,
+            scale,
+            bias,
+            threshold,
+            markov,
+            words,
+            summary,
+            fingerprint: hash::fingerprint(b),
+            size: b.len(),
+        })
+    }
+
+    /// Quantise trained weights and serialise them.
+    pub(crate) fn encode(p: &Parts) -> Vec<u8> {
+        let mut scale = [0f32; 2];
+        for t in 0..2 {
+            let max = p.weights.iter().map(|w| w[t].abs()).fold(0f32, f32::max);
+            scale[t] = if max > 0.0 { max / 32767.0 } else { 1.0 };
+        }
+        let mut out = Vec::with_capacity((4usize << p.bits) + 600_000);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&p.bits.to_le_bytes());
+        for v in p.bias.iter().chain(&scale).chain(&p.threshold) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&(p.markov.len() as u32).to_le_bytes());
+        for v in &p.markov {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&(p.words.len() as u32).to_le_bytes());
+        for v in &p.words {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for w in &p.weights {
+            for t in 0..2 {
+                let q = (w[t] / scale[t]).round().clamp(-32767.0, 32767.0) as i16;
+                out.extend_from_slice(&q.to_le_bytes());
+            }
+        }
+        out.extend_from_slice(&(p.summary.len() as u32).to_le_bytes());
+        out.extend_from_slice(p.summary.as_bytes());
+        out
+    }
+
+    /// Serialise the model (byte-identical to the file it was read from).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.size);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&self.bits.to_le_bytes());
+        for v in self.bias.iter().chain(&self.scale).chain(&self.threshold) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.markov.len() as u32).to_le_bytes());
+        for v in self.markov.iter() {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.words.len() as u32).to_le_bytes());
+        for v in self.words.iter() {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for w in self.weights.iter() {
+            out.extend_from_slice(&w[0].to_le_bytes());
+            out.extend_from_slice(&w[1].to_le_bytes());
+        }
+        out.extend_from_slice(&(self.summary.len() as u32).to_le_bytes());
+        out.extend_from_slice(self.summary.as_bytes());
+        out
+    }
+
+    /// 64-bit hash of the model bytes: use it in cache keys so a new model never reuses
+    /// scores of the old one.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// [`Model::fingerprint`] as 16 hex digits.
+    pub fn fingerprint_hex(&self) -> String {
+        format!("{:016x}", self.fingerprint)
+    }
+
+    /// Size of the model file in bytes.
+    pub fn size_bytes(&self) -> usize {
+        self.size
+    }
+
+    /// Alert thresholds (phish, dga) chosen at training time.
+    pub fn thresholds(&self) -> Scores {
+        Scores {
+            phish: self.threshold[PHISH],
+            dga: self.threshold[DGA],
+        }
+    }
+
+    /// Training summary (JSON text written by the trainer).
+    pub fn summary(&self) -> &str {
+        &self.summary
+    }
+
+    pub(crate) fn tables(&self) -> Tables<'_> {
+        Tables {
+            markov: &self.markov,
+            words: &self.words,
+        }
+    }
+
+    /// Raw logits of a parsed, scorable name (no allocation).
+    #[inline]
+    pub(crate) fn logits(&self, p: &Parsed<'_>) -> [f32; 2] {
+        let mut acc = Acc {
+            w: &self.weights,
+            bits: self.bits,
+            acc: [[0; 2]; N_NS],
+        };
+        let facts = features::extract(p, &self.tables(), &mut acc);
+        let norms = ns_norms(&facts);
+        let mut out = self.bias;
+        for (t, o) in out.iter_mut().enumerate() {
+            let mut sum = 0f32;
+            for (a, n) in acc.acc.iter().zip(norms) {
+                sum += a[t] as f32 * n;
+            }
+            *o += sum * self.scale[t];
+        }
+        out
+    }
+
+    /// Score a parsed name (no allocation).
+    #[inline]
+    pub fn score_parsed(&self, p: &Parsed<'_>) -> Verdict {
+        if !p.is_scorable() {
+            return Verdict::Unscored(p.kind);
+        }
+        let l = self.logits(p);
+        Verdict::Scored(Scores {
+            phish: sigmoid(l[PHISH]),
+            dga: sigmoid(l[DGA]),
+        })
+    }
+
+    /// Normalise and score one name. Allocates nothing for ASCII names.
+    #[inline]
+    pub fn score(&self, name: &str) -> Result<Verdict, NameError> {
+        let mut buf = NameBuf::new();
+        let p = normalize(name, &mut buf)?;
+        Ok(self.score_parsed(&p))
+    }
+
+    /// Scores plus reasons in words (allocates; use [`Model::score`] on the hot path).
+    pub fn explain(&self, name: &str) -> Result<Explanation, NameError> {
+        let mut buf = NameBuf::new();
+        let p = normalize(name, &mut buf)?;
+        let mut e = Explanation {
+            name: p.name.to_string(),
+            registered_domain: p.registered.to_string(),
+            suffix: p.suffix.to_string(),
+            platform: p.suffix_kind == SuffixKind::Private,
+            phish_score: None,
+            dga_score: None,
+            reasons: Vec::new(),
+        };
+        match p.kind {
+            NameKind::IpLiteral => {
+                e.reasons.push("IP literal: not scored".into());
+                return Ok(e);
+            }
+            NameKind::ReverseDns => {
+                e.reasons.push("reverse-DNS name: not scored".into());
+                return Ok(e);
+            }
+            NameKind::Domain => {}
+        }
+        let mut acc = TagAcc {
+            w: &self.weights,
+            bits: self.bits,
+            acc: [[0; 2]; tag::N],
+        };
+        let f = features::extract(&p, &self.tables(), &mut acc);
+        let norms = ns_norms(&f);
+        let l = self.logits(&p);
+        let scores = [sigmoid(l[PHISH]), sigmoid(l[DGA])];
+        e.phish_score = Some(scores[PHISH]);
+        e.dga_score = Some(scores[DGA]);
+        // Contributions per group and task, in logit units.
+        let mut contrib: Vec<(f32, usize, u8)> = Vec::new();
+        for (t, a) in acc.acc.iter().enumerate() {
+            let n = norms[features::ns_of(t as u8)];
+            for task in [PHISH, DGA] {
+                let c = a[task] as f32 * n * self.scale[task];
+                contrib.push((c, task, t as u8));
+            }
+        }
+        contrib.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for &(c, task, t) in &contrib {
+            // Explain the scores that are high, with the groups that pushed them up.
+            if c < 0.4 || scores[task] < 0.5 || e.reasons.len() >= 5 {
+                continue;
+            }
+            if let Some(r) = reason(t, task, &p, &f) {
+                if !e.reasons.contains(&r) {
+                    e.reasons.push(r);
+                }
+            }
+        }
+        if e.reasons.is_empty() {
+            e.reasons.push(if scores.iter().any(|&s| s >= 0.5) {
+                "many weak signals".into()
+            } else {
+                "no strong phishing or DGA signal".into()
+            });
+        }
+        Ok(e)
+    }
+}
+
+/// One reason in words for a feature group that raised a task's score.
+fn reason(t: u8, task: usize, p: &Parsed<'_>, f: &Facts) -> Option<String> {
+    let what = if task == PHISH { "phishing" } else { "DGA" };
+    let brand = |id: Option<u16>| id.and_then(|i| BRANDS.get(usize::from(i))).copied();
+    Some(match t {
+        tag::NGRAM_LABEL => format!(
+            "registered label \"{}\" has character n-grams typical of {what} names",
+            p.label
+        ),
+        tag::NGRAM_SUB => format!(
+            "subdomain \"{}\" has character n-grams typical of {what} names",
+            p.subdomain
+        ),
+        tag::MARKOV_LABEL | tag::PRIV_MARKOV => format!(
+            "random-looking label: n-gram likelihood {:.1} per char",
+            f.markov_label
+        ),
+        tag::MARKOV_SUB => format!(
+            "random-looking subdomain label: n-gram likelihood {:.1} per char",
+            f.markov_sub.unwrap_or(0.0)
+        ),
+        tag::ENTROPY => format!("high character entropy ({:.2} bits per char)", f.entropy),
+        tag::SEG_COVER | tag::SEG_WORDS if f.seg.words >= 2 => format!(
+            "label made of {} dictionary words ({} of {} chars)",
+            f.seg.words, f.seg.covered, f.label_len
+        ),
+        tag::LEN_LABEL => format!("long registered label ({} chars)", f.label_len),
+        tag::LEN_NAME => format!("long name ({} chars)", p.name.len()),
+        tag::DIGITS if f.digits > 0 => {
+            format!("{} digits in the registered label", f.digits)
+        }
+        tag::CONS_RUN => format!("run of {} consonants", f.cons_run),
+        tag::HYPH_LABEL if f.hyph_label > 0 => {
+            format!("{} hyphens in the registered label", f.hyph_label)
+        }
+        tag::HYPH_SUB if f.hyph_sub > 0 => format!("{} hyphens in the subdomain", f.hyph_sub),
+        tag::NSUB if f.nsub > 0 => format!("{} subdomain labels", f.nsub),
+        tag::SUFFIX | tag::SUFFIX_KIND if p.suffix_kind == SuffixKind::Private => format!(
+            "on hosting platform {} (public-suffix PRIVATE section)",
+            p.suffix
+        ),
+        tag::SUFFIX | tag::TLD | tag::SUFFIX_KIND => {
+            format!("suffix .{} is common in {what} names", p.suffix)
+        }
+        tag::BRAND_SUB => format!(
+            "brand \"{}\" in a subdomain of an unrelated domain",
+            brand(f.lex.brand_sub)?
+        ),
+        tag::BRAND_LABEL => format!(
+            "brand \"{}\" inside an unrelated registered label",
+            brand(f.lex.brand_label)?
+        ),
+        tag::BRAND_TYPO => format!(
+            "a label is one edit away from brand \"{}\"",
+            brand(f.lex.brand_typo)?
+        ),
+        tag::BRAND_GLYPH => format!(
+            "brand \"{}\" spelled with look-alike characters",
+            brand(f.lex.brand_glyph)?
+        ),
+        tag::IDN_BRAND => format!(
+            "brand \"{}\" spelled with look-alike Unicode letters",
+            brand(f.idn_brand)?
+        ),
+        tag::KW_SUB | tag::KW_LABEL | tag::KW_ID => format!(
+            "phishing keyword \"{}\"",
+            f.lex.kw_first.and_then(|k| KEYWORDS.get(usize::from(k)))?
+        ),
+        tag::PUNY => "punycode (internationalised) label".into(),
+        tag::MIXED => "mixed scripts in an internationalised label".into(),
+        tag::SHAPE | tag::SWITCHES | tag::DIGIT_RUN | tag::REPEAT | tag::VOWELS => {
+            format!("unusual mix of letters and digits in \"{}\"", p.label)
+        }
+        tag::SUB_LONGEST => "long subdomain label".into(),
+        _ => return None,
+    })
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
+        let end = self.at.checked_add(n).ok_or(ModelError::Corrupt("size"))?;
+        let s = self
+            .b
+            .get(self.at..end)
+            .ok_or(ModelError::Corrupt("truncated"))?;
+        self.at = end;
+        Ok(s)
+    }
+    fn u32(&mut self) -> Result<u32, ModelError> {
+        let s = self.take(4)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    fn f32(&mut self) -> Result<f32, ModelError> {
+        Ok(f32::from_bits(self.u32()?))
+    }
+    fn u64(&mut self) -> Result<u64, ModelError> {
+        let s = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(s);
+        Ok(u64::from_le_bytes(a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn model_is_send_sync() {
+        assert_send_sync::<Model>();
+    }
+
+    #[test]
+    fn bad_bytes_are_errors() {
+        assert!(matches!(
+            Model::from_bytes(b"nope"),
+            Err(ModelError::Corrupt(_))
+        ));
+        assert!(matches!(
+            Model::from_bytes(b"XXXXXXXXabcdefgh"),
+            Err(ModelError::BadMagic)
+        ));
+        let mut v = MAGIC.to_vec();
+        v.extend_from_slice(&9u32.to_le_bytes());
+        assert!(matches!(Model::from_bytes(&v), Err(ModelError::Version(9))));
+    }
+}

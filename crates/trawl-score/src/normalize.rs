@@ -1,0 +1,532 @@
+//! Name normalisation and the public-suffix split.
+//!
+//! Everything here works on a caller-provided stack buffer ([`NameBuf`]), so normalising an
+//! ASCII name allocates nothing. Unicode input goes through IDNA (UTS #46) first, which
+//! allocates; DNS logs carry names in punycode form, so that path is rare.
+
+use crate::error::NameError;
+use std::net::IpAddr;
+
+/// Longest name accepted, in bytes of its ASCII (punycode) form.
+pub const MAX_NAME_LEN: usize = 253;
+/// Longest label accepted.
+pub const MAX_LABEL_LEN: usize = 63;
+
+/// Leading host labels that say nothing about a name's intent; they are stripped (while a
+/// subdomain is left) so `www.example.com` and `example.com` score alike.
+pub const HOST_LABELS: &[&str] = &[
+    "www",
+    "www1",
+    "www2",
+    "www3",
+    "ww",
+    "mail",
+    "webmail",
+    "cpanel",
+    "webdisk",
+    "whm",
+    "autodiscover",
+    "autoconfig",
+    "cpcalendars",
+    "cpcontacts",
+    "ftp",
+];
+
+/// Free-hosting platforms that are not (or no longer) on the Public Suffix List but host
+/// user sites as subdomains; treated like PRIVATE-section suffixes.
+pub const EXTRA_PLATFORMS: &[&str] = &[
+    "000webhostapp.com",
+    "weebly.com",
+    "weeblysite.com",
+    "glitch.me",
+    "godaddysites.com",
+    "filesusr.com",
+    "16mb.com",
+    "webcindario.com",
+    "bero-webspace.de",
+    "zap-webspace.com",
+    "home.pl",
+    "cloudwaysapps.com",
+    "umbler.net",
+    "sharepoint.com",
+    "htmlpasta.com",
+    "ic0.app",
+    "codeanyapp.com",
+    "mystrikingly.com",
+    "beget.tech",
+    "webwave.dev",
+    "secureserver.net",
+    "netlify.com",
+    "easywp.com",
+    "tripod.com",
+    "ubpages.com",
+    "regruhosting.ru",
+    "appdomain.cloud",
+    "wcomhost.com",
+    "yolasite.com",
+    "jimdosite.com",
+    "site123.me",
+    "wordpress.com",
+    // Dynamic-DNS providers missing from the list (FreeDNS, ChangeIP and the like).
+    "mooo.com",
+    "afraid.org",
+    "dynserv.com",
+    "changeip.com",
+    "chickenkiller.com",
+    "strangled.net",
+    "us.to",
+    "linkpc.net",
+    "publicvm.com",
+    "serveo.net",
+];
+
+/// A stack buffer that holds one normalised name.
+#[derive(Clone)]
+pub struct NameBuf {
+    buf: [u8; 256],
+}
+
+impl NameBuf {
+    /// An empty buffer.
+    pub const fn new() -> Self {
+        Self { buf: [0; 256] }
+    }
+}
+
+impl Default for NameBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for NameBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NameBuf")
+    }
+}
+
+/// What kind of thing a (valid) name is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameKind {
+    /// A host name: it gets scores.
+    Domain,
+    /// An IPv4 or IPv6 literal: not scored.
+    IpLiteral,
+    /// A name under `in-addr.arpa` or `ip6.arpa`: not scored.
+    ReverseDns,
+}
+
+/// Which section of the Public Suffix List the suffix came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuffixKind {
+    /// ICANN section (`com`, `co.uk`, ...).
+    Icann,
+    /// PRIVATE section: a hosting platform or dynamic-DNS provider (`github.io`, `duckdns.org`).
+    Private,
+    /// Not on the list (`corp`, `internal`, a typo...).
+    Unknown,
+    /// Single-label name: no suffix at all.
+    None,
+}
+
+/// A normalised name split into its parts; all slices borrow the [`NameBuf`].
+#[derive(Debug, Clone, Copy)]
+pub struct Parsed<'a> {
+    /// What the name is.
+    pub kind: NameKind,
+    /// The full normalised name (lower case, ASCII/punycode, no trailing dot).
+    pub name: &'a str,
+    /// The registered domain: registered label plus suffix (or the whole name when there is
+    /// no registrable part).
+    pub registered: &'a str,
+    /// The label left of the public suffix (`paypal` in `www.paypal.co.uk`).
+    pub label: &'a str,
+    /// The public suffix (`co.uk`, `github.io`); empty for single-label names.
+    pub suffix: &'a str,
+    /// Which list section the suffix came from.
+    pub suffix_kind: SuffixKind,
+    /// Subdomain labels left of the registered domain, after common host labels
+    /// ([`HOST_LABELS`]) were stripped from the left; may be empty.
+    pub subdomain: &'a str,
+    /// How many host labels were stripped.
+    pub stripped: u8,
+}
+
+impl Parsed<'_> {
+    /// Whether this name gets scores (it is neither an IP literal nor a reverse-DNS name).
+    pub fn is_scorable(&self) -> bool {
+        self.kind == NameKind::Domain
+    }
+
+    /// Number of labels in [`Parsed::subdomain`].
+    pub fn subdomain_labels(&self) -> usize {
+        if self.subdomain.is_empty() {
+            0
+        } else {
+            self.subdomain.bytes().filter(|&b| b == b'.').count() + 1
+        }
+    }
+}
+
+/// Normalise `input` into `buf` and split it.
+///
+/// Trims white space, a leading `*.` and one trailing dot; lower-cases; converts Unicode to
+/// punycode (IDNA); checks lengths and characters (letters, digits, `-`, `_`); recognises IP
+/// literals and reverse-DNS names; splits off the public suffix (ICANN and PRIVATE sections);
+/// and strips common host labels such as `www` from the left of the subdomain.
+pub fn normalize<'b>(input: &str, buf: &'b mut NameBuf) -> Result<Parsed<'b>, NameError> {
+    let mut s = input.trim();
+    if let Some(rest) = s.strip_prefix("*.") {
+        s = rest;
+    }
+    if let Some(rest) = s.strip_suffix('.') {
+        s = rest;
+    }
+    if s.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if let Some(ip) = ip_literal(s) {
+        return Ok(copy_plain(ip, buf, NameKind::IpLiteral));
+    }
+    let len = if s.is_ascii() {
+        copy_lower(s.as_bytes(), &mut buf.buf)?
+    } else {
+        // Rare path (logs carry punycode): IDNA allocates.
+        let ascii = idna::domain_to_ascii(s).map_err(|_| NameError::Idna)?;
+        let ascii = ascii.strip_suffix('.').unwrap_or(&ascii);
+        if ascii.is_empty() {
+            return Err(NameError::Empty);
+        }
+        copy_lower(ascii.as_bytes(), &mut buf.buf)?
+    };
+    validate(&buf.buf[..len])?;
+    let name = std::str::from_utf8(&buf.buf[..len]).map_err(|_| NameError::IllegalChar('?'))?;
+    if name == "in-addr.arpa"
+        || name == "ip6.arpa"
+        || name.ends_with(".in-addr.arpa")
+        || name.ends_with(".ip6.arpa")
+    {
+        return Ok(plain(name, NameKind::ReverseDns));
+    }
+    Ok(split(name))
+}
+
+/// `s` as an IP literal (brackets allowed around IPv6), if it is one.
+fn ip_literal(s: &str) -> Option<&str> {
+    let inner = s
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(s);
+    let first = inner.as_bytes().first()?;
+    // Cheap pre-check: an IP starts with a hex digit or ':'.
+    if !(first.is_ascii_hexdigit() || *first == b':') {
+        return None;
+    }
+    inner.parse::<IpAddr>().ok().map(|_| inner)
+}
+
+fn copy_plain<'b>(s: &str, buf: &'b mut NameBuf, kind: NameKind) -> Parsed<'b> {
+    let n = s.len().min(buf.buf.len());
+    for (d, b) in buf.buf[..n].iter_mut().zip(s.bytes()) {
+        *d = b.to_ascii_lowercase();
+    }
+    // An IP literal is ASCII, so the slice is valid UTF-8.
+    let name = std::str::from_utf8(&buf.buf[..n]).unwrap_or("");
+    plain(name, kind)
+}
+
+fn plain(name: &str, kind: NameKind) -> Parsed<'_> {
+    Parsed {
+        kind,
+        name,
+        registered: name,
+        label: name,
+        suffix: "",
+        suffix_kind: SuffixKind::None,
+        subdomain: "",
+        stripped: 0,
+    }
+}
+
+fn copy_lower(src: &[u8], dst: &mut [u8; 256]) -> Result<usize, NameError> {
+    if src.len() > MAX_NAME_LEN {
+        return Err(NameError::TooLong(src.len()));
+    }
+    for (d, &b) in dst.iter_mut().zip(src) {
+        *d = b.to_ascii_lowercase();
+    }
+    Ok(src.len())
+}
+
+fn validate(name: &[u8]) -> Result<(), NameError> {
+    let mut label = 0usize;
+    for &b in name {
+        match b {
+            b'.' => {
+                if label == 0 {
+                    return Err(NameError::EmptyLabel);
+                }
+                label = 0;
+            }
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => {
+                label += 1;
+                if label > MAX_LABEL_LEN {
+                    return Err(NameError::LabelTooLong(label_len_from(name, b)));
+                }
+            }
+            _ => return Err(NameError::IllegalChar(char::from(b))),
+        }
+    }
+    if label == 0 {
+        return Err(NameError::EmptyLabel);
+    }
+    Ok(())
+}
+
+/// Length of the longest label (only computed on the error path).
+fn label_len_from(name: &[u8], _b: u8) -> usize {
+    name.split(|&c| c == b'.')
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Split a valid, lower-case, ASCII name with the Public Suffix List.
+fn split(name: &str) -> Parsed<'_> {
+    let bytes = name.as_bytes();
+    let (registered, suffix, suffix_kind) = match psl::domain(bytes) {
+        Some(d) => {
+            let sfx = d.suffix();
+            let kind = suffix_kind(&sfx);
+            let reg_len = d.as_bytes().len();
+            let sfx_len = sfx.as_bytes().len();
+            (
+                &name[name.len() - reg_len..],
+                &name[name.len() - sfx_len..],
+                kind,
+            )
+        }
+        None => match name.find('.') {
+            // The name is itself a suffix (`github.io`, `co.uk`): its first label stands in
+            // for the registered label.
+            Some(dot) => {
+                let rest = &name[dot + 1..];
+                let kind = psl::suffix(rest.as_bytes())
+                    .map(|s| suffix_kind(&s))
+                    .unwrap_or(SuffixKind::Unknown);
+                (name, rest, kind)
+            }
+            None => (name, "", SuffixKind::None),
+        },
+    };
+    // A platform missing from the list: its whole registered domain becomes the suffix.
+    let (registered, suffix, suffix_kind) = match EXTRA_PLATFORMS.iter().find(|p| **p == registered)
+    {
+        Some(_) if registered.len() < name.len() => {
+            let head = &name[..name.len() - registered.len() - 1];
+            let start = head.rfind('.').map_or(0, |i| i + 1);
+            (&name[start..], registered, SuffixKind::Private)
+        }
+        _ => (registered, suffix, suffix_kind),
+    };
+    let label = if suffix.is_empty() {
+        registered
+    } else {
+        &registered[..registered.len() - suffix.len() - 1]
+    };
+    let mut sub = if registered.len() < name.len() {
+        &name[..name.len() - registered.len() - 1]
+    } else {
+        ""
+    };
+    let mut stripped = 0u8;
+    while !sub.is_empty() {
+        let (first, rest) = match sub.find('.') {
+            Some(i) => (&sub[..i], &sub[i + 1..]),
+            None => (sub, ""),
+        };
+        if !HOST_LABELS.contains(&first) {
+            break;
+        }
+        sub = rest;
+        stripped += 1;
+    }
+    Parsed {
+        kind: NameKind::Domain,
+        name,
+        registered,
+        label,
+        suffix,
+        suffix_kind,
+        subdomain: sub,
+        stripped,
+    }
+}
+
+fn suffix_kind(s: &psl::Suffix<'_>) -> SuffixKind {
+    if !s.is_known() {
+        return SuffixKind::Unknown;
+    }
+    match s.typ() {
+        Some(psl::Type::Private) => SuffixKind::Private,
+        Some(psl::Type::Icann) => SuffixKind::Icann,
+        None => SuffixKind::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<(NameKind, String, String, String, String, SuffixKind), NameError> {
+        let mut b = NameBuf::new();
+        let p = normalize(s, &mut b)?;
+        Ok((
+            p.kind,
+            p.name.to_string(),
+            p.registered.to_string(),
+            p.suffix.to_string(),
+            p.subdomain.to_string(),
+            p.suffix_kind,
+        ))
+    }
+
+    #[test]
+    fn lower_case_and_trailing_dot() {
+        let (k, name, reg, sfx, sub, sk) = parse("  WWW.PayPal.COM.  ").unwrap();
+        assert_eq!(k, NameKind::Domain);
+        assert_eq!(name, "www.paypal.com");
+        assert_eq!(reg, "paypal.com");
+        assert_eq!(sfx, "com");
+        assert_eq!(sub, "", "www is a host label and is stripped");
+        assert_eq!(sk, SuffixKind::Icann);
+    }
+
+    #[test]
+    fn host_labels_stripped_only_from_the_left() {
+        let (_, _, reg, _, sub, _) = parse("cpanel.www.login.example.co.uk").unwrap();
+        assert_eq!(reg, "example.co.uk");
+        assert_eq!(sub, "login");
+        let (_, _, _, _, sub, _) = parse("login.www.example.com").unwrap();
+        assert_eq!(sub, "login.www");
+        // mail.ru: `mail` is the registered label, not a host label.
+        let (_, _, reg, _, sub, _) = parse("mail.ru").unwrap();
+        assert_eq!((reg.as_str(), sub.as_str()), ("mail.ru", ""));
+    }
+
+    #[test]
+    fn multi_label_icann_suffix() {
+        let (_, _, reg, sfx, sub, sk) = parse("a.b.bbc.co.uk").unwrap();
+        assert_eq!(
+            (reg.as_str(), sfx.as_str(), sub.as_str()),
+            ("bbc.co.uk", "co.uk", "a.b")
+        );
+        assert_eq!(sk, SuffixKind::Icann);
+    }
+
+    #[test]
+    fn private_suffixes_are_platforms() {
+        for (n, reg, sfx) in [
+            (
+                "paypal-login.000webhostapp.com",
+                "paypal-login.000webhostapp.com",
+                "000webhostapp.com",
+            ),
+            ("x.myhost.duckdns.org", "myhost.duckdns.org", "duckdns.org"),
+            ("evil.github.io", "evil.github.io", "github.io"),
+            ("a.b.pages.dev", "b.pages.dev", "pages.dev"),
+            ("foo.bar.workers.dev", "bar.workers.dev", "workers.dev"),
+            ("acme.vercel.app", "acme.vercel.app", "vercel.app"),
+        ] {
+            let (_, _, r, s, _, sk) = parse(n).unwrap();
+            assert_eq!((r.as_str(), s.as_str()), (reg, sfx), "{n}");
+            assert_eq!(sk, SuffixKind::Private, "{n}");
+        }
+    }
+
+    #[test]
+    fn name_that_is_a_suffix() {
+        let (_, _, reg, sfx, sub, sk) = parse("github.io").unwrap();
+        assert_eq!(
+            (reg.as_str(), sfx.as_str(), sub.as_str()),
+            ("github.io", "io", "")
+        );
+        assert_eq!(sk, SuffixKind::Icann);
+    }
+
+    #[test]
+    fn single_label_and_unknown_tld() {
+        let mut b = NameBuf::new();
+        let p = normalize("localhost", &mut b).unwrap();
+        assert_eq!(p.kind, NameKind::Domain);
+        assert_eq!(p.label, "localhost");
+        assert_eq!(p.subdomain, "");
+        assert!(matches!(
+            p.suffix_kind,
+            SuffixKind::None | SuffixKind::Unknown
+        ));
+        let (_, _, reg, sfx, sub, sk) = parse("db.corp.internal").unwrap();
+        assert_eq!(
+            (reg.as_str(), sfx.as_str(), sub.as_str()),
+            ("corp.internal", "internal", "db")
+        );
+        assert_eq!(sk, SuffixKind::Unknown);
+    }
+
+    #[test]
+    fn idn_to_punycode() {
+        let (_, name, reg, _, _, _) = parse("Bücher.Example.DE.").unwrap();
+        assert_eq!(name, "xn--bcher-kva.example.de");
+        assert_eq!(reg, "example.de");
+        let (_, name, reg, _, _, _) = parse("münchen.de").unwrap();
+        assert_eq!(
+            (name.as_str(), reg.as_str()),
+            ("xn--mnchen-3ya.de", "xn--mnchen-3ya.de")
+        );
+        // Already punycode: kept as is.
+        let (_, name, _, _, _, _) = parse("XN--80AK6AA92E.com").unwrap();
+        assert_eq!(name, "xn--80ak6aa92e.com");
+    }
+
+    #[test]
+    fn ip_literals_and_reverse_dns() {
+        for ip in ["10.0.0.1", "::1", "[2001:db8::1]", "2001:DB8::1"] {
+            assert_eq!(parse(ip).unwrap().0, NameKind::IpLiteral, "{ip}");
+        }
+        for r in [
+            "1.0.0.10.in-addr.arpa",
+            "1.0.0.10.IN-ADDR.ARPA.",
+            "b.a.9.8.ip6.arpa",
+        ] {
+            assert_eq!(parse(r).unwrap().0, NameKind::ReverseDns, "{r}");
+        }
+        // A name that merely starts with digits is a name.
+        assert_eq!(parse("1.2.3.4.example.com").unwrap().0, NameKind::Domain);
+        assert_eq!(parse("123.com").unwrap().0, NameKind::Domain);
+    }
+
+    #[test]
+    fn bad_names() {
+        assert_eq!(parse("").unwrap_err(), NameError::Empty);
+        assert_eq!(parse(" . ").unwrap_err(), NameError::Empty);
+        assert_eq!(parse("a..b").unwrap_err(), NameError::EmptyLabel);
+        assert_eq!(parse(".a.b").unwrap_err(), NameError::EmptyLabel);
+        assert_eq!(parse("a b.com").unwrap_err(), NameError::IllegalChar(' '));
+        assert_eq!(parse("a/b.com").unwrap_err(), NameError::IllegalChar('/'));
+        let long = format!("{}.com", "a.".repeat(130));
+        assert!(matches!(parse(&long).unwrap_err(), NameError::TooLong(_)));
+        let label = format!("{}.com", "a".repeat(64));
+        assert!(matches!(
+            parse(&label).unwrap_err(),
+            NameError::LabelTooLong(64)
+        ));
+        assert!(parse(&format!("{}.com", "a".repeat(63))).is_ok());
+    }
+
+    #[test]
+    fn wildcard_and_underscore() {
+        let (_, name, reg, _, sub, _) = parse("*._dmarc.example.org").unwrap();
+        assert_eq!(name, "_dmarc.example.org");
+        assert_eq!((reg.as_str(), sub.as_str()), ("example.org", "_dmarc"));
+    }
+}

@@ -1,0 +1,492 @@
+//! Training: labelled lists in, a [`Model`] out. Deterministic for a given seed.
+//!
+//! Two logistic regressions (phishing vs benign, DGA vs benign) over the same hashed
+//! features, fitted with AdaGrad SGD and balanced class weights, then quantised to i16.
+
+use crate::error::TrainError;
+use crate::features::{self, Sink, Tables, N_NS};
+use crate::hash::SplitMix;
+use crate::markov;
+use crate::model::{ns_norms, Model, Parts};
+use crate::normalize::{normalize, NameBuf};
+use crate::words;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::Path;
+
+/// One labelled name: `domain<TAB>tag`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labelled {
+    /// The name as written in the list.
+    pub name: String,
+    /// The tag (`source:family` for DGA lists); empty when the line had none.
+    pub tag: String,
+}
+
+impl Labelled {
+    /// The family part of a `source:family` tag (the whole tag when there is no colon).
+    pub fn family(&self) -> &str {
+        self.tag.rsplit(':').next().unwrap_or("")
+    }
+}
+
+/// Labelled lists of the three classes.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    /// Benign names.
+    pub benign: Vec<Labelled>,
+    /// Phishing names.
+    pub phish: Vec<Labelled>,
+    /// DGA names.
+    pub dga: Vec<Labelled>,
+}
+
+impl Dataset {
+    /// Read `benign.tsv`, `phish.tsv` and `dga.tsv` from a directory.
+    pub fn load_dir(dir: impl AsRef<Path>) -> Result<Dataset, TrainError> {
+        let d = dir.as_ref();
+        Dataset::load_files(d.join("benign.tsv"), d.join("phish.tsv"), d.join("dga.tsv"))
+    }
+
+    /// Read the three lists from explicit paths.
+    pub fn load_files(
+        benign: impl AsRef<Path>,
+        phish: impl AsRef<Path>,
+        dga: impl AsRef<Path>,
+    ) -> Result<Dataset, TrainError> {
+        Ok(Dataset {
+            benign: read_tsv(benign)?,
+            phish: read_tsv(phish)?,
+            dga: read_tsv(dga)?,
+        })
+    }
+}
+
+/// Read a `domain<TAB>tag` list; blank lines and `#` comments are skipped, the tag is
+/// optional.
+pub fn read_tsv(path: impl AsRef<Path>) -> Result<Vec<Labelled>, TrainError> {
+    let p = path.as_ref();
+    let text = std::fs::read_to_string(p).map_err(|source| TrainError::Io {
+        path: p.display().to_string(),
+        source,
+    })?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let mut it = l.splitn(2, '\t');
+            Labelled {
+                name: it.next().unwrap_or("").trim().to_string(),
+                tag: it.next().unwrap_or("").trim().to_string(),
+            }
+        })
+        .collect())
+}
+
+/// Training settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainConfig {
+    /// Seed of every random choice (shuffles, augmentation).
+    pub seed: u64,
+    /// Passes over the data.
+    pub epochs: u32,
+    /// log2 of the weight-table size.
+    pub bits: u32,
+    /// Prefix some bare benign registered domains with common host labels, so that
+    /// "has a subdomain" is not learnt as a threat signal from lists of bare domains.
+    pub augment: bool,
+    /// AdaGrad learning rate.
+    pub lr: f32,
+    /// L2 penalty per update.
+    pub l2: f32,
+    /// Probability of hiding a feature group (n-grams, suffix) from one example in one pass.
+    pub dropout: f32,
+    /// Exponent of the 1/sqrt(family size) weight of DGA names (0 = all equal).
+    pub family_balance: f32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            seed: 42,
+            epochs: 6,
+            bits: 18,
+            augment: true,
+            lr: 0.1,
+            l2: 1e-6,
+            dropout: 0.0,
+            family_balance: 1.0,
+        }
+    }
+}
+
+/// Host labels used to augment bare benign names (neutral and a few login-ish ones that
+/// real benign services use too).
+const AUGMENT_LABELS: &[&str] = &[
+    "api",
+    "cdn",
+    "static",
+    "img",
+    "images",
+    "m",
+    "app",
+    "blog",
+    "shop",
+    "docs",
+    "support",
+    "ns1",
+    "smtp",
+    "news",
+    "dev",
+    "login",
+    "secure",
+    "account",
+    "portal",
+    "my",
+    "admin",
+    "media",
+    "assets",
+    "video",
+    "help",
+    "status",
+    "store",
+    "auth",
+    "accounts",
+    "go",
+    "en",
+    "de",
+    "fr",
+    "mobile",
+    "email",
+    "vpn",
+    "remote",
+    "s",
+    "web",
+    "cloud",
+    "edge",
+    "id",
+    "pay",
+    "signin",
+    "community",
+    "forum",
+    "careers",
+    "investor",
+    "files",
+    "download",
+];
+
+/// What training saw and did; stored in the model as JSON. Holds nothing that varies
+/// between runs (such as timings), so the same data and seed give the same bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainSummary {
+    /// Settings used.
+    pub config: TrainConfig,
+    /// Usable names per class (benign, phish, dga), after normalisation.
+    pub names: [usize; 3],
+    /// Names skipped because they did not normalise or are not scorable.
+    pub skipped: usize,
+    /// Benign names given a host label by augmentation.
+    pub augmented: usize,
+    /// Crate version that trained the model.
+    pub trainer: String,
+}
+
+struct Collect {
+    bits: u32,
+    idx: Vec<u32>,
+}
+
+/// Training-only group of suffix/TLD features (value 1, like the dense namespace), kept
+/// apart so it can be dropped out.
+const GROUP_SUFFIX: u32 = 3;
+
+impl Sink for Collect {
+    fn put(&mut self, ns: usize, t: u8, h: u64) {
+        let g = match t {
+            features::tag::SUFFIX
+            | features::tag::TLD
+            | features::tag::SUFFIX_KIND
+            | features::tag::PRIV_MARKOV => GROUP_SUFFIX,
+            _ => ns as u32,
+        };
+        self.idx
+            .push((g << 30) | features::index(h, self.bits) as u32);
+    }
+}
+
+struct Row {
+    idx: Vec<u32>,
+    /// Value of a feature per group: the namespace norms, then 1 for the suffix group.
+    norms: [f32; 4],
+}
+
+fn rows(names: &[String], t: &Tables<'_>, bits: u32) -> Vec<Row> {
+    names
+        .par_iter()
+        .map(|n| {
+            let mut buf = NameBuf::new();
+            let mut c = Collect {
+                bits,
+                idx: Vec::with_capacity(256),
+            };
+            let ns: [f32; N_NS] = match normalize(n, &mut buf) {
+                Ok(p) => ns_norms(&features::extract(&p, t, &mut c)),
+                Err(_) => [0.0; N_NS],
+            };
+            let norms = [ns[0], ns[1], ns[2], 1.0];
+            Row { idx: c.idx, norms }
+        })
+        .collect()
+}
+
+/// Normalise names, keeping only scorable ones; returns (kept, skipped).
+fn usable(list: &[Labelled]) -> (Vec<String>, usize) {
+    let mut kept = Vec::with_capacity(list.len());
+    let mut buf = NameBuf::new();
+    for l in list {
+        match normalize(&l.name, &mut buf) {
+            Ok(p) if p.is_scorable() => kept.push(p.name.to_string()),
+            _ => {}
+        }
+    }
+    let skipped = list.len() - kept.len();
+    (kept, skipped)
+}
+
+/// Family of every usable DGA name, in the order [`usable`] keeps them.
+fn families(list: &[Labelled]) -> Vec<String> {
+    let mut buf = NameBuf::new();
+    list.iter()
+        .filter(|l| matches!(normalize(&l.name, &mut buf), Ok(p) if p.is_scorable()))
+        .map(|l| l.family().to_string())
+        .collect()
+}
+
+#[inline]
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// AdaGrad logistic regression with balanced class weights and group dropout; returns
+/// (weights, bias). `pos_w` weighs each positive (e.g. by family rarity).
+///
+/// Group dropout: each pass hides the label n-grams, subdomain n-grams or suffix/TLD
+/// features of an example with probability `cfg.dropout` (scaling the rest up), so that
+/// no single group, which could memorise the training families, carries the model alone.
+fn fit(
+    neg: &[Row],
+    pos: &[Row],
+    pos_w: &[f32],
+    bits: u32,
+    cfg: &TrainConfig,
+    seed: u64,
+) -> (Vec<f32>, f32) {
+    let size = 1usize << bits;
+    let mask = (1u32 << 30) - 1;
+    let mut w = vec![0f32; size];
+    let mut g2 = vec![1e-8f32; size];
+    let (mut bias, mut bias_g2) = (0f32, 1e-8f32);
+    let n = (neg.len() + pos.len()) as f32;
+    let pos_total: f32 = pos_w.iter().sum();
+    let cw = [
+        n / (2.0 * neg.len() as f32),
+        n / (2.0 * pos_total.max(1e-9)),
+    ];
+    let keep = 1.0 - cfg.dropout.clamp(0.0, 0.9);
+    let mut order: Vec<(bool, u32)> = (0..neg.len() as u32)
+        .map(|i| (false, i))
+        .chain((0..pos.len() as u32).map(|i| (true, i)))
+        .collect();
+    let mut rng = SplitMix::new(seed);
+    for _ in 0..cfg.epochs {
+        rng.shuffle(&mut order);
+        for &(y, i) in &order {
+            let r = if y {
+                &pos[i as usize]
+            } else {
+                &neg[i as usize]
+            };
+            let mut v = r.norms;
+            for g in [0usize, 1, 3] {
+                if (rng.unit() as f32) < 1.0 - keep {
+                    v[g] = 0.0;
+                } else {
+                    v[g] /= keep;
+                }
+            }
+            let mut z = bias;
+            for &f in &r.idx {
+                z += w[(f & mask) as usize] * v[(f >> 30) as usize];
+            }
+            let ew = if y { pos_w[i as usize] } else { 1.0 };
+            let g = (sigmoid(z) - if y { 1.0 } else { 0.0 }) * cw[usize::from(y)] * ew;
+            bias_g2 += g * g;
+            bias -= cfg.lr * g / bias_g2.sqrt();
+            for &f in &r.idx {
+                let k = (f & mask) as usize;
+                let x = v[(f >> 30) as usize];
+                if x == 0.0 {
+                    continue;
+                }
+                let gi = g * x + cfg.l2 * w[k];
+                g2[k] += gi * gi;
+                w[k] -= cfg.lr * gi / g2[k].sqrt();
+            }
+        }
+    }
+    (w, bias)
+}
+
+/// False-positive rate on benign names that the alert thresholds are set to.
+pub const ALERT_FPR: f64 = 0.005;
+
+/// Train both scores on `data`. Deterministic for a given configuration.
+///
+/// The alert thresholds are calibrated first: a model trained on 90% of the data (split by
+/// registered domain) scores the other 10% of benign names, and each threshold is set where
+/// [`ALERT_FPR`] of them would alert. The returned model is then trained on all the data.
+pub fn train(data: &Dataset, cfg: &TrainConfig) -> Result<Model, TrainError> {
+    let (fit_part, check) = split(data, 0.1, cfg.seed ^ 0x7e57, &[]);
+    let probe = train_once(&fit_part, cfg, [0.5, 0.5])?;
+    let mut cols = [Vec::new(), Vec::new()];
+    for l in &check.benign {
+        if let Ok(crate::Verdict::Scored(s)) = probe.score(&l.name) {
+            cols[0].push(s.phish);
+            cols[1].push(s.dga);
+        }
+    }
+    let threshold = [
+        crate::eval::threshold_at_fpr(&cols[0], ALERT_FPR).clamp(0.05, 0.999),
+        crate::eval::threshold_at_fpr(&cols[1], ALERT_FPR).clamp(0.05, 0.999),
+    ];
+    train_once(data, cfg, threshold)
+}
+
+fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<Model, TrainError> {
+    let bits = cfg.bits.clamp(10, 24);
+    let (mut benign, s0) = usable(&data.benign);
+    let (phish, s1) = usable(&data.phish);
+    let (dga, s2) = usable(&data.dga);
+    let dga_tags = families(&data.dga);
+    if benign.is_empty() {
+        return Err(TrainError::NoData("benign"));
+    }
+    if phish.is_empty() {
+        return Err(TrainError::NoData("phishing"));
+    }
+    if dga.is_empty() {
+        return Err(TrainError::NoData("DGA"));
+    }
+
+    // The benign trigram model sees every benign label once, as listed.
+    let mut labels: Vec<String> = Vec::new();
+    let mut buf = NameBuf::new();
+    for n in &benign {
+        if let Ok(p) = normalize(n, &mut buf) {
+            labels.push(p.label.to_string());
+            labels.extend(
+                p.subdomain
+                    .split('.')
+                    .filter(|l| l.len() >= 3)
+                    .map(str::to_string),
+            );
+        }
+    }
+    let markov = markov::train(labels.iter().map(|s| s.as_bytes()));
+    let words = words::build(words::BUILTIN);
+
+    let mut rng = SplitMix::new(cfg.seed ^ 0xa0_9e_11);
+    let mut augmented = 0;
+    if cfg.augment {
+        for n in benign.iter_mut() {
+            let bare = normalize(n, &mut buf).is_ok_and(|p| p.subdomain.is_empty());
+            if bare && rng.unit() < 0.5 {
+                let mut host = AUGMENT_LABELS[rng.below(AUGMENT_LABELS.len())].to_string();
+                if rng.unit() < 0.15 {
+                    host = format!("{}.{host}", AUGMENT_LABELS[rng.below(AUGMENT_LABELS.len())]);
+                }
+                *n = format!("{host}.{n}");
+                augmented += 1;
+            }
+        }
+    }
+
+    let tables = Tables {
+        markov: &markov,
+        words: &words,
+    };
+    let rb = rows(&benign, &tables, bits);
+    let rp = rows(&phish, &tables, bits);
+    let rd = rows(&dga, &tables, bits);
+    // Rare DGA families weigh more (1/sqrt(family size)), so the model learns what they
+    // share rather than the two or three families that make up most of the list.
+    let mut fam_count: std::collections::HashMap<&str, usize> = Default::default();
+    for l in &dga_tags {
+        *fam_count.entry(l.as_str()).or_default() += 1;
+    }
+    let dga_w: Vec<f32> = dga_tags
+        .iter()
+        .map(|f| {
+            let c = fam_count.get(f.as_str()).copied().unwrap_or(1) as f32;
+            (1.0 / c.sqrt()).powf(cfg.family_balance)
+        })
+        .collect();
+    let phish_w = vec![1.0; rp.len()];
+    let ((wp, bp), (wd, bd)) = rayon::join(
+        || fit(&rb, &rp, &phish_w, bits, cfg, cfg.seed),
+        || fit(&rb, &rd, &dga_w, bits, cfg, cfg.seed.wrapping_add(1)),
+    );
+    let summary = TrainSummary {
+        config: cfg.clone(),
+        names: [benign.len(), phish.len(), dga.len()],
+        skipped: s0 + s1 + s2,
+        augmented,
+        trainer: format!("trawl-score {}", env!("CARGO_PKG_VERSION")),
+    };
+    let parts = Parts {
+        bits,
+        weights: wp.into_iter().zip(wd).map(|(a, b)| [a, b]).collect(),
+        bias: [bp, bd],
+        threshold,
+        markov,
+        words,
+        summary: serde_json::to_string(&summary).unwrap_or_default(),
+    };
+    Ok(Model::from_bytes(&Model::encode(&parts))?)
+}
+
+/// Split `data` into (train, test), grouped by registered domain so that names of one
+/// domain never straddle the split; DGA names of `held_out` families all go to test.
+pub fn split(
+    data: &Dataset,
+    test_fraction: f64,
+    seed: u64,
+    held_out: &[String],
+) -> (Dataset, Dataset) {
+    let cut = (test_fraction.clamp(0.0, 1.0) * u32::MAX as f64) as u64;
+    let is_test = |l: &Labelled| {
+        let mut buf = NameBuf::new();
+        let key = match normalize(&l.name, &mut buf) {
+            Ok(p) => crate::hash::bytes(seed, p.registered.as_bytes()),
+            Err(_) => crate::hash::bytes(seed, l.name.as_bytes()),
+        };
+        (crate::hash::finish(key) & u64::from(u32::MAX)) < cut
+    };
+    let mut train = Dataset::default();
+    let mut test = Dataset::default();
+    for (src, tr, te, dga) in [
+        (&data.benign, &mut train.benign, &mut test.benign, false),
+        (&data.phish, &mut train.phish, &mut test.phish, false),
+        (&data.dga, &mut train.dga, &mut test.dga, true),
+    ] {
+        for l in src {
+            let held = dga && held_out.iter().any(|f| f == l.family());
+            if held || is_test(l) {
+                te.push(l.clone());
+            } else {
+                tr.push(l.clone());
+            }
+        }
+    }
+    (train, test)
+}

@@ -1,0 +1,164 @@
+//! Word segmentation: how much of a label is made of dictionary words.
+//!
+//! Dictionary DGAs (matsnu, rovnix, nymaim2, suppobox...) glue several words together and so
+//! look pronounceable to a character model; "4 words covering 100% of 26 letters" is what
+//! gives them away. The dictionary is stored in the model as a Bloom-style bit set
+//! (2^21 bits, 3 probes), so lookups allocate nothing.
+
+use crate::hash;
+
+/// log2 of the bit-set size.
+pub(crate) const WORD_BITS: u32 = 21;
+/// Number of u64 words in the bit set.
+pub(crate) const WORDS_LEN: usize = 1 << (WORD_BITS - 6);
+const MIN_WORD: usize = 3;
+const MAX_WORD: usize = 12;
+const TAG_WORD: u8 = 0xd1;
+
+/// The built-in word list (SCOWL `american-english-small`, 3-12 letters).
+pub(crate) const BUILTIN: &str = include_str!("../data/words.txt");
+
+#[inline(always)]
+fn probes(h: u64) -> [usize; 3] {
+    let h = hash::finish(h);
+    let m = (1u64 << WORD_BITS) - 1;
+    [
+        (h & m) as usize,
+        ((h >> 21) & m) as usize,
+        ((h >> 42) & m) as usize,
+    ]
+}
+
+/// Build the bit set from a newline-separated word list.
+pub(crate) fn build(list: &str) -> Vec<u64> {
+    let mut bits = vec![0u64; WORDS_LEN];
+    for w in list.lines().map(str::trim) {
+        if w.len() < MIN_WORD || w.len() > MAX_WORD || !w.bytes().all(|b| b.is_ascii_lowercase()) {
+            continue;
+        }
+        for p in probes(hash::bytes(hash::seed(TAG_WORD), w.as_bytes())) {
+            bits[p >> 6] |= 1 << (p & 63);
+        }
+    }
+    bits
+}
+
+#[inline(always)]
+fn contains(bits: &[u64], h: u64) -> bool {
+    probes(h)
+        .iter()
+        .all(|&p| bits.get(p >> 6).is_some_and(|w| w & (1 << (p & 63)) != 0))
+}
+
+/// Exact tables of which 3- and 4-letter strings start some word of [`BUILTIN`]: they let
+/// the segmenter stop extending a candidate word early, which prunes most of its probes.
+struct Prefixes {
+    p3: Vec<u64>,
+    p4: Vec<u64>,
+}
+
+fn code(s: &[u8]) -> usize {
+    s.iter()
+        .fold(0usize, |a, &b| a * 26 + usize::from(b - b'a'))
+}
+
+fn prefixes() -> &'static Prefixes {
+    static P: std::sync::OnceLock<Prefixes> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        let mut p3 = vec![0u64; (26usize * 26 * 26).div_ceil(64)];
+        let mut p4 = vec![0u64; (26usize * 26 * 26 * 26).div_ceil(64)];
+        for w in BUILTIN.lines().map(str::trim) {
+            let b = w.as_bytes();
+            if b.len() < MIN_WORD || !b.iter().all(u8::is_ascii_lowercase) {
+                continue;
+            }
+            let c = code(&b[..3]);
+            p3[c >> 6] |= 1 << (c & 63);
+            if b.len() >= 4 {
+                let c = code(&b[..4]);
+                p4[c >> 6] |= 1 << (c & 63);
+            }
+        }
+        Prefixes { p3, p4 }
+    })
+}
+
+/// Build the prefix tables now.
+pub(crate) fn warm_up() {
+    let _ = prefixes();
+}
+
+#[inline(always)]
+fn bit(t: &[u64], c: usize) -> bool {
+    t.get(c >> 6).is_some_and(|w| w & (1 << (c & 63)) != 0)
+}
+
+/// Result of segmenting one label.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Seg {
+    /// Letters covered by dictionary words.
+    pub covered: u8,
+    /// Number of words used.
+    pub words: u8,
+}
+
+/// Best segmentation: most letters covered, then fewest words. O(len * 10) probes.
+pub(crate) fn segment(bits: &[u64], label: &[u8]) -> Seg {
+    let n = label.len().min(63);
+    if bits.len() != WORDS_LEN || n < MIN_WORD {
+        return Seg::default();
+    }
+    let pre = prefixes();
+    // dp[i] = best (covered, -words) for the prefix of length i.
+    let mut dp = [(0u8, 0u8); 64];
+    let better = |a: (u8, u8), b: (u8, u8)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
+    for i in 0..n {
+        let cur = dp[i];
+        // Every position is reachable by leaving a letter uncovered.
+        if better(cur, dp[i + 1]) {
+            dp[i + 1] = cur;
+        }
+        let mut h = hash::seed(TAG_WORD);
+        let mut c = 0usize;
+        for j in i..n.min(i + MAX_WORD) {
+            let b = label[j];
+            if !b.is_ascii_lowercase() {
+                break;
+            }
+            h = hash::step(h, b);
+            let len = j + 1 - i;
+            if len <= 4 {
+                c = c * 26 + usize::from(b - b'a');
+                if (len == 3 && !bit(&pre.p3, c)) || (len == 4 && !bit(&pre.p4, c)) {
+                    break;
+                }
+            }
+            if len >= MIN_WORD && contains(bits, h) {
+                let cand = (cur.0 + len as u8, cur.1 + 1);
+                if better(cand, dp[j + 1]) {
+                    dp[j + 1] = cand;
+                }
+            }
+        }
+    }
+    Seg {
+        covered: dp[n].0,
+        words: dp[n].1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_dictionary_names() {
+        let bits = build(BUILTIN);
+        let s = segment(&bits, b"stomachconnectadjustestimate");
+        assert_eq!(s.covered, 28);
+        assert!(s.words >= 4 && s.words <= 5, "{s:?}");
+        let r = segment(&bits, b"xkqzjvbwpt");
+        assert!(r.covered <= 3, "{r:?}");
+        assert_eq!(segment(&bits, b"ab"), Seg::default());
+    }
+}
