@@ -46,14 +46,14 @@ cmds=(
   "$TRAWL cut query answers -r $W.log.gz"
   "gzip -dc $W.log.gz"
 )
-hyperfine -N --warmup 1 --runs "$RUNS" --output=null --export-json "$TMP/cut.json" "${cmds[@]}" >&2 \
-  || hyperfine --warmup 1 --runs "$RUNS" --output=null --export-json "$TMP/cut.json" "${cmds[@]}" >&2
+# Through a shell (one command reads stdin by redirection); its start-up is a millisecond.
+hyperfine --warmup 1 --runs "$RUNS" --output=null --export-json "$TMP/cut.json" "${cmds[@]}" >&2
 
 rss() { /usr/bin/time -f %M bash -c "$1 > /dev/null" 2>&1 >/dev/null | tail -1; }
 declare -A RSS
 for i in "${!names[@]}"; do RSS[${names[$i]}]=$(rss "${cmds[$i]}"); done
 
-python3 - "$TMP/cut.json" "$(stat -c %s "$W.log")" "$(stat -c %s "$W.json")" \
+python3 - "$TMP/cut.json" "$(stat -L -c %s "$W.log")" "$(stat -L -c %s "$W.json")" \
   "${RSS[tsv_trawl]} ${RSS[tsv_trawl_r]} ${RSS[tsv_mawk]} ${RSS[json_trawl]} ${RSS[json_duckdb]} ${RSS[gz_trawl]} ${RSS[gz_gzip]}" <<'PY'
 import json, sys
 res = json.load(open(sys.argv[1]))["results"]
