@@ -82,7 +82,7 @@ impl TableWriter {
             } else {
                 s.push_str(c);
                 if i + 1 < cells.len() {
-                    s.extend(std::iter::repeat(' ').take(w - n));
+                    s.extend(std::iter::repeat_n(' ', w - n));
                 }
             }
         }

@@ -75,7 +75,7 @@ pub fn run(args: CatArgs) -> Result<i32> {
     let quarantine = args
         .quarantine
         .as_ref()
-        .map(|p| Quarantine::create(p))
+        .map(Quarantine::create)
         .transpose()?;
     let stamp = open_stamp();
     let mut out = stdout.lock();
