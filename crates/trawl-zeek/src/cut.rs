@@ -76,6 +76,7 @@ pub struct Cutter {
 }
 
 /// The current TSV header block and where the wanted columns are in it.
+#[derive(Clone)]
 struct TsvPlan {
     header: Header,
     ofs: Vec<u8>,
@@ -90,6 +91,7 @@ struct TsvPlan {
 }
 
 /// Output columns for JSON records (fixed by the options or by the first record).
+#[derive(Clone)]
 struct JsonPlan {
     cols: Vec<String>,
     fixed: bool,
@@ -161,6 +163,52 @@ impl Cutter {
             line,
             reason: reason.into(),
         });
+    }
+
+    /// A copy of the current column plan for cutting data rows on another thread, or `None`
+    /// when the state is not one where rows can be cut independently (time conversion, a
+    /// multi-line JSON object under way, no TSV block yet, an unusual separator or prefix).
+    pub fn fork(&self) -> Option<Cutter> {
+        let plain = self.time.is_none()
+            && self.pending.is_empty()
+            && self.tsv.need > 0
+            && self.tsv.header.separator.len() == 1
+            && self.tsv.header.prefix == b"#";
+        plain.then(|| Cutter {
+            opts: self.opts.clone(),
+            time: None,
+            default_path: self.default_path.clone(),
+            headers_seen: self.headers_seen,
+            prev_line_hdr: self.prev_line_hdr,
+            line_no: 0,
+            rows: 0,
+            problems: Vec::new(),
+            tsv: self.tsv.clone(),
+            json: self.json.clone(),
+            pending: Vec::new(),
+            pending_line: 0,
+            time_cache: None,
+        })
+    }
+
+    /// Whether a block holds only TSV data rows (no header, comment or JSON line), so a
+    /// [`Cutter::fork`] cuts it exactly as this cutter would.
+    pub fn is_data_block(block: &[u8]) -> bool {
+        !matches!(block.first(), Some(b'#' | b'{'))
+            && memchr::memmem::find(block, b"\n#").is_none()
+            && memchr::memmem::find(block, b"\n{").is_none()
+    }
+
+    /// Takes back the counts and problems of a fork that cut the next `lines` lines.
+    pub fn join(&mut self, part: Cutter, lines: u64) {
+        self.rows += part.rows;
+        self.prev_line_hdr = false;
+        let base = self.line_no;
+        self.problems.extend(part.problems.into_iter().map(|mut p| {
+            p.line += base;
+            p
+        }));
+        self.line_no += lines;
     }
 
     /// Cuts a block of whole lines (the last may lack its newline at the end of the stream).

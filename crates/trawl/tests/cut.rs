@@ -346,3 +346,55 @@ fn closed_pipe_exits_quietly() {
     assert_eq!(&first[..8], b"value-0\n");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Large plain files are cut on several threads; the result must be what one thread gives,
+/// also when the log type changes mid-file and rows are short.
+#[test]
+fn parallel_cut_of_a_large_file_equals_the_serial_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.log");
+    let mut text = String::new();
+    for (block, cols) in [
+        ("dns", "ts\tquery\tanswers"),
+        ("conn", "ts\tuid\tquery"),
+        ("dns", "query\tts"),
+    ] {
+        text.push_str(&format!(
+            "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{block}\n#fields\t{cols}\n#types\ttime\tstring\tstring\n"
+        ));
+        for i in 0..120_000 {
+            if i % 50_000 == 7 {
+                text.push_str("short\n");
+            } else {
+                text.push_str(&format!("{i}.000001\t{block}-{i}.example\tv{}\n", i % 97));
+            }
+        }
+        text.push_str("#close\t2026-01-01-00-00-00\n");
+    }
+    assert!(text.len() > 9 << 20);
+    std::fs::write(&path, &text).unwrap();
+    let parallel = Command::new(BIN)
+        .args(["cut", "-C", "query", "ts", "-r", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let child = Command::new(BIN)
+        .args(["cut", "-C", "query", "ts"])
+        .stdin(std::fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(parallel.stdout.len(), child.stdout.len());
+    assert!(
+        parallel.stdout == child.stdout,
+        "parallel output differs from serial"
+    );
+    // Problems name the same lines (the file name differs: <stdin> vs the path).
+    let lines = |e: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(e)
+            .lines()
+            .filter_map(|l| l.split_once(':').map(|(_, r)| r.to_string()))
+            .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_digit()))
+            .collect()
+    };
+    assert_eq!(lines(&parallel.stderr), lines(&child.stderr));
+    assert!(!lines(&parallel.stderr).is_empty());
+}
