@@ -233,24 +233,33 @@ pub fn run(args: CutArgs) -> Result<i32> {
 /// Plain files at least this large are cut on several threads (see [`cut_parallel`]).
 const PARALLEL_MIN: u64 = 8 << 20;
 
-/// A large uncompressed file, to be read directly and cut in parallel.
+/// A large uncompressed file, to be read directly and cut in parallel; also stdin when it is
+/// a redirected regular file (`trawl cut query < dns.log`), from where it stands.
 fn big_plain_file(src: &Source) -> Option<std::fs::File> {
-    let Source::File(f) = src else { return None };
-    if f.compressed != trawl_input::Compression::None {
+    use std::io::{Seek, SeekFrom};
+    let mut file = match src {
+        Source::File(f) => std::fs::File::open(&f.path).ok()?,
+        Source::Stdin => {
+            use std::os::fd::AsFd;
+            std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned().ok()?)
+        }
+    };
+    // Only regular files: a pipe cannot be read ahead and put back.
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
         return None;
     }
-    let mut file = std::fs::File::open(&f.path).ok()?;
-    let big = file
-        .metadata()
-        .is_ok_and(|m| m.is_file() && m.len() >= PARALLEL_MIN);
+    let at = file.stream_position().ok()?;
+    if meta.len().saturating_sub(at) < PARALLEL_MIN {
+        return None;
+    }
     // The name may lie: only plain text goes this way (compression is told by magic bytes).
     let mut magic = [0u8; 4];
     let n = file.read(&mut magic).ok()?;
+    file.seek(SeekFrom::Start(at)).ok()?;
     let compressed =
         magic[..n].starts_with(&[0x1f, 0x8b]) || magic[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-    use std::io::Seek;
-    file.rewind().ok()?;
-    (big && !compressed).then_some(file)
+    (!compressed).then_some(file)
 }
 
 /// Bytes read ahead to tell dnsmasq input from Zeek logs.
