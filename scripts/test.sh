@@ -32,8 +32,42 @@ ensure_apt() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
 
-# What the tests use beyond the Rust toolchain (services on 127.0.0.1 join here as they come).
+# What the tests use beyond the Rust toolchain.
 ensure_apt gzip zstd
+
+# Services the integration tests talk to: each scripts/services/NAME.sh installs its service,
+# starts it on 127.0.0.1 and exports how to reach it (e.g. TRAWL_REDIS_URL); a test whose
+# variable is unset says it skipped. They are stopped when this script exits.
+SERVICE_DIR="$(mktemp -d -t trawl-services.XXXXXX)"
+export SERVICE_DIR
+cleanup() {
+    for pidfile in "$SERVICE_DIR"/*.pid; do
+        [ -e "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    done
+    rm -rf "$SERVICE_DIR"
+}
+trap cleanup EXIT
+# A free TCP port on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# Waits until 127.0.0.1:PORT accepts connections (up to $2 seconds, default 30).
+wait_port() {
+    for _ in $(seq 1 $((${2:-30} * 10))); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "test.sh: nothing listens on 127.0.0.1:$1" >&2
+    return 1
+}
+if [ "${TRAWL_NO_SERVICES:-}" != 1 ]; then
+    for svc in scripts/services/*.sh; do
+        [ -e "$svc" ] || continue
+        echo "test.sh: starting $(basename "$svc" .sh)"
+        # shellcheck source=/dev/null
+        . "$svc"
+    done
+fi
 
 echo "test.sh: cargo fmt --check"
 cargo fmt --all -- --check
