@@ -198,7 +198,10 @@ impl Header {
 }
 
 /// Splits on a (possibly multi-byte) separator; an empty separator yields the whole input.
-pub fn split<'a>(s: &'a [u8], sep: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+pub fn split<'a, 's>(s: &'a [u8], sep: &'s [u8]) -> impl Iterator<Item = &'a [u8]> + 's
+where
+    'a: 's,
+{
     let mut rest = Some(s);
     std::iter::from_fn(move || {
         let r = rest?;

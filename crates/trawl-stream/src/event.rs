@@ -1,0 +1,150 @@
+//! What travels through the pipeline: a record as read, plus the fields added on the way.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use trawl_zeek::{Field, Header, Record, Value, ZeekType};
+
+/// The record itself, in the cheapest form its source can give.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// A Zeek TSV row kept as read (without its line terminator), with its header block:
+    /// written back to TSV without being parsed; fields are parsed only when asked for.
+    Tsv { header: Arc<Header>, line: Vec<u8> },
+    /// A record read from JSON, dnsmasq, syslog or Kafka.
+    Record(Record<'static>),
+}
+
+/// One record in the pipeline.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub body: Body,
+    /// Fields added by transforms (scores, host attribution, intel), after the record's own.
+    pub extra: Vec<Field<'static>>,
+}
+
+impl Event {
+    /// An event for a record.
+    pub fn record(record: Record<'static>) -> Self {
+        Event {
+            body: Body::Record(record),
+            extra: Vec::new(),
+        }
+    }
+
+    /// An event for a raw TSV row of `header`'s block.
+    pub fn tsv(header: Arc<Header>, line: Vec<u8>) -> Self {
+        Event {
+            body: Body::Tsv { header, line },
+            extra: Vec::new(),
+        }
+    }
+
+    /// The log type (`dns`, `conn` ...).
+    pub fn log_type(&self) -> &str {
+        match &self.body {
+            Body::Tsv { header, .. } => header.path.as_deref().unwrap_or("unknown"),
+            Body::Record(r) => &r.path,
+        }
+    }
+
+    /// A field by name, typed: the record's own first, then the added ones.
+    pub fn get(&self, name: &str) -> Option<Value<'_>> {
+        let own = match &self.body {
+            Body::Tsv { header, line } => header
+                .index_of(name)
+                .and_then(|i| tsv_field(header, line, i)),
+            Body::Record(r) => r.get(name).map(borrow),
+        };
+        own.or_else(|| {
+            self.extra
+                .iter()
+                .find(|f| f.name == name)
+                .map(|f| borrow(&f.value))
+        })
+    }
+
+    /// Adds a field (replacing an added one of the same name).
+    pub fn add(&mut self, name: impl Into<Cow<'static, str>>, ty: ZeekType, value: Value<'static>) {
+        let name = name.into();
+        match self.extra.iter_mut().find(|f| f.name == name) {
+            Some(f) => {
+                f.ty = ty;
+                f.value = value;
+            }
+            None => self.extra.push(Field { name, ty, value }),
+        }
+    }
+
+    /// The whole event as a record: own fields, then added ones. Values that do not match
+    /// their declared type are kept as [`Value::Invalid`].
+    pub fn to_record(&self) -> Record<'static> {
+        let mut rec = match &self.body {
+            Body::Tsv { header, line } => {
+                let mut r = Record::new(header.path.clone().unwrap_or_else(|| "unknown".into()));
+                let fields = trawl_zeek::header::split(line, &header.separator);
+                for (i, raw) in fields.enumerate() {
+                    let ty = header.type_of(i);
+                    let value = trawl_zeek::value::parse_tsv(raw, ty, &header.markers())
+                        .map(Value::into_owned)
+                        .unwrap_or_else(|_| Value::Invalid(Cow::Owned(raw.to_vec())));
+                    let name = header
+                        .fields
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("_extra{i}"));
+                    r.push(name, ty, value);
+                }
+                r
+            }
+            Body::Record(r) => r.clone(),
+        };
+        rec.fields.extend(self.extra.iter().cloned());
+        rec
+    }
+}
+
+fn borrow<'a>(v: &'a Value<'static>) -> Value<'a> {
+    match v {
+        Value::Str(s) => Value::Str(Cow::Borrowed(s.as_ref())),
+        Value::Invalid(s) => Value::Invalid(Cow::Borrowed(s.as_ref())),
+        other => other.clone(),
+    }
+}
+
+fn tsv_field<'a>(header: &Header, line: &'a [u8], i: usize) -> Option<Value<'a>> {
+    let raw = trawl_zeek::header::split(line, &header.separator).nth(i)?;
+    Some(
+        trawl_zeek::value::parse_tsv(raw, header.type_of(i), &header.markers())
+            .unwrap_or(Value::Invalid(Cow::Borrowed(raw))),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trawl_zeek::Scalar;
+
+    #[test]
+    fn tsv_fields_are_read_lazily_and_extras_follow() {
+        let mut h = Header::default();
+        h.path = Some("dns".into());
+        h.apply(trawl_zeek::header::Directive::Fields, b"ts\tquery");
+        h.apply(trawl_zeek::header::Directive::Types, b"time\tstring");
+        let mut e = Event::tsv(Arc::new(h), b"1.5\texample.com".to_vec());
+        assert_eq!(e.log_type(), "dns");
+        assert_eq!(
+            e.get("query"),
+            Some(Value::Str(Cow::Borrowed(b"example.com")))
+        );
+        e.add(
+            "phish_score",
+            ZeekType::single(Scalar::Double),
+            Value::Double(0.5),
+        );
+        assert_eq!(e.get("phish_score"), Some(Value::Double(0.5)));
+        let r = e.to_record();
+        assert_eq!(r.fields.len(), 3);
+        assert_eq!(r.get("ts"), Some(&Value::Time(1_500_000_000)));
+    }
+}
