@@ -127,8 +127,10 @@ mod tests {
 
     #[test]
     fn tsv_fields_are_read_lazily_and_extras_follow() {
-        let mut h = Header::default();
-        h.path = Some("dns".into());
+        let mut h = Header {
+            path: Some("dns".into()),
+            ..Header::default()
+        };
         h.apply(trawl_zeek::header::Directive::Fields, b"ts\tquery");
         h.apply(trawl_zeek::header::Directive::Types, b"time\tstring");
         let mut e = Event::tsv(Arc::new(h), b"1.5\texample.com".to_vec());
