@@ -21,6 +21,9 @@ pub struct Event {
     pub body: Body,
     /// Fields added by transforms (scores, host attribution, intel), after the record's own.
     pub extra: Vec<Field<'static>>,
+    /// Where the record was read, relative to its source's root (e.g. `current/dns.log`), so
+    /// file sinks can write the enriched log under the same name; `None` for streams.
+    pub origin: Option<Arc<str>>,
 }
 
 impl Event {
@@ -29,6 +32,7 @@ impl Event {
         Event {
             body: Body::Record(record),
             extra: Vec::new(),
+            origin: None,
         }
     }
 
@@ -37,7 +41,14 @@ impl Event {
         Event {
             body: Body::Tsv { header, line },
             extra: Vec::new(),
+            origin: None,
         }
+    }
+
+    /// Names the file the record came from (see [`Event::origin`]).
+    pub fn with_origin(mut self, origin: Arc<str>) -> Self {
+        self.origin = Some(origin);
+        self
     }
 
     /// The log type (`dns`, `conn` ...).

@@ -6,8 +6,12 @@
 //! `trawl run` command.
 
 pub mod event;
+pub mod files;
+pub mod folder;
 pub mod metrics;
 pub mod pipeline;
+pub mod stdio;
+pub mod syslog;
 
 use async_trait::async_trait;
 
