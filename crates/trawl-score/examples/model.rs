@@ -30,6 +30,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(v) = env("FAMB") {
         cfg.family_balance = v.parse()?;
     }
+    if let Some(v) = env("GEN") {
+        cfg.generic_epochs = v.parse()?;
+    }
+    if let Some(v) = env("AUGS") {
+        cfg.augment_share = v.parse()?;
+    }
     if let Some(v) = env("AUG") {
         cfg.augment = v == "1";
     }
@@ -55,6 +61,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (tr, te) = train::split(&data, 0.2, cfg.seed, &held);
             let m = train::train(&tr, &cfg)?;
             print!("{}", trawl_score::eval::evaluate(&m, &te, &held));
+            if let Some(path) = env("SAVE") {
+                std::fs::write(path, m.to_bytes())?;
+            }
             if let Some(path) = env("DUMP") {
                 let mut out = String::new();
                 for (class, list) in [

@@ -82,6 +82,9 @@ pub(crate) fn index(h: u64, bits: u32) -> usize {
 /// very long phishing subdomains say what they have to say early, and this bounds the cost.
 const MAX_SUB_NGRAM: usize = 80;
 
+/// Longest character n-gram.
+const MAX_N: usize = 5;
+
 /// Receives features.
 pub(crate) trait Sink {
     /// One indicator feature: namespace, group tag and 64-bit hash.
@@ -136,18 +139,18 @@ fn len_bucket(n: usize) -> u32 {
 /// Character n-grams (2..=5, with `^`/`$` boundaries) of `text`; returns how many.
 /// Single characters are left to the shape features.
 #[inline]
-fn ngrams<S: Sink>(text: &[u8], ns: usize, t: u8, s: &mut S) -> u16 {
+fn ngrams<S: Sink>(text: &[u8], ns: usize, t: u8, ctx: u8, s: &mut S) -> u16 {
     let mut buf = [0u8; 258];
     let n = text.len().min(255);
     buf[0] = b'^';
     buf[1..=n].copy_from_slice(&text[..n]);
     buf[n + 1] = b'$';
     let m = n + 2;
-    let seed = hash::seed(t);
+    let seed = hash::step(hash::seed(t), ctx);
     let mut count = 0u16;
     for i in 0..m {
         let mut h = seed;
-        let end = (i + 5).min(m);
+        let end = (i + MAX_N).min(m);
         for (j, &b) in buf[i..end].iter().enumerate() {
             h = hash::step(h, b);
             if j > 0 {
@@ -307,10 +310,17 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     f.label_len = label.len().min(255) as u8;
 
     // Character n-grams, registered label and subdomain kept apart.
-    f.counts[0] = ngrams(label, NS_LABEL, tag::NGRAM_LABEL, s);
+    // The same letters mean different things in a bought domain, in a user's site name on
+    // a platform and next to a subdomain: label n-grams get one weight set per context.
+    let ctx = match (p.suffix_kind, sub.is_empty()) {
+        (SuffixKind::Private, _) => 2,
+        (_, true) => 0,
+        (_, false) => 1,
+    };
+    f.counts[0] = ngrams(label, NS_LABEL, tag::NGRAM_LABEL, ctx, s);
     if !sub.is_empty() {
         let from = sub.len().saturating_sub(MAX_SUB_NGRAM);
-        f.counts[1] = ngrams(&sub[from..], NS_SUB, tag::NGRAM_SUB, s);
+        f.counts[1] = ngrams(&sub[from..], NS_SUB, tag::NGRAM_SUB, 0, s);
     }
 
     // Shape of the registered label.

@@ -103,6 +103,11 @@ pub struct TrainConfig {
     pub dropout: f32,
     /// Exponent of the 1/sqrt(family size) weight of DGA names (0 = all equal).
     pub family_balance: f32,
+    /// Share of bare benign names that get a host label when `augment` is on.
+    pub augment_share: f64,
+    /// Passes that see only the generic (non-n-gram) features before the n-grams join, so
+    /// the generic features carry what they can and n-grams learn the rest.
+    pub generic_epochs: u32,
 }
 
 impl Default for TrainConfig {
@@ -116,6 +121,8 @@ impl Default for TrainConfig {
             l2: 1e-6,
             dropout: 0.0,
             family_balance: 1.0,
+            generic_epochs: 0,
+            augment_share: 0.3,
         }
     }
 }
@@ -138,9 +145,6 @@ const AUGMENT_LABELS: &[&str] = &[
     "smtp",
     "news",
     "dev",
-    "login",
-    "secure",
-    "account",
     "portal",
     "my",
     "admin",
@@ -150,8 +154,6 @@ const AUGMENT_LABELS: &[&str] = &[
     "help",
     "status",
     "store",
-    "auth",
-    "accounts",
     "go",
     "en",
     "de",
@@ -164,9 +166,6 @@ const AUGMENT_LABELS: &[&str] = &[
     "web",
     "cloud",
     "edge",
-    "id",
-    "pay",
-    "signin",
     "community",
     "forum",
     "careers",
@@ -298,7 +297,8 @@ fn fit(
         .chain((0..pos.len() as u32).map(|i| (true, i)))
         .collect();
     let mut rng = SplitMix::new(seed);
-    for _ in 0..cfg.epochs {
+    for epoch in 0..cfg.generic_epochs + cfg.epochs {
+        let generic = epoch < cfg.generic_epochs;
         rng.shuffle(&mut order);
         for &(y, i) in &order {
             let r = if y {
@@ -307,6 +307,10 @@ fn fit(
                 &neg[i as usize]
             };
             let mut v = r.norms;
+            if generic {
+                v[0] = 0.0;
+                v[1] = 0.0;
+            }
             for g in [0usize, 1, 3] {
                 if (rng.unit() as f32) < 1.0 - keep {
                     v[g] = 0.0;
@@ -400,7 +404,7 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
     if cfg.augment {
         for n in benign.iter_mut() {
             let bare = normalize(n, &mut buf).is_ok_and(|p| p.subdomain.is_empty());
-            if bare && rng.unit() < 0.5 {
+            if bare && rng.unit() < cfg.augment_share {
                 let mut host = AUGMENT_LABELS[rng.below(AUGMENT_LABELS.len())].to_string();
                 if rng.unit() < 0.15 {
                     host = format!("{}.{host}", AUGMENT_LABELS[rng.below(AUGMENT_LABELS.len())]);
