@@ -8,6 +8,7 @@ mod cmd;
 mod inputs;
 mod par;
 mod report;
+mod run;
 mod table;
 
 /// Zeek and DNS logs in; answers, enriched records and alerts out.
@@ -34,6 +35,9 @@ enum Command {
     Cat(cmd::cat::CatArgs),
     /// Print chosen columns, like zeek-cut, from TSV, JSON, gzip and folders.
     Cut(cmd::cut::CutArgs),
+    /// Work with `trawl run` configurations.
+    #[command(subcommand)]
+    Config(run::ConfigCmd),
     // @score-variants
     /// Score DNS names for phishing and DGA likelihood, with reasons.
     Score(cmd::score::ScoreArgs),
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Cat(args) => cmd::cat::run(args),
         Command::Cut(args) => cmd::cut::run(args),
+        Command::Config(cmd) => run::run_config(cmd),
         // @score-dispatch
         Command::Score(args) => cmd::score::run_score(args),
         Command::Model(cmd) => cmd::score::run_model(cmd),

@@ -1,0 +1,447 @@
+//! The `trawl run` configuration: one TOML file of named sources and sinks (like Vector's),
+//! plus scoring, host attribution, intel and metrics. Every mistake is reported with its line.
+
+// Fields are read by `trawl run` as its sources and sinks are wired in; until then only
+// `trawl config check` reads them.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub sources: BTreeMap<String, Spanned<SourceConfig>>,
+    #[serde(default)]
+    pub sinks: BTreeMap<String, Spanned<SinkConfig>>,
+    #[serde(default)]
+    pub score: ScoreConfig,
+    #[serde(default)]
+    pub attribution: AttributionConfig,
+    #[serde(default)]
+    pub intel: IntelConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    /// Where checkpoints and attribution state are kept (default: `./trawl-state`).
+    pub state_dir: Option<Spanned<PathBuf>>,
+    /// Records per batch (default 10,000).
+    pub batch_size: Option<usize>,
+}
+
+/// Where records come from.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceConfig {
+    /// A Zeek log folder, followed through rotation (or read once with `once = true`).
+    Folder {
+        path: PathBuf,
+        #[serde(default)]
+        once: bool,
+        /// Only these log types (e.g. `["dns", "conn", "dhcp"]`).
+        types: Option<Vec<String>>,
+    },
+    /// Zeek or dnsmasq lines on standard input.
+    Stdin {},
+    /// A Kafka consumer group.
+    Kafka {
+        brokers: String,
+        topics: Vec<String>,
+        group: String,
+        /// `earliest` or `latest`, for a group with no committed offsets.
+        #[serde(default = "earliest")]
+        start: String,
+        /// Extra librdkafka properties.
+        #[serde(default)]
+        properties: BTreeMap<String, String>,
+    },
+    /// A syslog listener for dnsmasq lines (RFC 3164/5424; UDP, TCP with newline or
+    /// octet-counting framing).
+    Syslog {
+        udp: Option<String>,
+        tcp: Option<String>,
+    },
+}
+
+fn earliest() -> String {
+    "earliest".to_string()
+}
+
+/// Output formats of file-like sinks.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    /// Zeek TSV for TSV input (added columns declared in `#fields`/`#types`), JSON otherwise.
+    #[default]
+    Same,
+    Zeek,
+    Json,
+}
+
+/// Where records go.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SinkConfig {
+    /// Enriched logs under a folder, with the input's file names.
+    Files {
+        dir: PathBuf,
+        #[serde(default)]
+        format: FileFormat,
+    },
+    /// Standard output.
+    Stdout {
+        #[serde(default)]
+        format: FileFormat,
+    },
+    /// A Kafka topic (Zeek JSON, optionally wrapped like the Zeek Kafka plugin's `tag_json`).
+    Kafka {
+        brokers: String,
+        /// A topic name; `{log_type}` is replaced (e.g. `zeek-{log_type}`).
+        topic: String,
+        #[serde(default)]
+        tag_json: bool,
+        #[serde(default)]
+        properties: BTreeMap<String, String>,
+    },
+    /// ClickHouse over HTTP, a table per log type.
+    Clickhouse {
+        url: String,
+        #[serde(default = "default_db")]
+        database: String,
+        #[serde(default = "default_prefix")]
+        table_prefix: String,
+        user: Option<String>,
+        password: Option<Secret>,
+    },
+    /// Elasticsearch or OpenSearch `_bulk`, an index per log type and day.
+    Elasticsearch {
+        url: String,
+        /// `{log_type}` and `{date}` are replaced.
+        #[serde(default = "default_index")]
+        index: String,
+        user: Option<String>,
+        password: Option<Secret>,
+        api_key: Option<Secret>,
+    },
+    /// Splunk HTTP Event Collector.
+    SplunkHec {
+        url: String,
+        token: Secret,
+        #[serde(default)]
+        ack: bool,
+    },
+}
+
+fn default_db() -> String {
+    "default".into()
+}
+fn default_prefix() -> String {
+    "zeek_".into()
+}
+fn default_index() -> String {
+    "zeek-{log_type}-{date}".into()
+}
+
+/// A secret: written inline (discouraged), or taken from the environment or a file; never
+/// logged.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+pub enum Secret {
+    Env { env: String },
+    File { file: PathBuf },
+    Inline(String),
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Secret::Env { env } => write!(f, "Secret(env {env})"),
+            Secret::File { file } => write!(f, "Secret(file {})", file.display()),
+            Secret::Inline(_) => f.write_str("Secret(inline ***)"),
+        }
+    }
+}
+
+impl Secret {
+    /// The secret's value.
+    pub fn value(&self) -> anyhow::Result<String> {
+        Ok(match self {
+            Secret::Inline(s) => s.clone(),
+            Secret::Env { env } => std::env::var(env)
+                .map_err(|_| anyhow::anyhow!("environment variable {env} is not set"))?,
+            Secret::File { file } => std::fs::read_to_string(file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+                .trim_end()
+                .to_string(),
+        })
+    }
+}
+
+/// The domain scorer and its cache.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreConfig {
+    /// A model file from `trawl model train` (default: the built-in model).
+    pub model: Option<Spanned<PathBuf>>,
+    /// Names kept in the in-process cache (default 100,000).
+    pub cache_size: Option<usize>,
+    /// A Redis URL for a cache shared by many instances (keys include the model fingerprint).
+    pub redis: Option<Spanned<String>>,
+    /// Seconds a cached score lives in Redis (default one day).
+    pub redis_ttl: Option<u64>,
+}
+
+/// Host attribution: IP to MAC to workstation.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AttributionConfig {
+    /// A CSV of `ip` or `mac`, `hostname`, `owner`.
+    pub inventory: Option<Spanned<PathBuf>>,
+    /// Lease length when dnsmasq or a log does not say (seconds, default 86,400).
+    pub default_lease: Option<u64>,
+}
+
+/// Intel files in Zeek's intel-framework format.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct IntelConfig {
+    #[serde(default)]
+    pub files: Vec<Spanned<PathBuf>>,
+}
+
+/// The Prometheus endpoint.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address for `/metrics`, e.g. `127.0.0.1:9464` (default: none).
+    pub listen: Option<Spanned<String>>,
+}
+
+/// A mistake in the configuration, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+fn position(text: &str, span: &Range<usize>) -> (usize, usize) {
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+fn at(text: &str, span: &Range<usize>, message: impl Into<String>) -> ConfigError {
+    let (line, column) = position(text, span);
+    ConfigError {
+        line,
+        column,
+        message: message.into(),
+    }
+}
+
+/// Parses and checks a configuration; every mistake found is returned, each with its line.
+pub fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
+    let config: Config = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        vec![at(text, &span, e.message().to_string())]
+    })?;
+    let errors = check(&config, text);
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(errors)
+    }
+}
+
+fn check(c: &Config, text: &str) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    if c.sources.is_empty() {
+        errors.push(at(
+            text,
+            &(0..0),
+            "no [sources.NAME] section: nothing to read",
+        ));
+    }
+    if c.sinks.is_empty() {
+        errors.push(at(
+            text,
+            &(0..0),
+            "no [sinks.NAME] section: nothing to write to",
+        ));
+    }
+    // Section values lose their spans inside tagged enums: find the key's line in its section.
+    let key_at = |section: &Range<usize>, key: &str| -> Range<usize> {
+        let body = &text[section.start.min(text.len())..section.end.min(text.len())];
+        let mut off = section.start;
+        for line in body.split_inclusive('\n') {
+            let t = line.trim_start();
+            if t.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+            {
+                return off..off + line.len();
+            }
+            off += line.len();
+        }
+        section.clone()
+    };
+    let addr = |v: &str, span: Range<usize>, errors: &mut Vec<ConfigError>| {
+        if v.parse::<std::net::SocketAddr>().is_err() {
+            errors.push(at(
+                text,
+                &span,
+                format!("{v:?} is not an address:port such as 127.0.0.1:5141"),
+            ));
+        }
+    };
+    let url = |v: &str, span: Range<usize>, errors: &mut Vec<ConfigError>| {
+        if !(v.starts_with("http://") || v.starts_with("https://")) {
+            errors.push(at(
+                text,
+                &span,
+                format!("{v:?} is not an http:// or https:// URL"),
+            ));
+        }
+    };
+    for src in c.sources.values() {
+        let sec = src.span();
+        match src.get_ref() {
+            SourceConfig::Folder { path, .. } => {
+                if !path.is_dir() {
+                    errors.push(at(
+                        text,
+                        &key_at(&sec, "path"),
+                        format!("{} is not a folder", path.display()),
+                    ));
+                }
+            }
+            SourceConfig::Kafka { start, topics, .. } => {
+                if !matches!(start.as_str(), "earliest" | "latest") {
+                    errors.push(at(
+                        text,
+                        &key_at(&sec, "start"),
+                        "start must be \"earliest\" or \"latest\"",
+                    ));
+                }
+                if topics.is_empty() {
+                    errors.push(at(
+                        text,
+                        &key_at(&sec, "topics"),
+                        "a Kafka source needs at least one topic",
+                    ));
+                }
+            }
+            SourceConfig::Syslog { udp, tcp } => {
+                if udp.is_none() && tcp.is_none() {
+                    errors.push(at(
+                        text,
+                        &sec,
+                        "a syslog source needs `udp` or `tcp` (e.g. \"127.0.0.1:5141\")",
+                    ));
+                }
+                if let Some(a) = udp {
+                    addr(a, key_at(&sec, "udp"), &mut errors);
+                }
+                if let Some(a) = tcp {
+                    addr(a, key_at(&sec, "tcp"), &mut errors);
+                }
+            }
+            SourceConfig::Stdin {} => {}
+        }
+    }
+    for sink in c.sinks.values() {
+        match sink.get_ref() {
+            SinkConfig::Clickhouse { url: u, .. }
+            | SinkConfig::Elasticsearch { url: u, .. }
+            | SinkConfig::SplunkHec { url: u, .. } => {
+                url(u, key_at(&sink.span(), "url"), &mut errors)
+            }
+            SinkConfig::Files { .. } | SinkConfig::Stdout { .. } | SinkConfig::Kafka { .. } => {}
+        }
+    }
+    if let Some(r) = &c.score.redis {
+        if !r.get_ref().starts_with("redis://") && !r.get_ref().starts_with("rediss://") {
+            errors.push(at(text, &r.span(), "redis must be a redis:// URL"));
+        }
+    }
+    if let Some(m) = &c.score.model {
+        if !m.get_ref().is_file() {
+            errors.push(at(
+                text,
+                &m.span(),
+                format!("model file {} not found", m.get_ref().display()),
+            ));
+        }
+    }
+    for f in c.intel.files.iter().chain(c.attribution.inventory.iter()) {
+        if !f.get_ref().is_file() {
+            errors.push(at(
+                text,
+                &f.span(),
+                format!("{} not found", f.get_ref().display()),
+            ));
+        }
+    }
+    if let Some(l) = &c.metrics.listen {
+        addr(l.get_ref(), l.span(), &mut errors);
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mistakes_come_with_their_line() {
+        let text = "[sources.z]\ntype = \"folder\"\npath = \"/nonexistent/zeek\"\n\n[sinks.out]\ntype = \"stdout\"\n\n[metrics]\nlisten = \"localhost\"\n";
+        let errs = parse(text).unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert_eq!(errs[0].line, 3);
+        assert!(errs[0].message.contains("not a folder"));
+        assert_eq!(errs[1].line, 9);
+    }
+
+    #[test]
+    fn unknown_keys_and_types_are_named() {
+        let errs = parse("[sinks.out]\ntype = \"stdout\"\nformt = \"json\"\n").unwrap_err();
+        assert_eq!(errs[0].line, 1, "{errs:?}");
+        assert!(errs[0].message.contains("formt"), "{errs:?}");
+        let errs = parse("[sources.a]\ntype = \"ftp\"\n").unwrap_err();
+        assert!(errs[0].message.contains("ftp"), "{errs:?}");
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let s = Secret::Inline("hunter2".into());
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}
+
+#[cfg(test)]
+mod example {
+    #[test]
+    fn the_example_configuration_checks_clean() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let text = std::fs::read_to_string(root.join("trawl.example.toml")).unwrap();
+        std::env::set_current_dir(&root).unwrap();
+        let c = super::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!((c.sources.len(), c.sinks.len()), (1, 1));
+    }
+}
