@@ -238,7 +238,11 @@ impl Attribution {
         let mut changed = ts > info.last_seen;
         info.last_seen = info.last_seen.max(ts);
         if let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) {
-            let list = if known { &mut info.known } else { &mut info.dhcp };
+            let list = if known {
+                &mut info.known
+            } else {
+                &mut info.dhcp
+            };
             changed |= remember_name(list, ts, name);
         }
         if changed {
@@ -285,9 +289,7 @@ impl Attribution {
 
     /// Forgets leases that ended before the lease horizon and MACs unseen for the MAC horizon.
     pub fn prune(&mut self) {
-        let lease_cut = self
-            .newest
-            .saturating_sub(nanos(self.config.lease_horizon));
+        let lease_cut = self.newest.saturating_sub(nanos(self.config.lease_horizon));
         let dirty = &mut self.dirty_ips;
         self.leases.retain(|ip, list| {
             let n = list.len();
@@ -493,7 +495,11 @@ impl Attribution {
         for row in rows {
             let (mac, known, ts, name) = row.map_err(err)?;
             let info = self.macs.entry(mac.into()).or_default();
-            let list = if known { &mut info.known } else { &mut info.dhcp };
+            let list = if known {
+                &mut info.known
+            } else {
+                &mut info.dhcp
+            };
             list.push((ts, name.into()));
         }
         self.newest = conn
@@ -572,4 +578,252 @@ fn remember_name(list: &mut Vec<(Nanos, Box<str>)>, ts: Nanos, name: &str) -> bo
 fn name_at(list: &[(Nanos, Box<str>)], ts: Nanos) -> Option<&str> {
     let at = list.partition_point(|(t, _)| *t <= ts);
     list.get(at.saturating_sub(1)).map(|(_, n)| &**n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trawl_zeek::{Scalar, Value, ZeekType};
+
+    const T0: Nanos = 1_763_629_200 * SEC;
+
+    fn dhcp(
+        ts_s: i64,
+        ip: &str,
+        mac: &str,
+        name: &str,
+        lease_s: Option<f64>,
+        msgs: &str,
+    ) -> Record<'static> {
+        let mut r = Record::new("dhcp");
+        let st = ZeekType::single(Scalar::String);
+        r.push(
+            "ts",
+            ZeekType::single(Scalar::Time),
+            Value::Time(T0 + ts_s * SEC),
+        );
+        r.push(
+            "assigned_addr",
+            ZeekType::single(Scalar::Addr),
+            Value::Addr(ip.parse().unwrap()),
+        );
+        r.push("mac", st, Value::Str(mac.as_bytes().to_vec().into()));
+        r.push("host_name", st, Value::Str(name.as_bytes().to_vec().into()));
+        r.push(
+            "lease_time",
+            ZeekType::single(Scalar::Interval),
+            lease_s.map_or(Value::Unset, Value::Interval),
+        );
+        if !msgs.is_empty() {
+            let list = msgs
+                .split(',')
+                .map(|m| Value::Str(m.as_bytes().to_vec().into()))
+                .collect();
+            r.push("msg_types", st, Value::List(list));
+        }
+        r
+    }
+
+    fn known(ts_s: i64, mac: &str, name: &str) -> Record<'static> {
+        let mut r = Record::new("known_devices");
+        let st = ZeekType::single(Scalar::String);
+        r.push(
+            "ts",
+            ZeekType::single(Scalar::Time),
+            Value::Time(T0 + ts_s * SEC),
+        );
+        r.push("mac", st, Value::Str(mac.as_bytes().to_vec().into()));
+        r.push(
+            "dhcp_host_name",
+            st,
+            Value::Str(name.as_bytes().to_vec().into()),
+        );
+        r
+    }
+
+    fn who(a: &Attribution, ip: &str, ts_s: i64) -> Option<String> {
+        a.lookup(ip.parse().unwrap(), T0 + ts_s * SEC)
+            .and_then(|h| h.workstation.map(String::from))
+    }
+
+    const IP: &str = "192.168.1.11";
+    const BOB: &str = "AA:BB:CC:00:00:11";
+    const CAROL: &str = "aa-bb-cc-00-00-33";
+
+    #[test]
+    fn an_address_changing_hands_is_attributed_by_record_time() {
+        let mut a = Attribution::new(AttributionConfig::default());
+        a.observe(&dhcp(
+            0,
+            IP,
+            BOB,
+            "bob-dhcp",
+            Some(3600.0),
+            "DISCOVER,OFFER,REQUEST,ACK",
+        ));
+        a.observe(&known(0, BOB, "bob-desktop"));
+        a.observe(&dhcp(
+            300 * 60,
+            IP,
+            CAROL,
+            "carol-phone",
+            Some(3600.0),
+            "REQUEST,ACK",
+        ));
+        assert_eq!(who(&a, IP, -1), None);
+        assert_eq!(who(&a, IP, 30 * 60).as_deref(), Some("bob-desktop"));
+        assert_eq!(who(&a, IP, 59 * 60).as_deref(), Some("bob-desktop"));
+        // Bob's lease expired at 60 min; Carol's starts at 300 min.
+        assert_eq!(who(&a, IP, 100 * 60), None);
+        // No known_devices for Carol: the DHCP host name.
+        assert_eq!(who(&a, IP, 310 * 60).as_deref(), Some("carol-phone"));
+        let h = a.lookup(IP.parse().unwrap(), T0 + 310 * 60 * SEC).unwrap();
+        assert_eq!(h.mac, Some("aa:bb:cc:00:00:33"));
+    }
+
+    #[test]
+    fn a_new_mac_ends_the_previous_lease_and_renewals_extend() {
+        let mut a = Attribution::new(AttributionConfig::default());
+        a.observe(&dhcp(0, IP, BOB, "bob", Some(3600.0), "ACK"));
+        a.observe(&dhcp(3000, IP, BOB, "bob", Some(3600.0), "REQUEST,ACK"));
+        assert_eq!(who(&a, IP, 6000).as_deref(), Some("bob"));
+        a.observe(&dhcp(5000, IP, CAROL, "carol", Some(3600.0), "ACK"));
+        assert_eq!(who(&a, IP, 4999).as_deref(), Some("bob"));
+        assert_eq!(who(&a, IP, 5000).as_deref(), Some("carol"));
+        assert_eq!(who(&a, IP, 6000).as_deref(), Some("carol"));
+        // An OFFER is not a lease; a RELEASE ends one.
+        a.observe(&dhcp(
+            20_000,
+            "192.168.1.50",
+            BOB,
+            "bob",
+            Some(3600.0),
+            "OFFER",
+        ));
+        assert_eq!(who(&a, "192.168.1.50", 20_001), None);
+        a.observe(&dhcp(5500, IP, CAROL, "carol", None, "RELEASE"));
+        assert_eq!(who(&a, IP, 5400).as_deref(), Some("carol"));
+        assert_eq!(who(&a, IP, 5600), None);
+    }
+
+    #[test]
+    fn out_of_order_records_settle_the_same() {
+        let recs = [
+            dhcp(0, IP, BOB, "bob", Some(3600.0), "ACK"),
+            dhcp(3000, IP, BOB, "bob", Some(3600.0), "ACK"),
+            dhcp(5000, IP, CAROL, "carol", Some(3600.0), "ACK"),
+        ];
+        let mut a = Attribution::new(AttributionConfig::default());
+        let mut b = Attribution::new(AttributionConfig::default());
+        for r in &recs {
+            a.observe(r);
+        }
+        for r in recs.iter().rev() {
+            b.observe(r);
+        }
+        assert_eq!(a.leases, b.leases);
+        assert_eq!(a.leases[&IP.parse().unwrap()].len(), 2);
+    }
+
+    #[test]
+    fn default_lease_when_unset_and_expiry() {
+        let cfg = AttributionConfig {
+            default_lease: Duration::from_secs(600),
+            ..Default::default()
+        };
+        let mut a = Attribution::new(cfg);
+        a.observe(&dhcp(0, IP, BOB, "bob", None, "ACK"));
+        assert_eq!(who(&a, IP, 599).as_deref(), Some("bob"));
+        assert_eq!(who(&a, IP, 600), None);
+    }
+
+    #[test]
+    fn old_leases_are_pruned() {
+        let cfg = AttributionConfig {
+            lease_horizon: Duration::from_secs(86_400),
+            ..Default::default()
+        };
+        let mut a = Attribution::new(cfg);
+        a.observe(&dhcp(0, IP, BOB, "bob", Some(60.0), "ACK"));
+        for i in 1..=50 {
+            a.observe(&dhcp(
+                i * 3600,
+                &format!("10.0.0.{i}"),
+                CAROL,
+                "carol",
+                Some(60.0),
+                "ACK",
+            ));
+        }
+        assert!(!a.leases.contains_key(&IP.parse().unwrap()));
+        assert!(a.addresses() <= 26, "{}", a.addresses());
+    }
+
+    #[test]
+    fn state_survives_save_and_load_between_the_two_macs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts.sqlite");
+        let mut a = Attribution::new(AttributionConfig::default());
+        a.observe(&dhcp(0, IP, BOB, "bob-dhcp", Some(3600.0), "ACK"));
+        a.observe(&known(0, BOB, "bob-desktop"));
+        assert_eq!(a.save(&path).unwrap(), 2);
+        // Nothing changed: nothing written.
+        assert_eq!(a.save(&path).unwrap(), 0);
+        drop(a);
+
+        let mut b = Attribution::load(&path, AttributionConfig::default()).unwrap();
+        assert_eq!(who(&b, IP, 1800).as_deref(), Some("bob-desktop"));
+        b.observe(&dhcp(1200, IP, CAROL, "carol-phone", Some(3600.0), "ACK"));
+        assert_eq!(b.save(&path).unwrap(), 2, "one address, one new MAC");
+        drop(b);
+
+        let c = Attribution::load(&path, AttributionConfig::default()).unwrap();
+        assert_eq!(who(&c, IP, 600).as_deref(), Some("bob-desktop"));
+        assert_eq!(who(&c, IP, 1800).as_deref(), Some("carol-phone"));
+        assert_eq!(c.newest, T0 + 1200 * SEC);
+    }
+
+    #[test]
+    fn names_as_of_the_record_time_and_inventory_overrides() {
+        let mut a = Attribution::new(AttributionConfig::default());
+        a.observe(&dhcp(0, IP, BOB, "old-name", Some(86_400.0), "ACK"));
+        a.observe(&dhcp(1000, IP, BOB, "new-name", Some(86_400.0), "ACK"));
+        assert_eq!(who(&a, IP, 500).as_deref(), Some("old-name"));
+        assert_eq!(who(&a, IP, 1500).as_deref(), Some("new-name"));
+        let inv = Inventory::from_reader(
+            "mac,ip,hostname,owner\naa:bb:cc:00:00:11,,bob-ws,bob\n,10.9.9.9,printer,it\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        a.set_inventory(inv);
+        let h = a.lookup(IP.parse().unwrap(), T0 + 1500 * SEC).unwrap();
+        assert_eq!((h.workstation, h.owner), (Some("bob-ws"), Some("bob")));
+        let h = a.lookup("10.9.9.9".parse().unwrap(), T0).unwrap();
+        assert_eq!(
+            (h.mac, h.workstation, h.owner),
+            (None, Some("printer"), Some("it"))
+        );
+    }
+
+    #[test]
+    fn bro2_dhcp_log_is_understood() {
+        let Some(dir) = std::env::var_os("TRAWL_SHARED") else {
+            println!("skipped: TRAWL_SHARED unset");
+            return;
+        };
+        let p = Path::new(&dir).join("corpus/SuperCowPowers-zat/data/dhcp.log");
+        let mut r = trawl_zeek::LogReader::new(std::fs::File::open(p).unwrap());
+        let mut a = Attribution::new(AttributionConfig::default());
+        let mut probs = Vec::new();
+        while let Some(ev) = r.next_event().unwrap() {
+            if let trawl_zeek::Event::Row(row) = ev {
+                a.observe(&row.to_record(&mut probs));
+            }
+        }
+        let t = 1_379_288_700 * SEC;
+        assert_eq!(
+            a.mac_at("192.168.33.10".parse().unwrap(), t),
+            Some("00:20:18:eb:ca:21")
+        );
+    }
 }

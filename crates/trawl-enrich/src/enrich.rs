@@ -226,12 +226,12 @@ impl Enricher {
             }
         }
         if let Some(s) = self.scorer.as_mut() {
-            s.prefetch(recs.iter().filter(|r| r.path == "dns").filter_map(|r| {
-                match r.get("query") {
+            s.prefetch(recs.iter().filter(|r| r.path == "dns").filter_map(
+                |r| match r.get("query") {
                     Some(Value::Str(q)) => std::str::from_utf8(q).ok(),
                     _ => None,
-                }
-            }));
+                },
+            ));
         }
         recs.iter()
             .map(|r| {

@@ -253,12 +253,11 @@ impl Intel {
                 Some(_) => continue,
             };
             problems.clear();
-            self.add_record(&rec)
-                .map_err(|reason| IntelError::Line {
-                    path: name.to_string(),
-                    line,
-                    reason,
-                })?;
+            self.add_record(&rec).map_err(|reason| IntelError::Line {
+                path: name.to_string(),
+                line,
+                reason,
+            })?;
             n += 1;
         }
         Ok(n)
@@ -307,7 +306,12 @@ impl Intel {
             Kind::Subnet => {
                 let (a, p) = key
                     .split_once('/')
-                    .and_then(|(a, p)| Some((a.trim_matches(['[', ']']).parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?)))
+                    .and_then(|(a, p)| {
+                        Some((
+                            a.trim_matches(['[', ']']).parse::<IpAddr>().ok()?,
+                            p.parse::<u8>().ok()?,
+                        ))
+                    })
                     .ok_or_else(|| format!("{indicator:?} is not a subnet"))?;
                 let (x, v6) = bits(a);
                 if p > if v6 { 128 } else { 32 } {
@@ -416,14 +420,20 @@ impl Intel {
                 }
             }
         }
-        if let Some(&i) = self.texts.get(&(t, s.to_ascii_lowercase().into_boxed_str())) {
+        if let Some(&i) = self
+            .texts
+            .get(&(t, s.to_ascii_lowercase().into_boxed_str()))
+        {
             self.push(out, i, field, false);
         }
     }
 
     fn push<'s>(&'s self, out: &mut Vec<Hit<'s>>, i: u32, field: &'s str, parent: bool) {
         let indicator = &self.indicators[i as usize];
-        if !out.iter().any(|h| std::ptr::eq(h.indicator, indicator) && h.field == field) {
+        if !out
+            .iter()
+            .any(|h| std::ptr::eq(h.indicator, indicator) && h.field == field)
+        {
             out.push(Hit {
                 indicator,
                 field,
@@ -473,7 +483,13 @@ impl Intel {
         }
     }
 
-    fn match_value<'s>(&'s self, role: Role, v: &Value<'_>, field: &'s str, out: &mut Vec<Hit<'s>>) {
+    fn match_value<'s>(
+        &'s self,
+        role: Role,
+        v: &Value<'_>,
+        field: &'s str,
+        out: &mut Vec<Hit<'s>>,
+    ) {
         match (role, v) {
             (Role::Addr | Role::NameOrAddr, Value::Addr(_) | Value::Str(_)) => {
                 if let Some(a) = addr_value(v) {
@@ -539,7 +555,10 @@ mallory@evil.com\tIntel::EMAIL\tfeed-e\tx\n";
         let h = i.matches_record(&r);
         assert_eq!(h.len(), 1);
         assert!(!h[0].parent);
-        assert_eq!(h[0].indicator.sources, vec!["feed-a".into(), "feed-b".into()]);
+        assert_eq!(
+            h[0].indicator.sources,
+            vec![Box::<str>::from("feed-a"), Box::from("feed-b")]
+        );
         let r = rec("dns", &[("query", s("a.b.evil.com"))]);
         let h = i.matches_record(&r);
         assert_eq!(h.len(), 1);
@@ -560,20 +579,38 @@ mallory@evil.com\tIntel::EMAIL\tfeed-e\tx\n";
             ],
         );
         let h = i.matches_record(&r);
-        let got: Vec<_> = h.iter().map(|h| (h.field, &*h.indicator.indicator)).collect();
-        assert_eq!(got, vec![("id.orig_h", "10.66.0.0/16"), ("id.resp_h", "198.51.100.7")]);
-        let r = rec("conn", &[("id.resp_h", Value::Addr("2001:db8:1::5".parse().unwrap()))]);
+        let got: Vec<_> = h
+            .iter()
+            .map(|h| (h.field, &*h.indicator.indicator))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("id.orig_h", "10.66.0.0/16"), ("id.resp_h", "198.51.100.7")]
+        );
+        let r = rec(
+            "conn",
+            &[("id.resp_h", Value::Addr("2001:db8:1::5".parse().unwrap()))],
+        );
         assert_eq!(i.matches_record(&r).len(), 1);
-        let r = rec("conn", &[("id.resp_h", Value::Addr("10.67.0.1".parse().unwrap()))]);
+        let r = rec(
+            "conn",
+            &[("id.resp_h", Value::Addr("10.67.0.1".parse().unwrap()))],
+        );
         assert!(i.matches_record(&r).is_empty());
         let r = rec(
             "dns",
-            &[("answers", Value::List(vec![s("cdn.evil.com"), s("198.51.100.7")]))],
+            &[(
+                "answers",
+                Value::List(vec![s("cdn.evil.com"), s("198.51.100.7")]),
+            )],
         );
         assert_eq!(i.matches_record(&r).len(), 2);
         let r = rec("files", &[("md5", s("038200634965a801c34935670a541ae5"))]);
         assert_eq!(i.matches_record(&r)[0].indicator.kind, Kind::FileHash);
-        let r = rec("http", &[("host", s("bad.example")), ("uri", s("/login.php"))]);
+        let r = rec(
+            "http",
+            &[("host", s("bad.example")), ("uri", s("/login.php"))],
+        );
         assert_eq!(i.matches_record(&r)[0].indicator.kind, Kind::Url);
         let r = rec("smtp", &[("from", s("Mallory <MALLORY@evil.com>"))]);
         assert_eq!(i.matches_record(&r)[0].indicator.kind, Kind::Email);
@@ -583,7 +620,11 @@ mallory@evil.com\tIntel::EMAIL\tfeed-e\tx\n";
     fn bad_rows_name_their_line() {
         let mut i = Intel::new();
         let e = i
-            .load_reader("#fields\tindicator\tindicator_type\n1.2.3.4\tIntel::ADDR\nnope\tIntel::ADDR\n".as_bytes(), "f")
+            .load_reader(
+                "#fields\tindicator\tindicator_type\n1.2.3.4\tIntel::ADDR\nnope\tIntel::ADDR\n"
+                    .as_bytes(),
+                "f",
+            )
             .unwrap_err();
         assert!(e.to_string().contains("line 3"), "{e}");
     }
@@ -597,7 +638,10 @@ mallory@evil.com\tIntel::EMAIL\tfeed-e\tx\n";
         let p = Path::new(&dir).join("corpus/SuperCowPowers-zat/data/intel_example.intel");
         let mut i = Intel::new();
         assert_eq!(i.load(&p).unwrap(), 500);
-        let r = rec("files", &[("sha1", s("024A9229E750D1FD63A5BE6D4C6A48F4C7DDFD94"))]);
+        let r = rec(
+            "files",
+            &[("sha1", s("024A9229E750D1FD63A5BE6D4C6A48F4C7DDFD94"))],
+        );
         assert_eq!(i.matches_record(&r).len(), 1);
         let r = rec("dns", &[("query", s("www.007airsoft.com"))]);
         assert!(i.matches_record(&r)[0].parent);

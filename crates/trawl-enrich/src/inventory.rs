@@ -80,25 +80,48 @@ impl Inventory {
     }
 
     /// Reads an inventory from CSV text.
-    pub fn from_reader(r: impl Read) -> Result<Self, InventoryError> {
+    pub fn from_reader(mut r: impl Read) -> Result<Self, InventoryError> {
+        let mut text = Vec::new();
+        r.read_to_end(&mut text).map_err(|e| InventoryError::Io {
+            path: "(reader)".into(),
+            source: e,
+        })?;
+        // csv skips blank lines without counting them: count from byte offsets instead.
+        // A record's position is where the reader stood before it: skip blank and comment
+        // lines from there.
+        let line_at = |byte: u64| {
+            let mut end = (byte as usize).min(text.len());
+            while let Some(&b) = text.get(end) {
+                let skip = match b {
+                    b'\r' | b'\n' => 1,
+                    b'#' => text[end..].iter().position(|&c| c == b'\n').map_or(0, |i| i + 1),
+                    _ => 0,
+                };
+                if skip == 0 {
+                    break;
+                }
+                end += skip;
+            }
+            text[..end].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+        };
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .trim(csv::Trim::All)
             .comment(Some(b'#'))
-            .from_reader(r);
+            .from_reader(&text[..]);
         let mut inv = Inventory::default();
         let mut cols: Option<Columns> = None;
         let mut rec = csv::StringRecord::new();
         loop {
             let more = rdr.read_record(&mut rec).map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| line_at(p.byte()));
                 line_err(line, e.to_string())
             })?;
             if !more {
                 break;
             }
-            let line = rec.position().map_or(0, |p| p.line());
+            let line = rec.position().map_or(0, |p| line_at(p.byte()));
             if rec.iter().all(str::is_empty) {
                 continue;
             }
@@ -113,7 +136,12 @@ impl Inventory {
         Ok(inv)
     }
 
-    fn add_row(&mut self, c: &Columns, rec: &csv::StringRecord, line: u64) -> Result<(), InventoryError> {
+    fn add_row(
+        &mut self,
+        c: &Columns,
+        rec: &csv::StringRecord,
+        line: u64,
+    ) -> Result<(), InventoryError> {
         let cell = |i: Option<usize>| {
             i.and_then(|i| rec.get(i))
                 .map(|s| s.trim_matches(['"', '\'']).trim())
@@ -187,7 +215,10 @@ impl Inventory {
 fn header(rec: &csv::StringRecord, line: u64) -> Result<Columns, InventoryError> {
     let mut c = Columns::default();
     for (i, name) in rec.iter().enumerate() {
-        let name = name.trim_matches(['"', '\'', '\u{feff}']).trim().to_ascii_lowercase();
+        let name = name
+            .trim_matches(['"', '\'', '\u{feff}'])
+            .trim()
+            .to_ascii_lowercase();
         let slot = match name.as_str() {
             "ip" | "ip_address" | "addr" => &mut c.ip,
             "mac" | "mac_address" => &mut c.mac,

@@ -104,8 +104,7 @@ impl Scorer {
     pub fn prefetch<'n>(&mut self, names: impl IntoIterator<Item = &'n str>) {
         self.misses.clear();
         for n in names {
-            if self.local.get(n, self.reasons).is_none() && !self.misses.iter().any(|m| **m == *n)
-            {
+            if self.local.get(n, self.reasons).is_none() && !self.misses.iter().any(|m| **m == *n) {
                 self.misses.push(n.into());
             }
         }
