@@ -1,0 +1,192 @@
+//! Kafka message payloads to events: Zeek JSON (plain or `tag_json`-wrapped), headerless TSV
+//! rows under a configured schema, and anything else [`LogReader`] reads (TSV with its header
+//! block, several JSON lines, dnsmasq lines).
+
+use std::sync::Arc;
+
+use trawl_stream::Event;
+use trawl_zeek::json::{to_record, Parser};
+use trawl_zeek::reader::Event as LogEvent;
+use trawl_zeek::{Header, LogReader};
+
+use crate::config::TopicFormat;
+
+/// Appends the records of one message to `out`; the reason when it holds none.
+pub fn decode(
+    payload: &[u8],
+    topic: &str,
+    format: &TopicFormat,
+    out: &mut Vec<Event>,
+) -> Result<(), String> {
+    let log_type = format.log_type.as_deref().unwrap_or(topic);
+    let text = trim(payload);
+    if text.is_empty() {
+        return Err("empty message".into());
+    }
+    // The common case first: one JSON object a message, as the Zeek Kafka plugin writes.
+    if text[0] == b'{' {
+        let mut problems = Vec::new();
+        if let Ok(doc) = Parser::new(text).parse_document() {
+            return match to_record(doc, log_type, 1, &mut problems) {
+                Ok(rec) => {
+                    out.push(Event::record(rec.into_owned()));
+                    Ok(())
+                }
+                Err(reason) => Err(reason.into()),
+            };
+        }
+    } else if let Some(schema) = &format.tsv {
+        if text[0] != b'#' && !text.contains(&b'\n') {
+            return tsv_row(schema.header(), text, out);
+        }
+    }
+    any_format(text, log_type, out)
+}
+
+fn tsv_row(header: &Arc<Header>, line: &[u8], out: &mut Vec<Event>) -> Result<(), String> {
+    let n = trawl_zeek::header::split(line, &header.separator).count();
+    if n != header.fields.len() {
+        return Err(format!(
+            "TSV row has {n} fields, the {} schema {}",
+            header.path.as_deref().unwrap_or("?"),
+            header.fields.len()
+        ));
+    }
+    // Parsed now rather than kept as a raw row: the row has no header block of its own that a
+    // TSV sink could write it back under.
+    let ev = Event::tsv(header.clone(), line.to_vec());
+    out.push(Event::record(ev.to_record()));
+    Ok(())
+}
+
+fn any_format(text: &[u8], log_type: &str, out: &mut Vec<Event>) -> Result<(), String> {
+    let mut reader = LogReader::new(text).default_path(log_type);
+    let before = out.len();
+    let mut problems = Vec::new();
+    let mut bad = None;
+    loop {
+        match reader.next_event() {
+            Ok(Some(LogEvent::Row(row))) => {
+                out.push(Event::record(row.to_record(&mut problems).into_owned()));
+            }
+            Ok(Some(LogEvent::Record { record, .. })) => {
+                out.push(Event::record(record.into_owned()));
+            }
+            Ok(Some(LogEvent::Bad { reason, .. })) => {
+                bad.get_or_insert(reason);
+            }
+            Ok(Some(LogEvent::Meta { .. } | LogEvent::Info { .. })) => {}
+            Ok(None) => break,
+            Err(e) => {
+                bad.get_or_insert(e.to_string());
+                break;
+            }
+        }
+    }
+    match bad {
+        // Part of a message is still a loss worth a warning; what was read is kept.
+        Some(reason) if out.len() == before => Err(reason),
+        Some(reason) => {
+            tracing::debug!(reason, "message partly unreadable");
+            Ok(())
+        }
+        None if out.len() == before => Err("no record in message".into()),
+        None => Ok(()),
+    }
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &s[start..end.max(start)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TsvSchema;
+    use trawl_zeek::Value;
+
+    fn one(payload: &str, topic: &str, format: &TopicFormat) -> Result<Event, String> {
+        let mut out = Vec::new();
+        decode(payload.as_bytes(), topic, format, &mut out)?;
+        assert_eq!(out.len(), 1, "{out:?}");
+        Ok(out.pop().unwrap())
+    }
+
+    fn str_of(e: &Event, name: &str) -> String {
+        match e.get(name) {
+            Some(Value::Str(s)) => String::from_utf8_lossy(&s).into_owned(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_plain_tagged_and_defaulted() {
+        let f = TopicFormat::default();
+        let e = one(r#"{"_path":"dns","ts":1.5,"query":"a.com"}"#, "t", &f).unwrap();
+        assert_eq!(e.log_type(), "dns");
+        assert_eq!(e.get("ts"), Some(Value::Time(1_500_000_000)));
+        let e = one(r#" {"dns": {"ts":1.5,"query":"b.com"}}"#, "t", &f).unwrap();
+        assert_eq!(
+            (e.log_type(), str_of(&e, "query").as_str()),
+            ("dns", "b.com")
+        );
+        let e = one(r#"{"ts":1.5,"query":"c.com"}"#, "zeek-dns", &f).unwrap();
+        assert_eq!(e.log_type(), "zeek-dns");
+        let f = TopicFormat {
+            log_type: Some("dns".into()),
+            tsv: None,
+        };
+        assert_eq!(
+            one(r#"{"query":"c.com"}"#, "raw", &f).unwrap().log_type(),
+            "dns"
+        );
+    }
+
+    #[test]
+    fn tsv_rows_need_a_schema_or_a_header() {
+        let schema = TsvSchema::new("dns", "ts\tuid\tquery", None).unwrap();
+        let f = TopicFormat {
+            log_type: None,
+            tsv: Some(schema),
+        };
+        let e = one("1.5\tCabc\tx.com\n", "raw", &f).unwrap();
+        assert_eq!(
+            (e.log_type(), str_of(&e, "query").as_str()),
+            ("dns", "x.com")
+        );
+        assert!(one("1.5\tCabc", "raw", &f)
+            .unwrap_err()
+            .contains("2 fields"));
+        assert!(one("1.5\tCabc\tx.com", "raw", &TopicFormat::default()).is_err());
+        let block =
+            "#separator \\x09\n#path\tconn\n#fields\tts\tuid\n#types\ttime\tstring\n2.0\tCx\n";
+        let e = one(block, "raw", &TopicFormat::default()).unwrap();
+        assert_eq!((e.log_type(), str_of(&e, "uid").as_str()), ("conn", "Cx"));
+    }
+
+    #[test]
+    fn bad_messages_are_reasons_not_panics() {
+        let f = TopicFormat::default();
+        for bad in [
+            "",
+            "  \n",
+            "{\"a\":",
+            "[1,2]",
+            "\u{0}\u{1}garbage",
+            "{\"dns\": 5",
+        ] {
+            assert!(one(bad, "t", &f).is_err(), "{bad:?}");
+        }
+        let mut out = Vec::new();
+        decode(b"{\"a\":1}\n{\"b\":2}\n", "t", &f, &mut out).unwrap();
+        assert_eq!(out.len(), 2);
+    }
+}
