@@ -87,6 +87,41 @@ impl Event {
         }
     }
 
+    /// A record of only the named fields (those present), parsing nothing else: what a
+    /// transform needs from a raw TSV row, at a fraction of [`Event::to_record`]'s cost.
+    pub fn project(&self, names: &[&str]) -> Record<'static> {
+        match &self.body {
+            Body::Record(r) => {
+                let mut out = Record::new(r.path.clone());
+                out.fields = r
+                    .fields
+                    .iter()
+                    .filter(|f| names.contains(&f.name.as_ref()))
+                    .cloned()
+                    .collect();
+                out
+            }
+            Body::Tsv { header, line } => {
+                let mut out = Record::new(header.path.clone().unwrap_or_else(|| "unknown".into()));
+                let markers = header.markers();
+                for (i, raw) in trawl_zeek::header::split(line, &header.separator).enumerate() {
+                    let Some(name) = header.fields.get(i) else {
+                        break;
+                    };
+                    if !names.contains(&name.as_str()) {
+                        continue;
+                    }
+                    let ty = header.type_of(i);
+                    let value = trawl_zeek::value::parse_tsv(raw, ty, &markers)
+                        .map(Value::into_owned)
+                        .unwrap_or_else(|_| Value::Invalid(Cow::Owned(raw.to_vec())));
+                    out.push(name.clone(), ty, value);
+                }
+                out
+            }
+        }
+    }
+
     /// The whole event as a record: own fields, then added ones. Values that do not match
     /// their declared type are kept as [`Value::Invalid`].
     pub fn to_record(&self) -> Record<'static> {
@@ -158,6 +193,9 @@ mod tests {
         assert_eq!(e.get("phish_score"), Some(Value::Double(0.5)));
         let r = e.to_record();
         assert_eq!(r.fields.len(), 3);
+        let p = e.project(&["query"]);
+        assert_eq!(p.fields.len(), 1);
+        assert_eq!(p.path, "dns");
         assert_eq!(r.get("ts"), Some(&Value::Time(1_500_000_000)));
     }
 }

@@ -35,6 +35,8 @@ enum Command {
     Cat(cmd::cat::CatArgs),
     /// Print chosen columns, like zeek-cut, from TSV, JSON, gzip and folders.
     Cut(cmd::cut::CutArgs),
+    /// Stream logs through scoring and host attribution to files, Kafka, ClickHouse ...
+    Run(run::cmd::RunArgs),
     /// Work with `trawl run` configurations.
     #[command(subcommand)]
     Config(run::ConfigCmd),
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Cat(args) => cmd::cat::run(args),
         Command::Cut(args) => cmd::cut::run(args),
+        Command::Run(args) => run::cmd::run(args),
         Command::Config(cmd) => run::run_config(cmd),
         // @score-dispatch
         Command::Score(args) => cmd::score::run_score(args),

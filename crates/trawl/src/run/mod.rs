@@ -45,3 +45,5 @@ pub fn run_config(cmd: ConfigCmd) -> Result<i32> {
         }
     }
 }
+pub mod cmd;
+pub mod enrich;

@@ -1,0 +1,361 @@
+//! `trawl run`: builds the pipeline from the configuration (or from the command line) and runs
+//! it until the input ends (`--once`) or SIGINT/SIGTERM, then drains, commits and flushes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use trawl_enrich::{EnrichConfig, Enricher, Intel, Inventory, ModelRef, RedisConfig};
+use trawl_stream::files::{FileSink, FileSinkConfig, OutputFormat};
+use trawl_stream::folder::{FolderConfig, FolderSource, Mode};
+use trawl_stream::stdio::{StdinConfig, StdinSource, StdoutSink};
+use trawl_stream::syslog::{SyslogConfig, SyslogSource};
+use trawl_stream::{Metrics, Pipeline, Shutdown, Sink, Source};
+
+use super::config::{self, Config, FileFormat, SinkConfig, SourceConfig};
+use super::enrich::Enrich;
+
+/// Output format of enriched logs.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum RunFormat {
+    /// Zeek TSV for TSV input (added columns declared in #fields/#types), JSON otherwise.
+    Same,
+    /// Everything as Zeek TSV.
+    Zeek,
+    /// Everything as Zeek JSON.
+    Json,
+}
+
+/// Arguments of `trawl run`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Without --config, trawl follows the given Zeek log folders (current/ through hourly
+rotation) and writes enriched logs beside each, in FOLDER.trawl/ (or --out DIR), with the input's
+file names and format: no service needed. With --config, sources and sinks come from the file
+(see trawl.example.toml; check it with `trawl config check FILE`).
+
+Examples:
+  trawl run --once samples/zeek --out /tmp/enriched    enrich what is there, then exit
+  trawl run /nsm/zeek/logs                             follow, write to /nsm/zeek/logs.trawl/
+  trawl run --config /etc/trawl/trawl.toml             Kafka, syslog, ClickHouse ...
+
+Every record gets phish_score/dga_score (DNS), mac/workstation (any record with an originator
+address, from DHCP leases valid at the record's own ts) and intel hits. Positions are committed
+only after every sink wrote a batch: a restart resumes where the last commit stopped."
+)]
+pub struct RunArgs {
+    /// A configuration file (TOML).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Zeek log folders (or files) to enrich when no configuration is given.
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<PathBuf>,
+
+    /// Process what is there now, write it, and exit (no following).
+    #[arg(long)]
+    pub once: bool,
+
+    /// Where enriched logs go [default: FOLDER.trawl beside the first folder].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Output format of enriched logs.
+    #[arg(long, value_enum, default_value = "same")]
+    pub format: RunFormat,
+
+    /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+
+    /// Log as JSON lines instead of text (level with TRAWL_LOG, e.g. TRAWL_LOG=debug).
+    #[arg(long)]
+    pub log_json: bool,
+}
+
+/// Runs `trawl run`.
+pub fn run(args: RunArgs) -> Result<i32> {
+    init_logs(args.log_json);
+    let (cfg, base) = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let cfg = config::parse(&text).map_err(|errs| {
+                let lines: Vec<String> = errs
+                    .iter()
+                    .map(|e| format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))
+                    .collect();
+                anyhow::anyhow!("the configuration has mistakes:\n{}", lines.join("\n"))
+            })?;
+            (cfg, None)
+        }
+        None => {
+            if args.paths.is_empty() {
+                bail!("give Zeek log folders to enrich, or --config FILE (see `trawl run --help`)");
+            }
+            let out = match &args.out {
+                Some(o) => o.clone(),
+                None => beside(&args.paths[0])?,
+            };
+            (Config::default(), Some(out))
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(run_async(args, cfg, base))
+}
+
+fn beside(path: &Path) -> Result<PathBuf> {
+    let abs = std::fs::canonicalize(path).with_context(|| format!("{}", path.display()))?;
+    let name = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "logs".into());
+    Ok(abs.with_file_name(format!("{name}.trawl")))
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRAWL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
+}
+
+fn out_format(f: FileFormat) -> OutputFormat {
+    match f {
+        FileFormat::Same => OutputFormat::Native,
+        FileFormat::Zeek => OutputFormat::Tsv,
+        FileFormat::Json => OutputFormat::Json,
+    }
+}
+
+async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> Result<i32> {
+    let metrics = Arc::new(Metrics::default());
+    let shutdown = Shutdown::default();
+    shutdown.on_signals();
+    let batch_size = cfg.batch_size.unwrap_or(10_000);
+    let state_dir = match (&cfg.state_dir, &default_out) {
+        (Some(d), _) => d.get_ref().clone(),
+        (None, Some(out)) => out.join(".trawl"),
+        (None, None) => PathBuf::from("trawl-state"),
+    };
+    std::fs::create_dir_all(&state_dir)
+        .with_context(|| format!("creating {}", state_dir.display()))?;
+
+    let mut pipeline = Pipeline::new(metrics.clone());
+    let mut json_out = false;
+    if let Some(out) = &default_out {
+        for (i, path) in args.paths.iter().enumerate() {
+            pipeline = pipeline.source(folder(
+                path, args.once, &state_dir, i, batch_size, &metrics,
+            )?);
+        }
+        let format = match args.format {
+            RunFormat::Same => OutputFormat::Native,
+            RunFormat::Zeek => OutputFormat::Tsv,
+            RunFormat::Json => OutputFormat::Json,
+        };
+        json_out = matches!(args.format, RunFormat::Json);
+        let mut fc = FileSinkConfig::new(out);
+        fc.format = format;
+        fc.truncate = args.once;
+        pipeline = pipeline.sink(Box::new(FileSink::new(fc)?));
+        eprintln!("trawl run: writing enriched logs under {}", out.display());
+    }
+    for (i, (name, src)) in cfg.sources.iter().enumerate() {
+        let s: Box<dyn Source> = match src.get_ref() {
+            SourceConfig::Folder { path, once, types } => {
+                let mut s = folder_config(path, *once || args.once, &state_dir, i, batch_size);
+                s.filter.types = types.clone();
+                Box::new(FolderSource::new(s, &metrics).with_context(|| format!("source {name}"))?)
+            }
+            SourceConfig::Stdin {} => Box::new(StdinSource::new(
+                StdinConfig {
+                    batch_size,
+                    ..StdinConfig::default()
+                },
+                &metrics,
+            )?),
+            SourceConfig::Syslog { udp, tcp } => {
+                let parse = |a: &Option<String>| -> Result<Vec<std::net::SocketAddr>> {
+                    a.iter()
+                        .map(|s| s.parse().with_context(|| format!("source {name}: {s}")))
+                        .collect()
+                };
+                let c = SyslogConfig {
+                    udp: parse(udp)?,
+                    tcp: parse(tcp)?,
+                    ..SyslogConfig::default()
+                };
+                Box::new(
+                    SyslogSource::bind(c, &metrics)
+                        .await
+                        .with_context(|| format!("source {name}"))?,
+                )
+            }
+            SourceConfig::Kafka { .. } => {
+                bail!("source {name}: Kafka is not wired into trawl run yet")
+            }
+        };
+        pipeline = pipeline.source(s);
+    }
+    for (name, sink) in &cfg.sinks {
+        let s: Box<dyn Sink> = match sink.get_ref() {
+            SinkConfig::Files { dir, format } => {
+                json_out |= *format == FileFormat::Json;
+                let mut fc = FileSinkConfig::new(dir);
+                fc.format = out_format(*format);
+                fc.truncate = args.once;
+                Box::new(FileSink::new(fc).with_context(|| format!("sink {name}"))?)
+            }
+            SinkConfig::Stdout { format } => {
+                json_out |= *format == FileFormat::Json;
+                Box::new(StdoutSink::new(out_format(*format)))
+            }
+            other => bail!(
+                "sink {name}: {} is not wired into trawl run yet",
+                kind(other)
+            ),
+        };
+        pipeline = pipeline.sink(s);
+    }
+
+    let enricher = enricher(&cfg, &state_dir, json_out)?;
+    let intel = !cfg.intel.files.is_empty();
+    pipeline = pipeline.transform(Arc::new(Enrich::new(enricher, intel)));
+
+    if let Some(addr) = args
+        .metrics
+        .clone()
+        .or_else(|| cfg.metrics.listen.as_ref().map(|l| l.get_ref().clone()))
+    {
+        serve_metrics(&addr, metrics.clone(), shutdown.clone()).await?;
+    }
+    let started = std::time::Instant::now();
+    let summary = pipeline.run(shutdown).await?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "trawl run: {} records in {} batches, {:.1} s ({:.0} records/s)",
+        crate::report::thousands(summary.records),
+        summary.batches,
+        secs,
+        summary.records as f64 / secs.max(1e-9)
+    );
+    Ok(0)
+}
+
+fn kind(s: &SinkConfig) -> &'static str {
+    match s {
+        SinkConfig::Files { .. } => "files",
+        SinkConfig::Stdout { .. } => "stdout",
+        SinkConfig::Kafka { .. } => "kafka",
+        SinkConfig::Clickhouse { .. } => "clickhouse",
+        SinkConfig::Elasticsearch { .. } => "elasticsearch",
+        SinkConfig::SplunkHec { .. } => "splunk_hec",
+    }
+}
+
+fn folder_config(
+    path: &Path,
+    once: bool,
+    state: &Path,
+    i: usize,
+    batch_size: usize,
+) -> FolderConfig {
+    let mut c = FolderConfig::new(path);
+    c.mode = if once { Mode::Once } else { Mode::Follow };
+    // A one-shot pass reads everything again; following resumes from the last commit.
+    c.checkpoint = (!once).then(|| state.join(format!("checkpoint-{i}.json")));
+    c.batch_size = batch_size;
+    c
+}
+
+fn folder(
+    path: &Path,
+    once: bool,
+    state: &Path,
+    i: usize,
+    batch_size: usize,
+    metrics: &Metrics,
+) -> Result<Box<dyn Source>> {
+    let c = folder_config(path, once, state, i, batch_size);
+    Ok(Box::new(
+        FolderSource::new(c, metrics).with_context(|| format!("{}", path.display()))?,
+    ))
+}
+
+fn enricher(cfg: &Config, state: &Path, reasons: bool) -> Result<Enricher> {
+    let model = match &cfg.score.model {
+        Some(p) => ModelRef::Shared(Arc::new(
+            trawl_score::Model::load(p.get_ref())
+                .with_context(|| format!("model {}", p.get_ref().display()))?,
+        )),
+        None => ModelRef::Static(trawl_score::Model::builtin().context("the built-in model")?),
+    };
+    let mut intel = None;
+    for f in &cfg.intel.files {
+        let i = intel.get_or_insert_with(Intel::new);
+        i.load(f.get_ref())
+            .with_context(|| format!("intel {}", f.get_ref().display()))?;
+    }
+    let inventory = match &cfg.attribution.inventory {
+        Some(p) => Some(
+            Inventory::load(p.get_ref())
+                .with_context(|| format!("inventory {}", p.get_ref().display()))?,
+        ),
+        None => None,
+    };
+    let mut attribution = trawl_enrich::AttributionConfig::default();
+    if let Some(s) = cfg.attribution.default_lease {
+        attribution.default_lease = Duration::from_secs(s);
+    }
+    let redis = cfg.score.redis.as_ref().map(|r| {
+        let mut c = RedisConfig::new(r.get_ref().clone());
+        if let Some(ttl) = cfg.score.redis_ttl {
+            c.ttl = Some(Duration::from_secs(ttl));
+        }
+        c
+    });
+    Ok(Enricher::new(EnrichConfig {
+        reasons,
+        model: Some(model),
+        cache_capacity: cfg.score.cache_size.unwrap_or(100_000),
+        redis,
+        attribution,
+        store: Some(state.join("hosts.sqlite")),
+        inventory,
+        intel,
+        ..EnrichConfig::default()
+    })?)
+}
+
+async fn serve_metrics(addr: &str, metrics: Arc<Metrics>, shutdown: Shutdown) -> Result<()> {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("metrics: cannot listen on {addr}"))?;
+    let app = axum::Router::new().route(
+        "/metrics",
+        get(move || {
+            let m = metrics.clone();
+            async move { ([("content-type", "text/plain; version=0.0.4")], m.render()) }
+        }),
+    );
+    tracing::info!(%addr, "serving /metrics");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.wait().await })
+            .await;
+    });
+    Ok(())
+}
