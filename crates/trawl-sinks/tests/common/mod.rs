@@ -40,7 +40,7 @@ pub fn dns(n: u64) -> Event {
         t("string"),
         Value::Str(Cow::Owned(format!("host{n}.example.com").into_bytes())),
     );
-    r.push("AA", t("bool"), Value::Bool(n % 2 == 0));
+    r.push("AA", t("bool"), Value::Bool(n & 1 == 0));
     r.push(
         "answers",
         t("vector[string]"),
