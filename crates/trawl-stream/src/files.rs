@@ -37,11 +37,14 @@ pub enum OutputFormat {
     Json,
 }
 
+/// A raw-TSV block: the input's header and the added columns declared after its own.
+type Block = (Arc<Header>, Vec<(String, ZeekType)>);
+
 /// Formats events into a byte buffer, keeping the header state of one output stream.
 pub struct Formatter {
     format: OutputFormat,
     /// The raw-TSV block written last: its input header and added columns.
-    block: Option<(Arc<Header>, Vec<(String, ZeekType)>)>,
+    block: Option<Block>,
     records: ZeekTsvWriter,
     records_open: bool,
     slots: Vec<Option<usize>>,

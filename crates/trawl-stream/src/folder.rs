@@ -440,7 +440,7 @@ impl Reader {
         }
         match e.get("ts") {
             Some(Value::Time(t)) => {
-                self.since.map_or(true, |s| t >= s) && self.until.map_or(true, |u| t < u)
+                !matches!(self.since, Some(s) if t < s) && !matches!(self.until, Some(u) if t >= u)
             }
             _ => true,
         }

@@ -212,7 +212,7 @@ async fn bad_lines_are_counted_and_skipped() {
 async fn once_reads_every_record_of_the_samples() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/zeek");
     let mut expected: HashMap<String, usize> = HashMap::new();
-    let found = trawl_input::discover(&[root.clone()], &Default::default()).unwrap();
+    let found = trawl_input::discover(std::slice::from_ref(&root), &Default::default()).unwrap();
     assert!(found.files.len() > 5);
     for f in &found.files {
         let mut r = LogReader::new(trawl_input::open(&f.path).unwrap());
