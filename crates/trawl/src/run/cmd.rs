@@ -222,6 +222,57 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
                 json_out |= *format == FileFormat::Json;
                 Box::new(StdoutSink::new(out_format(*format)))
             }
+            SinkConfig::Clickhouse {
+                url,
+                database,
+                table_prefix,
+                user,
+                password,
+            } => {
+                json_out = true;
+                let mut c = trawl_sinks::ClickHouseConfig::new(url.clone());
+                c.database = database.clone();
+                c.table_prefix = table_prefix.clone();
+                c.auth = basic(user, password)?;
+                c.http = http_options(&state_dir, name);
+                Box::new(
+                    trawl_sinks::ClickHouseSink::new(c, Some(&metrics))
+                        .with_context(|| format!("sink {name}"))?,
+                )
+            }
+            SinkConfig::Elasticsearch {
+                url,
+                index,
+                user,
+                password,
+                api_key,
+            } => {
+                json_out = true;
+                let mut c = trawl_sinks::ElasticsearchConfig::new(url.clone());
+                c.index = index.replace("{date}", "{yyyy}.{mm}.{dd}");
+                c.auth = match api_key {
+                    Some(k) => trawl_sinks::Auth::ApiKey(trawl_sinks::Secret::new(k.value()?)),
+                    None => basic(user, password)?,
+                };
+                c.http = http_options(&state_dir, name);
+                Box::new(
+                    trawl_sinks::ElasticsearchSink::new(c, Some(&metrics))
+                        .with_context(|| format!("sink {name}"))?,
+                )
+            }
+            SinkConfig::SplunkHec { url, token, ack } => {
+                json_out = true;
+                let mut c = trawl_sinks::SplunkHecConfig::new(
+                    url.clone(),
+                    trawl_sinks::Secret::new(token.value()?),
+                );
+                c.ack = *ack;
+                c.http = http_options(&state_dir, name);
+                Box::new(
+                    trawl_sinks::SplunkHecSink::new(c, Some(&metrics))
+                        .with_context(|| format!("sink {name}"))?,
+                )
+            }
             other => bail!(
                 "sink {name}: {} is not wired into trawl run yet",
                 kind(other)
@@ -263,6 +314,27 @@ fn kind(s: &SinkConfig) -> &'static str {
         SinkConfig::Elasticsearch { .. } => "elasticsearch",
         SinkConfig::SplunkHec { .. } => "splunk_hec",
     }
+}
+
+/// Retries, then a spool and a dead-letter file under the state folder, per sink.
+fn http_options(state: &Path, name: &str) -> trawl_sinks::HttpOptions {
+    let mut h = trawl_sinks::HttpOptions::default();
+    h.spool = Some(trawl_sinks::SpoolOptions::new(
+        state.join("spool").join(name),
+    ));
+    h.dead_letter = Some(state.join(format!("dead-letter-{name}.ndjson")));
+    h
+}
+
+fn basic(user: &Option<String>, password: &Option<config::Secret>) -> Result<trawl_sinks::Auth> {
+    Ok(match (user, password) {
+        (Some(u), Some(p)) => trawl_sinks::Auth::Basic {
+            user: u.clone(),
+            password: trawl_sinks::Secret::new(p.value()?),
+        },
+        (Some(u), None) => bail!("user {u} has no password"),
+        _ => trawl_sinks::Auth::None,
+    })
 }
 
 fn folder_config(
