@@ -25,7 +25,6 @@
 //! Messages that are not dnsmasq output are counted (`trawl_source_errors_total`) and logged
 //! at debug level; they never stop the source.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -340,7 +339,6 @@ impl SyslogSource {
             peer,
             host: host_of(line).map(<[u8]>::to_vec),
         };
-        let line = &*trim_5424_msg(line);
         if let Some(s) = self.senders.get(&key) {
             if now.duration_since(s.created) >= READER_MAX_AGE {
                 self.flush_sender(&key);
@@ -837,60 +835,6 @@ fn host_of(line: &[u8]) -> Option<&[u8]> {
     (!host.is_empty() && !is_tag && !after.is_empty()).then_some(host)
 }
 
-/// An RFC 5424 message whose MSG starts with spaces, without them. Relays that turn RFC 3164
-/// into RFC 5424 (rsyslog's `RSYSLOG_SyslogProtocol23Format`) keep the space that followed
-/// the 3164 tag, and the dnsmasq reader expects the message right after SD's separator.
-fn trim_5424_msg(line: &[u8]) -> Cow<'_, [u8]> {
-    let Some(start) = rfc5424_msg_start(line) else {
-        return Cow::Borrowed(line);
-    };
-    let extra = line[start..].iter().take_while(|&&b| b == b' ').count();
-    if extra == 0 {
-        return Cow::Borrowed(line);
-    }
-    let mut v = line[..start].to_vec();
-    v.extend_from_slice(&line[start + extra..]);
-    Cow::Owned(v)
-}
-
-/// Where MSG starts in `<PRI>1 TS HOST APP PROCID MSGID SD SP MSG`.
-fn rfc5424_msg_start(line: &[u8]) -> Option<usize> {
-    let r = line.strip_prefix(b"<")?;
-    let end = r.iter().take(4).position(|&b| b == b'>')?;
-    let mut rest = r.get(end + 1..)?.strip_prefix(b"1 ")?;
-    for _ in 0..5 {
-        let (w, after) = word(rest);
-        if w.is_empty() || after.is_empty() {
-            return None;
-        }
-        rest = after;
-    }
-    // SD: `-`, or `[id k="v" ...]...` with quotes and backslash escapes.
-    let mut i = 0;
-    if rest.first() == Some(&b'-') {
-        i = 1;
-    } else {
-        while rest.get(i) == Some(&b'[') {
-            let mut quoted = false;
-            i += 1;
-            loop {
-                match *rest.get(i)? {
-                    b'\\' => i += 1,
-                    b'"' => quoted = !quoted,
-                    b']' if !quoted => break,
-                    _ => {}
-                }
-                i += 1;
-            }
-            i += 1;
-        }
-        if i == 0 {
-            return None;
-        }
-    }
-    (rest.get(i) == Some(&b' ')).then(|| line.len() - rest.len() + i + 1)
-}
-
 /// The first space-separated word and what follows its space.
 fn word(s: &[u8]) -> (&[u8], &[u8]) {
     match memchr(b' ', s) {
@@ -953,26 +897,6 @@ mod tests {
         let (v, d) = frames(10, &[&counted[..20], &counted[20..], &nl[..30], &nl[30..]]);
         assert_eq!(v, ["<1>ok", "<3>fine"]);
         assert_eq!(d, 3);
-    }
-
-    #[test]
-    fn rfc5424_msg_loses_leading_spaces() {
-        let t = |l: &[u8]| String::from_utf8(trim_5424_msg(l).into_owned()).unwrap();
-        assert_eq!(t(b"<1>1 t h a 1 - -  x y"), "<1>1 t h a 1 - - x y");
-        assert_eq!(
-            t(b"<1>1 t h a 1 - [i a=\"] \\\"\"][j]   x"),
-            "<1>1 t h a 1 - [i a=\"] \\\"\"][j] x"
-        );
-        for same in [
-            &b"<1>1 t h a 1 - - x  y"[..],
-            b"<1>Nov 23 10:00:00 h dnsmasq:  x",
-            b"<1>1 t h a 1 - [unclosed  x",
-            b"<1>1 t h",
-            b"<1>1 t h a 1 - -",
-            b"<1>1 t h a 1 - x  y",
-        ] {
-            assert_eq!(t(same).as_bytes(), same);
-        }
     }
 
     #[test]

@@ -871,8 +871,13 @@ fn parse_5424(s: &[u8]) -> Option<Head<'_>> {
     } else {
         return None;
     };
-    let msg = r.strip_prefix(b" ").unwrap_or(r);
-    let msg = msg.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(msg);
+    // Relays converting RFC 3164 to 5424 (rsyslog's SyslogProtocol23 format) keep the space
+    // that followed the 3164 tag: MSG may start with several spaces.
+    let msg = r.trim_ascii_start();
+    let msg = msg
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(msg)
+        .trim_ascii_start();
     Some(Head {
         ts,
         host: (!nil(host)).then_some(host),
@@ -1825,5 +1830,28 @@ mod tests {
             &mut p,
         );
         r.finish(&mut out);
+    }
+}
+
+#[cfg(test)]
+mod relay_tests {
+    use super::*;
+
+    #[test]
+    fn rfc5424_from_a_3164_relay_keeps_its_record() {
+        let mut d = DnsmasqReader::new(1_763_900_000_000_000_000);
+        let (mut out, mut probs) = (Vec::new(), Vec::new());
+        let lines: [&[u8]; 2] = [
+            b"<30>1 2026-11-23T13:29:12.123Z host dnsmasq 830 - -  7 127.0.0.1/4455 query[A] a.test from 127.0.0.1",
+            b"<30>1 2026-11-23T13:29:12.124Z host dnsmasq 830 - -  7 127.0.0.1/4455 config a.test is 10.0.0.1",
+        ];
+        for (i, l) in lines.iter().enumerate() {
+            assert_ne!(
+                d.push(i as u64 + 1, l, &mut out, &mut probs),
+                LineKind::Info
+            );
+        }
+        d.finish(&mut out);
+        assert_eq!(out.len(), 1, "{probs:?}");
     }
 }
