@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use trawl_stream::Metrics;
@@ -15,7 +16,22 @@ pub(crate) struct GroupContext {
     pub metrics: Arc<Metrics>,
 }
 
-impl ClientContext for GroupContext {}
+impl ClientContext for GroupContext {
+    // librdkafka's own log (group joins, broker connections) into trawl's, not the `log` crate.
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => tracing::error!(target: "librdkafka", fac, "{message}"),
+            RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", fac, "{message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(target: "librdkafka", fac, "{message}")
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", fac, "{message}"),
+        }
+    }
+}
 
 fn partitions(tpl: &TopicPartitionList) -> Vec<Tp> {
     tpl.elements()

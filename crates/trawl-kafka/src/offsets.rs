@@ -90,6 +90,11 @@ impl Offsets {
         self.owned.extend(tps);
     }
 
+    /// Partitions owned now.
+    pub fn owned(&self) -> Vec<Tp> {
+        self.owned.iter().cloned().collect()
+    }
+
     /// Partitions taken away: their offsets are forgotten, as another member now reads them
     /// from the last committed offset (its records may come twice: at-least-once).
     pub fn revoke(&mut self, tps: &[Tp]) {

@@ -66,13 +66,18 @@ impl KafkaSource {
             .subscribe(&topics)
             .map_err(|e| StreamError::Fatal(format!("kafka subscribe to {topics:?}: {e}")))?;
         let consumer = Arc::new(consumer);
-        let lag_task = (!config.lag_interval.is_zero()).then(|| {
-            crate::lag::spawn(
-                Arc::downgrade(&consumer),
+        let lag_task = if config.lag_interval.is_zero() {
+            None
+        } else {
+            let task = crate::lag::spawn(
+                &config.client_config(),
+                offsets.clone(),
                 metrics.clone(),
                 config.lag_interval,
             )
-        });
+            .map_err(|e| StreamError::Fatal(format!("kafka lag client: {e}")))?;
+            Some(task)
+        };
         let counter = |name: &str, help: &str| metrics.counter(name, help, &[]);
         Ok(KafkaSource {
             name: format!("kafka:{}", config.topics.join(",")),
