@@ -329,10 +329,20 @@ pub(crate) struct LexHits {
     pub kw_first: Option<u16>,
 }
 
+/// Longest brand considered for the edit-distance check.
+const MAX_EDIT_LEN: usize = 31;
+
 struct Lexicon {
     ac: AhoCorasick,
-    /// Brand indices grouped by length, for the edit-distance check.
-    by_len: [Vec<u16>; 32],
+    /// Brand indices by (length, first letter) and (length, last letter): one edit leaves
+    /// the first or the last letter in place, so these two buckets hold every candidate.
+    by_first: Vec<Vec<u16>>,
+    by_last: Vec<Vec<u16>>,
+}
+
+#[inline(always)]
+fn bucket(len: usize, c: u8) -> usize {
+    len * 37 + usize::from(c % 37)
 }
 
 fn lexicon() -> &'static Lexicon {
@@ -345,13 +355,20 @@ fn lexicon() -> &'static Lexicon {
             .build(pats)
             .or_else(|_| AhoCorasick::new(BRANDS.iter().chain(KEYWORDS.iter())))
             .unwrap_or_else(|_| AhoCorasick::new(["\u{0}"]).expect("trivial automaton"));
-        let mut by_len: [Vec<u16>; 32] = Default::default();
+        let mut by_first = vec![Vec::new(); (MAX_EDIT_LEN + 2) * 37];
+        let mut by_last = vec![Vec::new(); (MAX_EDIT_LEN + 2) * 37];
         for (i, b) in BRANDS.iter().enumerate() {
-            if b.len() >= 5 && b.len() < 32 {
-                by_len[b.len()].push(i as u16);
+            let b = b.as_bytes();
+            if b.len() >= 5 && b.len() <= MAX_EDIT_LEN {
+                by_first[bucket(b.len(), b[0])].push(i as u16);
+                by_last[bucket(b.len(), b[b.len() - 1])].push(i as u16);
             }
         }
-        Lexicon { ac, by_len }
+        Lexicon {
+            ac,
+            by_first,
+            by_last,
+        }
     })
 }
 
@@ -478,23 +495,25 @@ pub(crate) fn scan(label: &str, sub: &str) -> LexHits {
     if h.owned {
         return h;
     }
-    for part in [label, sub] {
-        for tok in part.split(['-', '.', '_']) {
-            let t = tok.as_bytes();
-            if t.len() < 5 || t.len() > 30 {
+    for part in [label.as_bytes(), sub.as_bytes()] {
+        for t in part.split(|&b| matches!(b, b'-' | b'.' | b'_')) {
+            if t.len() < 5 || t.len() >= MAX_EDIT_LEN {
                 continue;
             }
+            let (first, last) = (t[0], t[t.len() - 1]);
             for len in t.len() - 1..=t.len() + 1 {
-                let Some(ids) = lex.by_len.get(len) else {
-                    continue;
-                };
-                for &id in ids {
-                    let b = BRANDS[id as usize].as_bytes();
-                    // One edit leaves the first or the last letter in place.
-                    if (b[0] != t[0] && b[b.len() - 1] != t[t.len() - 1]) || !one_edit(t, b) {
-                        continue;
+                let a = lex
+                    .by_first
+                    .get(bucket(len, first))
+                    .map_or(&[][..], |v| &v[..]);
+                let b = lex
+                    .by_last
+                    .get(bucket(len, last))
+                    .map_or(&[][..], |v| &v[..]);
+                for &id in a.iter().chain(b) {
+                    if h.brand_typo.is_none() && one_edit(t, BRANDS[id as usize].as_bytes()) {
+                        h.brand_typo = Some(id);
                     }
-                    h.brand_typo.get_or_insert(id);
                 }
             }
         }

@@ -217,9 +217,10 @@ fn ip_literal(s: &str) -> Option<&str> {
         .strip_prefix('[')
         .and_then(|x| x.strip_suffix(']'))
         .unwrap_or(s);
-    let first = inner.as_bytes().first()?;
-    // Cheap pre-check: an IP starts with a hex digit or ':'.
-    if !(first.is_ascii_hexdigit() || *first == b':') {
+    // Cheap pre-check before parsing: IPv6 has a ':', IPv4 only digits and dots.
+    let b = inner.as_bytes();
+    let v6 = b.contains(&b':');
+    if b.is_empty() || (!v6 && !b.iter().all(|&c| c.is_ascii_digit() || c == b'.')) {
         return None;
     }
     inner.parse::<IpAddr>().ok().map(|_| inner)
