@@ -408,7 +408,10 @@ mod tests {
         };
         let d = decode(encode(&e).as_bytes()).unwrap();
         assert_eq!(d.outcome, e.outcome);
-        assert_eq!(&*d.reasons.unwrap(), &[Box::<str>::from("a b"), Box::from("c")][..]);
+        assert_eq!(
+            &*d.reasons.unwrap(),
+            &[Box::<str>::from("a b"), Box::from("c")][..]
+        );
         for o in [Outcome::Unscored, Outcome::Invalid] {
             let e = Entry {
                 outcome: o,

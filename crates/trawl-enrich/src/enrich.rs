@@ -105,7 +105,11 @@ struct Seen<'r> {
 
 fn seen<'r>(rec: &'r Record<'_>) -> Seen<'r> {
     let mut s = Seen::default();
+    let dns = rec.path == "dns";
     let dhcp = rec.path == "dhcp";
+    // Only DHCP and known_devices records may carry `mac`; the others can stop early (in DNS
+    // records `query` comes after `ts` and `id.orig_h`, ten fields in, of twenty-four).
+    let whole = dhcp || rec.path == "known_devices";
     for f in &rec.fields {
         match &*f.name {
             "ts" => {
@@ -125,7 +129,10 @@ fn seen<'r>(rec: &'r Record<'_>) -> Seen<'r> {
                 s.client = addr_value(&f.value)
             }
             "mac" => s.has_mac = true,
-            _ => {}
+            _ => continue,
+        }
+        if !whole && s.ts.is_some() && s.orig.is_some() && (!dns || s.query.is_some()) {
+            break;
         }
     }
     s

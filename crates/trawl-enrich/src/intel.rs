@@ -322,7 +322,7 @@ impl Intel {
                     None => {
                         self.subnets.push(((p, v6), HashMap::new()));
                         // Longest prefix first: the most specific hit is reported first.
-                        self.subnets.sort_by(|a, b| b.0 .0.cmp(&a.0 .0));
+                        self.subnets.sort_by_key(|s| std::cmp::Reverse(s.0 .0));
                         let at = self.subnets.iter().position(|(k, _)| *k == (p, v6));
                         &mut self.subnets[at.unwrap_or(0)].1
                     }

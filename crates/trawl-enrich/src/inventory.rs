@@ -94,7 +94,10 @@ impl Inventory {
             while let Some(&b) = text.get(end) {
                 let skip = match b {
                     b'\r' | b'\n' => 1,
-                    b'#' => text[end..].iter().position(|&c| c == b'\n').map_or(0, |i| i + 1),
+                    b'#' => text[end..]
+                        .iter()
+                        .position(|&c| c == b'\n')
+                        .map_or(0, |i| i + 1),
                     _ => 0,
                 };
                 if skip == 0 {

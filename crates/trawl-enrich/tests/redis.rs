@@ -7,7 +7,9 @@ use trawl_enrich::cache::key_prefix;
 use trawl_enrich::{ModelRef, Outcome, RedisCache, RedisConfig, Scorer};
 
 fn url() -> Option<String> {
-    let u = std::env::var("TRAWL_REDIS_URL").ok().filter(|u| !u.is_empty());
+    let u = std::env::var("TRAWL_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
     if u.is_none() {
         println!("skipped: TRAWL_REDIS_URL unset");
     }

@@ -86,7 +86,11 @@ fn samples_are_attributed_by_record_time_scored_and_matched() {
         let is_dga = matches!(&q, Some(Value::Str(s)) if s.starts_with(b"qxvkz") || s.starts_with(b"mzkfh") || s.starts_with(b"bvtrq"));
         if r.path == "dns" && field_of(r, "id.orig_h") == Some(eleven.clone()) && is_dga {
             assert_eq!(ts(r), 1_763_633_400 + 2 * dga);
-            assert_eq!(text(f, "workstation").as_deref(), Some("carol-phone"), "{f:?}");
+            assert_eq!(
+                text(f, "workstation").as_deref(),
+                Some("carol-phone"),
+                "{f:?}"
+            );
             assert_eq!(text(f, "mac").as_deref(), Some("aa:bb:cc:00:00:33"));
             let Some(Value::Double(d)) = get(f, "dga_score") else {
                 panic!("no dga_score: {f:?}")
@@ -118,14 +122,20 @@ fn samples_are_attributed_by_record_time_scored_and_matched() {
     assert_eq!(strs(f, "intel.where"), vec!["md5"]);
 
     // A DHCP record keeps its own mac and gets only the name.
-    let (_, f) = recs.iter().zip(&added).find(|(r, _)| r.path == "dhcp").unwrap();
+    let (_, f) = recs
+        .iter()
+        .zip(&added)
+        .find(|(r, _)| r.path == "dhcp")
+        .unwrap();
     assert_eq!(get(f, "mac"), None);
     assert_eq!(text(f, "workstation").as_deref(), Some("alice-laptop"));
 
     // Between Bob's lease expiring (10:00:06) and Carol's (10:05) nobody held the address.
     for (r, f) in recs.iter().zip(&added) {
         let t = ts(r);
-        if field_of(r, "id.orig_h") == Some(eleven.clone()) && (1_763_632_807..1_763_633_100).contains(&t) {
+        if field_of(r, "id.orig_h") == Some(eleven.clone())
+            && (1_763_632_807..1_763_633_100).contains(&t)
+        {
             assert_eq!(get(f, "workstation"), None, "{r:?}");
         }
     }
@@ -143,7 +153,10 @@ fn record_by_record_after_a_restart() {
         ..EnrichConfig::default()
     };
     let mut e = Enricher::new(config()).unwrap();
-    for r in recs.iter().filter(|r| r.path == "dhcp" || r.path == "known_devices") {
+    for r in recs
+        .iter()
+        .filter(|r| r.path == "dhcp" || r.path == "known_devices")
+    {
         e.enrich(r);
     }
     assert!(e.save().unwrap() > 0);
