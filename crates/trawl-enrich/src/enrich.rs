@@ -58,7 +58,8 @@ impl Default for EnrichConfig {
             scores: true,
             reasons: false,
             model: None,
-            cache_capacity: 1 << 20,
+            // ~100 bytes a name: about 25 MB when full.
+            cache_capacity: 1 << 18,
             redis: None,
             learn: true,
             attribution: AttributionConfig::default(),
