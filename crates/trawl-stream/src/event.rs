@@ -89,33 +89,43 @@ impl Event {
 
     /// A record of only the named fields (those present), parsing nothing else: what a
     /// transform needs from a raw TSV row, at a fraction of [`Event::to_record`]'s cost.
-    pub fn project(&self, names: &[&str]) -> Record<'static> {
+    pub fn project(&self, names: &[&'static str]) -> Record<'static> {
+        self.project_with(&mut Projection::new(names))
+    }
+
+    /// [`Event::project`] reusing the column positions found for the previous event of the
+    /// same header block (consecutive rows almost always share one).
+    pub fn project_with(&self, p: &mut Projection) -> Record<'static> {
         match &self.body {
             Body::Record(r) => {
                 let mut out = Record::new(r.path.clone());
                 out.fields = r
                     .fields
                     .iter()
-                    .filter(|f| names.contains(&f.name.as_ref()))
+                    .filter(|f| p.names.iter().any(|n| n == &f.name))
                     .cloned()
                     .collect();
                 out
             }
             Body::Tsv { header, line } => {
+                let cols = p.columns(header);
                 let mut out = Record::new(header.path.clone().unwrap_or_else(|| "unknown".into()));
+                out.fields.reserve(cols.len());
                 let markers = header.markers();
+                let mut want = cols.iter().peekable();
                 for (i, raw) in trawl_zeek::header::split(line, &header.separator).enumerate() {
-                    let Some(name) = header.fields.get(i) else {
+                    let Some(&&(c, name)) = want.peek() else {
                         break;
                     };
-                    if !names.contains(&name.as_str()) {
+                    if i != c {
                         continue;
                     }
+                    want.next();
                     let ty = header.type_of(i);
                     let value = trawl_zeek::value::parse_tsv(raw, ty, &markers)
                         .map(Value::into_owned)
                         .unwrap_or_else(|_| Value::Invalid(Cow::Owned(raw.to_vec())));
-                    out.push(name.clone(), ty, value);
+                    out.push(Cow::Borrowed(name), ty, value);
                 }
                 out
             }
@@ -147,6 +157,40 @@ impl Event {
         };
         rec.fields.extend(self.extra.iter().cloned());
         rec
+    }
+}
+
+/// Which columns of a header block hold the fields a transform reads; remembered for the last
+/// block seen.
+pub struct Projection {
+    names: Vec<&'static str>,
+    block: Option<(Arc<Header>, Vec<(usize, &'static str)>)>,
+}
+
+impl Projection {
+    /// Fields to keep, by name.
+    pub fn new(names: &[&'static str]) -> Self {
+        Projection {
+            names: names.to_vec(),
+            block: None,
+        }
+    }
+
+    fn columns(&mut self, header: &Arc<Header>) -> &[(usize, &'static str)] {
+        let same = self
+            .block
+            .as_ref()
+            .is_some_and(|(h, _)| Arc::ptr_eq(h, header));
+        if !same {
+            let mut cols: Vec<(usize, &'static str)> = self
+                .names
+                .iter()
+                .filter_map(|n| header.index_of(n).map(|i| (i, *n)))
+                .collect();
+            cols.sort_unstable();
+            self.block = Some((header.clone(), cols));
+        }
+        self.block.as_ref().map_or(&[], |b| &b.1)
     }
 }
 

@@ -15,7 +15,7 @@ pub mod syslog;
 
 use async_trait::async_trait;
 
-pub use event::{Body, Event};
+pub use event::{Body, Event, Projection};
 pub use metrics::Metrics;
 pub use pipeline::{Pipeline, Shutdown};
 

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use trawl_enrich::Enricher;
-use trawl_stream::{Event, Transform};
+use trawl_stream::{Event, Projection, Transform};
 use trawl_zeek::Record;
 
 /// Fields scoring and host attribution read; a raw TSV row is parsed for these only.
@@ -27,7 +27,7 @@ const READ: &[&str] = &[
 
 /// Scores, attribution and intel as a pipeline step.
 pub struct Enrich {
-    inner: Mutex<Enricher>,
+    inner: Mutex<(Enricher, Projection)>,
     whole_records: bool,
 }
 
@@ -35,23 +35,24 @@ impl Enrich {
     /// Wraps an enricher; `intel` says whether it matches intel (which reads whole records).
     pub fn new(enricher: Enricher, intel: bool) -> Self {
         Enrich {
-            inner: Mutex::new(enricher),
+            inner: Mutex::new((enricher, Projection::new(READ))),
             whole_records: intel,
         }
     }
 
     fn run(&self, events: &mut [Event]) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (enricher, projection) = &mut *inner;
         let records: Vec<Record<'static>> = events
             .iter()
             .map(|e| {
                 if self.whole_records {
                     e.to_record()
                 } else {
-                    e.project(READ)
+                    e.project_with(projection)
                 }
             })
             .collect();
-        let mut enricher = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         for (event, extra) in events.iter_mut().zip(enricher.enrich_batch(&records)) {
             event.extra.extend(extra);
         }
@@ -71,8 +72,8 @@ impl Transform for Enrich {
 
     async fn committed(&self) {
         tokio::task::block_in_place(|| {
-            let mut enricher = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = enricher.save() {
+            let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = inner.0.save() {
                 tracing::warn!(error = %e, "could not save host attribution state");
             }
         });
