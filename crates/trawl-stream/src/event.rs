@@ -164,8 +164,11 @@ impl Event {
 /// block seen.
 pub struct Projection {
     names: Vec<&'static str>,
-    block: Option<(Arc<Header>, Vec<(usize, &'static str)>)>,
+    block: Option<(Arc<Header>, Columns)>,
 }
+
+/// Column index and field name, in column order.
+type Columns = Vec<(usize, &'static str)>;
 
 impl Projection {
     /// Fields to keep, by name.
