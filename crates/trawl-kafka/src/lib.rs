@@ -13,6 +13,8 @@
 //!
 //! Both use librdkafka (bundled): raw properties pass through for TLS, SASL and tuning.
 
+#![warn(missing_docs)]
+
 mod admin;
 mod config;
 mod context;
