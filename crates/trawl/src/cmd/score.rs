@@ -321,6 +321,8 @@ fn truncate(s: &str) -> String {
 
 /// Run `trawl model ...`.
 pub fn run_model(cmd: ModelCmd) -> Result<i32> {
+    // Written through a handle so a closed pipe (`| head`) ends quietly instead of panicking.
+    let mut so = std::io::stdout().lock();
     match cmd {
         ModelCmd::Train { data, train, out } => {
             let ds = data.load()?;
@@ -336,13 +338,14 @@ pub fn run_model(cmd: ModelCmd) -> Result<i32> {
             let m = train::train(&ds, &cfg)?;
             std::fs::write(&out, m.to_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
-            println!(
+            writeln!(
+                so,
                 "wrote {} ({} bytes, fingerprint {}) in {:.1} s",
                 out.display(),
                 m.size_bytes(),
                 m.fingerprint_hex(),
                 start.elapsed().as_secs_f64()
-            );
+            )?;
             Ok(0)
         }
         ModelCmd::Eval {
@@ -379,31 +382,32 @@ pub fn run_model(cmd: ModelCmd) -> Result<i32> {
                 }
             };
             if json {
-                println!("{}", serde_json_report(&report));
+                writeln!(so, "{}", serde_json_report(&report))?;
             } else {
-                print!("{report}");
+                write!(so, "{report}")?;
             }
             Ok(0)
         }
         ModelCmd::Info { model } => {
             let m = load_model(&model)?;
             let th = m.thresholds();
-            println!(
+            writeln!(
+                so,
                 "model        {}",
                 model
                     .as_ref()
                     .map_or("built-in".to_string(), |p| p.display().to_string())
-            );
-            println!("fingerprint  {}", m.fingerprint_hex());
-            println!("size         {} bytes", m.size_bytes());
-            println!("format       v{}", trawl_score::FORMAT_VERSION);
-            println!(
+            )?;
+            writeln!(so, "fingerprint  {}", m.fingerprint_hex())?;
+            writeln!(so, "size         {} bytes", m.size_bytes())?;
+            writeln!(so, "format       v{}", trawl_score::FORMAT_VERSION)?;
+            writeln!(so,
                 "thresholds   phish {:.3}  dga {:.3} (alert at {:.1}% FPR on held-back benign names)",
                 th.phish,
                 th.dga,
                 train::ALERT_FPR * 100.0
-            );
-            println!("training     {}", m.summary());
+            )?;
+            writeln!(so, "training     {}", m.summary())?;
             Ok(0)
         }
     }
