@@ -138,3 +138,110 @@ fn configuration_mistakes_stop_the_run_with_their_line() {
     let check = common::trawl(&["config", "check", cfg.to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(2));
 }
+
+/// `kill -9` while following a folder across Zeek's rotation, then a restart: every input row
+/// is in the output at least once, and at most one batch is repeated.
+#[test]
+fn kill_9_while_following_across_a_rotation_loses_nothing() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let root = tempfile::tempdir().unwrap();
+    let (input, out) = (root.path().join("logs"), root.path().join("out"));
+    std::fs::create_dir_all(input.join("current")).unwrap();
+    std::fs::create_dir_all(input.join("2026-11-20")).unwrap();
+    let header = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n#fields\tts\tid.orig_h\tquery\n#types\ttime\taddr\tstring\n";
+    let live = input.join("current/dns.log");
+    let mut f = std::fs::File::create(&live).unwrap();
+    f.write_all(header.as_bytes()).unwrap();
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_trawl"))
+            .args([
+                "run",
+                input.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .env("TRAWL_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let rows = |out: &std::path::Path| -> Vec<String> {
+        let o = common::trawl(&["cut", "-r", out.to_str().unwrap(), "-t", "dns", "query"]);
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let wait_for = |n: usize| {
+        let t = Instant::now();
+        while rows(&out).len() < n && t.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let mut next = 0;
+    let mut write = |f: &mut std::fs::File, n: usize| {
+        for _ in 0..n {
+            writeln!(
+                f,
+                "{}.000000\t10.0.0.{}\tq{next}.example",
+                1_763_629_200 + next,
+                next % 250 + 1
+            )
+            .unwrap();
+            next += 1;
+        }
+        f.flush().unwrap();
+    };
+
+    let mut trawl = start();
+    write(&mut f, 3000);
+    wait_for(1000);
+    // Zeek rotates: the live file moves to the dated folder and a new one starts.
+    std::fs::rename(&live, input.join("2026-11-20/dns.09:00:00-10:00:00.log")).unwrap();
+    write(&mut f, 500); // Zeek's last lines, written to the rotated file
+    let mut f = std::fs::File::create(&live).unwrap();
+    f.write_all(header.as_bytes()).unwrap();
+    write(&mut f, 2000);
+    std::thread::sleep(Duration::from_millis(300));
+    trawl.kill().unwrap(); // SIGKILL
+    trawl.wait().unwrap();
+    write(&mut f, 1500);
+
+    let mut trawl = start();
+    wait_for(7000);
+    unsafe_sigterm(trawl.id());
+    let status = trawl.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+
+    let got = rows(&out);
+    let mut seen = std::collections::HashMap::new();
+    for q in &got {
+        *seen.entry(q.clone()).or_insert(0) += 1;
+    }
+    let missing: Vec<usize> = (0..7000)
+        .filter(|i| !seen.contains_key(&format!("q{i}.example")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} rows lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    let repeated = got.len() - seen.len();
+    assert!(
+        repeated <= 10_000,
+        "more than one batch repeated: {repeated}"
+    );
+}
+
+/// SIGTERM through the `kill` command (no libc dependency for one call).
+fn unsafe_sigterm(pid: u32) {
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+}
