@@ -2,7 +2,9 @@
 //! a `KafkaSource` → `KafkaSink` pipeline (tag_json out, acks=all, commits after each batch).
 //!
 //!   TRAWL_KAFKA_BROKERS=127.0.0.1:9092 cargo run --release -p trawl-kafka \
-//!       --example kafka_to_kafka -- [records=200000] [max_batch=1000]
+//!       --example kafka_to_kafka -- [records=200000] [max_batch=1000] [null]
+//!
+//! `null` drops the records instead of producing them, to time the source side alone.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +17,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use trawl_kafka::{
     create_topics, KafkaSink, KafkaSinkConfig, KafkaSource, KafkaSourceConfig, StartOffset,
 };
-use trawl_stream::{Metrics, Pipeline, Shutdown};
+use trawl_stream::{Metrics, Pipeline, Shutdown, Sink, StreamError};
 
 fn dns(i: usize) -> String {
     format!(
@@ -59,12 +61,26 @@ fn count_messages(brokers: &str, topic: &str, partitions: i32) -> usize {
     n
 }
 
+/// Drops what it is given.
+struct Null;
+
+#[async_trait::async_trait]
+impl Sink for Null {
+    fn name(&self) -> &str {
+        "null"
+    }
+    async fn write(&mut self, _: &[trawl_stream::Event]) -> Result<(), StreamError> {
+        Ok(())
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let brokers = std::env::var("TRAWL_KAFKA_BROKERS").map_err(|_| "set TRAWL_KAFKA_BROKERS")?;
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().map_or(Ok(200_000), |a| a.parse())?;
     let max_batch: usize = args.next().map_or(Ok(1000), |a| a.parse())?;
+    let null = args.next().as_deref() == Some("null");
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis();
@@ -105,18 +121,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sc.max_batch = max_batch;
     let mut kc = KafkaSinkConfig::new(&brokers, &output);
     kc.tag_json = true;
+    // Producer tuning to try, e.g. TRAWL_BENCH_PRODUCER=linger.ms=20,compression.type=lz4
+    for kv in std::env::var("TRAWL_BENCH_PRODUCER")
+        .unwrap_or_default()
+        .split(',')
+    {
+        if let Some((k, v)) = kv.split_once('=') {
+            kc.properties.push((k.into(), v.into()));
+        }
+    }
     let source = KafkaSource::new(sc, metrics.clone())?;
-    let sink = KafkaSink::new(kc, metrics.clone())?;
+    let sink: Box<dyn Sink> = if null {
+        Box::new(Null)
+    } else {
+        Box::new(KafkaSink::new(kc, metrics.clone())?)
+    };
     let written = metrics.counter(
         "trawl_sink_records_total",
         "Records written, by sink.",
-        &[("sink", &format!("kafka:{output}"))],
+        &[("sink", sink.name())],
     );
     let shutdown = Shutdown::default();
     let run = tokio::spawn(
         Pipeline::new(metrics.clone())
             .source(Box::new(source))
-            .sink(Box::new(sink))
+            .sink(sink)
             .run(shutdown.clone()),
     );
     let start = Instant::now();
@@ -135,9 +164,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let total = start.elapsed();
     shutdown.trigger();
     run.await??;
-    let out = count_messages(&brokers, &output, partitions);
+    let out = if null {
+        0
+    } else {
+        count_messages(&brokers, &output, partitions)
+    };
     println!(
-        "kafka -> trawl -> kafka: {n} records in {total:.2?} incl. group join = {:.0} records/s",
+        "kafka -> trawl -> {}: {n} records in {total:.2?} incl. group join = {:.0} records/s",
+        if null { "null" } else { "kafka" },
         n as f64 / total.as_secs_f64()
     );
     if let Some((t, c)) = first {
