@@ -203,8 +203,38 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
                         .with_context(|| format!("source {name}"))?,
                 )
             }
-            SourceConfig::Kafka { .. } => {
-                bail!("source {name}: Kafka is not wired into trawl run yet")
+            SourceConfig::Kafka {
+                brokers,
+                topics,
+                group,
+                start,
+                properties,
+            } => {
+                let mut c = trawl_kafka::KafkaSourceConfig::new(
+                    brokers.clone(),
+                    topics.clone(),
+                    group.clone(),
+                );
+                c.start_offset = if start == "latest" {
+                    trawl_kafka::StartOffset::Latest
+                } else {
+                    trawl_kafka::StartOffset::Earliest
+                };
+                c.max_batch = batch_size;
+                c.properties = properties
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if let Some(ms) = properties
+                    .get("session.timeout.ms")
+                    .and_then(|v| v.parse().ok())
+                {
+                    c.session_timeout = Duration::from_millis(ms);
+                }
+                Box::new(
+                    trawl_kafka::KafkaSource::new(c, metrics.clone())
+                        .with_context(|| format!("source {name}"))?,
+                )
             }
         };
         pipeline = pipeline.source(s);
@@ -221,6 +251,24 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
             SinkConfig::Stdout { format } => {
                 json_out |= *format == FileFormat::Json;
                 Box::new(StdoutSink::new(out_format(*format)))
+            }
+            SinkConfig::Kafka {
+                brokers,
+                topic,
+                tag_json,
+                properties,
+            } => {
+                json_out = true;
+                let mut c = trawl_kafka::KafkaSinkConfig::new(brokers.clone(), topic.clone());
+                c.tag_json = *tag_json;
+                c.properties = properties
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                Box::new(
+                    trawl_kafka::KafkaSink::new(c, metrics.clone())
+                        .with_context(|| format!("sink {name}"))?,
+                )
             }
             SinkConfig::Clickhouse {
                 url,
@@ -273,10 +321,6 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
                         .with_context(|| format!("sink {name}"))?,
                 )
             }
-            other => bail!(
-                "sink {name}: {} is not wired into trawl run yet",
-                kind(other)
-            ),
         };
         pipeline = pipeline.sink(s);
     }
@@ -303,17 +347,6 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
         summary.records as f64 / secs.max(1e-9)
     );
     Ok(0)
-}
-
-fn kind(s: &SinkConfig) -> &'static str {
-    match s {
-        SinkConfig::Files { .. } => "files",
-        SinkConfig::Stdout { .. } => "stdout",
-        SinkConfig::Kafka { .. } => "kafka",
-        SinkConfig::Clickhouse { .. } => "clickhouse",
-        SinkConfig::Elasticsearch { .. } => "elasticsearch",
-        SinkConfig::SplunkHec { .. } => "splunk_hec",
-    }
 }
 
 /// Retries, then a spool and a dead-letter file under the state folder, per sink.

@@ -1,10 +1,6 @@
 //! The `trawl run` configuration: one TOML file of named sources and sinks (like Vector's),
 //! plus scoring, host attribution, intel and metrics. Every mistake is reported with its line.
 
-// Fields are read by `trawl run` as its sources and sinks are wired in; until then only
-// `trawl config check` reads them.
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
