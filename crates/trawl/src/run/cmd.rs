@@ -352,7 +352,9 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
 /// Retries, then a spool and a dead-letter file under the state folder, per sink.
 fn http_options(state: &Path, name: &str) -> trawl_sinks::HttpOptions {
     trawl_sinks::HttpOptions {
-        spool: Some(trawl_sinks::SpoolOptions::new(state.join("spool").join(name))),
+        spool: Some(trawl_sinks::SpoolOptions::new(
+            state.join("spool").join(name),
+        )),
         dead_letter: Some(state.join(format!("dead-letter-{name}.ndjson"))),
         ..trawl_sinks::HttpOptions::default()
     }
