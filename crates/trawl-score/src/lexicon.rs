@@ -4,7 +4,6 @@
 //! the subdomain, both as written and after folding ASCII look-alikes (`0`->`o`, `rn`->`m`).
 //! Edit distance 1 is checked per token against brands of similar length only.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::sync::OnceLock;
 
 /// Brands that phishing names imitate (lower case, at least 4 letters, except a few).
@@ -332,8 +331,123 @@ pub(crate) struct LexHits {
 /// Longest brand considered for the edit-distance check.
 const MAX_EDIT_LEN: usize = 31;
 
+/// Input classes of the automaton: a-z, 0-9, and everything else (no pattern has it).
+const CLASSES: usize = 37;
+/// Flag bit of a transition whose target state reports matches.
+const MATCH_BIT: u32 = 1 << 31;
+
+/// Byte -> automaton input class.
+const CLASS: [u8; 256] = {
+    let mut t = [36u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if b >= b'a' as usize && b <= b'z' as usize {
+            t[b] = (b - b'a' as usize) as u8;
+        } else if b >= b'0' as usize && b <= b'9' as usize {
+            t[b] = (26 + b - b'0' as usize) as u8;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// Aho-Corasick automaton over brands then keywords, as a flat DFA: `next[s + class]` is
+/// the next state, premultiplied by [`CLASSES`], with [`MATCH_BIT`] set when that state
+/// reports matches. It reports exactly what `aho_corasick` (standard semantics, overlapping
+/// search) reports, in the same order: at each end position the longest pattern first, then
+/// the patterns that are suffixes of it.
+struct Dfa {
+    next: Vec<u32>,
+    /// Matches of state `s / CLASSES` are `ids[start[s / CLASSES]..start[s / CLASSES + 1]]`.
+    start: Vec<u32>,
+    ids: Vec<u16>,
+}
+
+impl Dfa {
+    fn new(pats: &[&str]) -> Dfa {
+        const NONE: u32 = u32::MAX;
+        let mut go: Vec<[u32; CLASSES]> = vec![[NONE; CLASSES]];
+        let mut out: Vec<Vec<u16>> = vec![Vec::new()];
+        for (id, p) in pats.iter().enumerate() {
+            let mut s = 0usize;
+            for &b in p.as_bytes() {
+                let c = usize::from(CLASS[usize::from(b)]);
+                if go[s][c] == NONE {
+                    go[s][c] = go.len() as u32;
+                    go.push([NONE; CLASSES]);
+                    out.push(Vec::new());
+                }
+                s = go[s][c] as usize;
+            }
+            out[s].push(id as u16);
+        }
+        let n = go.len();
+        let mut fail = vec![0usize; n];
+        let mut delta = vec![[0u32; CLASSES]; n];
+        let mut queue = std::collections::VecDeque::new();
+        for c in 0..CLASSES {
+            if go[0][c] != NONE {
+                delta[0][c] = go[0][c];
+                queue.push_back(go[0][c] as usize);
+            }
+        }
+        while let Some(s) = queue.pop_front() {
+            for c in 0..CLASSES {
+                let t = go[s][c];
+                if t == NONE {
+                    delta[s][c] = delta[fail[s]][c];
+                    continue;
+                }
+                let t = t as usize;
+                let f = delta[fail[s]][c] as usize;
+                fail[t] = f;
+                let inherited = out[f].clone();
+                out[t].extend(inherited);
+                delta[s][c] = t as u32;
+                queue.push_back(t);
+            }
+        }
+        let mut next = Vec::with_capacity(n * CLASSES);
+        for row in &delta {
+            for &t in row {
+                let flag = if out[t as usize].is_empty() {
+                    0
+                } else {
+                    MATCH_BIT
+                };
+                next.push((t * CLASSES as u32) | flag);
+            }
+        }
+        let mut start = Vec::with_capacity(n + 1);
+        let mut ids = Vec::new();
+        for o in &out {
+            start.push(ids.len() as u32);
+            ids.extend_from_slice(o);
+        }
+        start.push(ids.len() as u32);
+        Dfa { next, start, ids }
+    }
+
+    /// Call `f(pattern, end)` for every match in `text`, in `aho_corasick` order.
+    #[inline]
+    fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, usize)) {
+        let mut s = 0usize;
+        for (i, &b) in text.iter().enumerate() {
+            let v = self.next[s + usize::from(CLASS[usize::from(b)])];
+            s = (v & !MATCH_BIT) as usize;
+            if v & MATCH_BIT != 0 {
+                let k = s / CLASSES;
+                let (a, z) = (self.start[k] as usize, self.start[k + 1] as usize);
+                for &id in &self.ids[a..z] {
+                    f(usize::from(id), i + 1);
+                }
+            }
+        }
+    }
+}
+
 struct Lexicon {
-    ac: AhoCorasick,
+    dfa: Dfa,
     /// Brand indices by (length, first letter) and (length, last letter): one edit leaves
     /// the first or the last letter in place, so these two buckets hold every candidate.
     by_first: Vec<Vec<u16>>,
@@ -345,16 +459,14 @@ fn bucket(len: usize, c: u8) -> usize {
     len * 37 + usize::from(c % 37)
 }
 
+fn patterns() -> Vec<&'static str> {
+    BRANDS.iter().chain(KEYWORDS.iter()).copied().collect()
+}
+
 fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
     LEX.get_or_init(|| {
-        let pats = BRANDS.iter().chain(KEYWORDS.iter());
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(pats)
-            .or_else(|_| AhoCorasick::new(BRANDS.iter().chain(KEYWORDS.iter())))
-            .unwrap_or_else(|_| AhoCorasick::new(["\u{0}"]).expect("trivial automaton"));
+        let dfa = Dfa::new(&patterns());
         let mut by_first = vec![Vec::new(); (MAX_EDIT_LEN + 2) * 37];
         let mut by_last = vec![Vec::new(); (MAX_EDIT_LEN + 2) * 37];
         for (i, b) in BRANDS.iter().enumerate() {
@@ -365,7 +477,7 @@ fn lexicon() -> &'static Lexicon {
             }
         }
         Lexicon {
-            ac,
+            dfa,
             by_first,
             by_last,
         }
@@ -395,51 +507,82 @@ fn is_owner(label: &str) -> bool {
     .is_ok()
 }
 
-/// Fold ASCII look-alikes into `out`; returns the folded length. `rn`->`m`, `vv`->`w`,
-/// digits that look like letters -> those letters, hyphens dropped (`pay-pal`).
-fn fold(s: &[u8], out: &mut [u8]) -> usize {
+/// Folded form of a byte that folds on its own (0: dropped); `r` and `v` fold in pairs.
+const FOLD: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b as u8;
+        b += 1;
+    }
+    t[b'0' as usize] = b'o';
+    t[b'1' as usize] = b'l';
+    t[b'3' as usize] = b'e';
+    t[b'4' as usize] = b'a';
+    t[b'5' as usize] = b's';
+    t[b'7' as usize] = b't';
+    t[b'-' as usize] = 0;
+    t
+};
+
+/// Fold ASCII look-alikes into `out`; returns the folded length and whether anything
+/// changed. `rn`->`m`, `vv`->`w`, digits that look like letters -> those letters, hyphens
+/// dropped (`pay-pal`).
+#[inline]
+fn fold(s: &[u8], out: &mut [u8]) -> (usize, bool) {
     let mut n = 0;
     let mut i = 0;
+    let mut changed = false;
     while i < s.len() && n < out.len() {
         let b = s[i];
-        let next = s.get(i + 1).copied();
-        let (c, adv) = match (b, next) {
-            (b'r', Some(b'n')) => (b'm', 2),
-            (b'v', Some(b'v')) => (b'w', 2),
-            (b'0', _) => (b'o', 1),
-            (b'1', _) => (b'l', 1),
-            (b'3', _) => (b'e', 1),
-            (b'4', _) => (b'a', 1),
-            (b'5', _) => (b's', 1),
-            (b'7', _) => (b't', 1),
-            (b'-', _) => (0, 1),
-            _ => (b, 1),
-        };
+        let mut c = FOLD[usize::from(b)];
+        let mut adv = 1;
+        if (b == b'r' || b == b'v') && i + 1 < s.len() {
+            let next = s[i + 1];
+            if b == b'r' && next == b'n' {
+                c = b'm';
+                adv = 2;
+            } else if b == b'v' && next == b'v' {
+                c = b'w';
+                adv = 2;
+            }
+        }
+        changed |= c != b;
         if c != 0 {
             out[n] = c;
             n += 1;
         }
         i += adv;
     }
-    n
+    (n, changed || i < s.len())
+}
+
+/// Byte-wise equality of short slices (no `memcmp` call).
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// Whether `a` and `b` are exactly one edit apart (insert, delete, substitute or swap).
+#[inline]
 fn one_edit(a: &[u8], b: &[u8]) -> bool {
-    if a == b {
-        return false;
-    }
     let (s, l) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if l.len() - s.len() > 1 {
         return false;
     }
     let p = s.iter().zip(l).take_while(|(x, y)| x == y).count();
     if s.len() == l.len() {
+        if p == s.len() {
+            return false;
+        }
         // substitution, or adjacent swap
-        s[p + 1..] == l[p + 1..]
-            || (p + 1 < s.len() && s[p] == l[p + 1] && s[p + 1] == l[p] && s[p + 2..] == l[p + 2..])
+        same(&s[p + 1..], &l[p + 1..])
+            || (p + 1 < s.len()
+                && s[p] == l[p + 1]
+                && s[p + 1] == l[p]
+                && same(&s[p + 2..], &l[p + 2..]))
     } else {
-        s[p..] == l[p + 1..]
+        same(&s[p..], &l[p + 1..])
     }
 }
 
@@ -455,14 +598,12 @@ pub(crate) fn scan(label: &str, sub: &str) -> LexHits {
         ..LexHits::default()
     };
     let mut buf = [0u8; 512];
-    let ns = fold(sub.as_bytes(), &mut buf[..256]);
+    let (ns, sub_changed) = fold(sub.as_bytes(), &mut buf[..256]);
     buf[ns] = b'.';
-    let nl = fold(label.as_bytes(), &mut buf[ns + 1..ns + 257]);
-    let sub_same = &buf[..ns] == sub.as_bytes();
-    let label_same = &buf[ns + 1..ns + 1 + nl] == label.as_bytes();
-    for m in lex.ac.find_overlapping_iter(&buf[..ns + 1 + nl]) {
-        let pid = m.pattern().as_usize();
-        let in_sub = m.end() <= ns;
+    let (nl, label_changed) = fold(label.as_bytes(), &mut buf[ns + 1..ns + 257]);
+    let (sub_same, label_same) = (!sub_changed, !label_changed);
+    lex.dfa.for_each(&buf[..ns + 1 + nl], |pid, end| {
+        let in_sub = end <= ns;
         if pid >= nb {
             let kid = (pid - nb) as u16;
             h.kw_first.get_or_insert(kid);
@@ -471,11 +612,11 @@ pub(crate) fn scan(label: &str, sub: &str) -> LexHits {
             } else {
                 h.kw_label = h.kw_label.saturating_add(1);
             }
-            continue;
+            return;
         }
         let brand = BRANDS[pid];
         if h.owned || brand == label {
-            continue;
+            return;
         }
         let (orig, same) = if in_sub {
             (sub, sub_same)
@@ -491,7 +632,7 @@ pub(crate) fn scan(label: &str, sub: &str) -> LexHits {
         } else {
             h.brand_label.get_or_insert(id);
         }
-    }
+    });
     if h.owned {
         return h;
     }
@@ -511,8 +652,10 @@ pub(crate) fn scan(label: &str, sub: &str) -> LexHits {
                     .get(bucket(len, last))
                     .map_or(&[][..], |v| &v[..]);
                 for &id in a.iter().chain(b) {
-                    if h.brand_typo.is_none() && one_edit(t, BRANDS[id as usize].as_bytes()) {
+                    if one_edit(t, BRANDS[id as usize].as_bytes()) {
+                        // The first candidate found is kept; nothing else is left to do.
                         h.brand_typo = Some(id);
+                        return h;
                     }
                 }
             }
@@ -554,17 +697,54 @@ pub(crate) fn confusable(c: char) -> Option<char> {
 /// Brand index if `ascii` (a folded IDN label) contains a brand.
 pub(crate) fn brand_in(ascii: &[u8]) -> Option<u16> {
     let nb = BRANDS.len();
-    lexicon()
-        .ac
-        .find_overlapping_iter(ascii)
-        .map(|m| m.pattern().as_usize())
-        .find(|&p| p < nb)
-        .map(|p| p as u16)
+    let mut first = None;
+    lexicon().dfa.for_each(ascii, |p, _| {
+        if p < nb && first.is_none() {
+            first = Some(p as u16);
+        }
+    });
+    first
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The flat automaton reports what `aho_corasick` reports, in the same order.
+    #[test]
+    fn dfa_matches_aho_corasick() {
+        use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+        let pats = patterns();
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&pats)
+            .unwrap();
+        let dfa = Dfa::new(&pats);
+        let mut texts: Vec<String> = pats.iter().map(|p| p.to_string()).collect();
+        for (i, a) in pats.iter().enumerate() {
+            let b = pats[(i * 7 + 3) % pats.len()];
+            let c = pats[(i * 13 + 5) % pats.len()];
+            texts.push(format!("{a}{b}.x{c}{a}"));
+            texts.push(format!("{}{b}", &a[a.len() / 2..]));
+        }
+        let mut rng = crate::hash::SplitMix::new(7);
+        let alpha = b"aeioulnrstpcmdygbkfhwvxz0123456789.-_";
+        for _ in 0..20_000 {
+            let n = 1 + rng.below(40);
+            let t: Vec<u8> = (0..n).map(|_| alpha[rng.below(alpha.len())]).collect();
+            texts.push(String::from_utf8(t).unwrap());
+        }
+        for t in &texts {
+            let want: Vec<(usize, usize)> = ac
+                .find_overlapping_iter(t.as_bytes())
+                .map(|m| (m.pattern().as_usize(), m.end()))
+                .collect();
+            let mut got = Vec::new();
+            dfa.for_each(t.as_bytes(), |p, e| got.push((p, e)));
+            assert_eq!(got, want, "{t}");
+        }
+    }
 
     #[test]
     fn edits() {
