@@ -245,3 +245,58 @@ fn unsafe_sigterm(pid: u32) {
         .status()
         .unwrap();
 }
+
+/// `--metrics` serves Prometheus counters while `trawl run` follows a folder.
+#[test]
+fn metrics_endpoint_counts_records_cache_and_latency() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let out = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let samples = common::repo().join("samples/zeek");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args([
+            "run",
+            samples.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "--metrics",
+            &addr,
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    let mut body = String::new();
+    while t.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(200));
+        let Ok(mut s) = std::net::TcpStream::connect(&addr) else {
+            continue;
+        };
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+            .unwrap();
+        body.clear();
+        s.read_to_string(&mut body).unwrap();
+        // Following reads current/ only: its 24 records.
+        if body.contains("trawl_enrich_records_total 24") {
+            break;
+        }
+    }
+    unsafe_sigterm(child.id());
+    assert!(child.wait().unwrap().success());
+    for want in [
+        "trawl_source_records_total",
+        "trawl_sink_records_total{sink=\"files:",
+        "trawl_enrich_records_total 24",
+        "trawl_enrich_microseconds_total",
+        "trawl_score_cache_hits{cache=\"local\"}",
+        "trawl_scored_names",
+    ] {
+        assert!(body.contains(want), "{want} missing from:\n{body}");
+    }
+}

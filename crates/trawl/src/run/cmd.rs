@@ -327,7 +327,7 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
 
     let enricher = enricher(&cfg, &state_dir, json_out)?;
     let intel = !cfg.intel.files.is_empty();
-    pipeline = pipeline.transform(Arc::new(Enrich::new(enricher, intel)));
+    pipeline = pipeline.transform(Arc::new(Enrich::new(enricher, intel, &metrics)));
 
     if let Some(addr) = args
         .metrics
