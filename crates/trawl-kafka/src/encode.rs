@@ -86,21 +86,7 @@ fn write_json(event: &Event, buf: &mut Vec<u8>) {
         event.to_record().write_json(buf);
         return;
     };
-    rec.write_json(buf);
-    if event.extra.is_empty() {
-        return;
-    }
-    buf.pop(); // the closing brace
-    for f in &event.extra {
-        if f.value.is_unset() || f.name == "_path" {
-            continue;
-        }
-        buf.push(b',');
-        write_json_str(buf, f.name.as_bytes());
-        buf.push(b':');
-        f.value.write_json(buf);
-    }
-    buf.push(b'}');
+    rec.write_json_with(&event.extra, buf);
 }
 
 #[cfg(test)]

@@ -972,20 +972,9 @@ fn days_in_month(y: i64, m: i64) -> i64 {
     }
 }
 
-/// The year of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+/// The year of a day count since 1970-01-01.
 fn year_of_days(z: i64) -> i64 {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let y = yoe + era * 400;
-    if mp >= 10 {
-        y + 1
-    } else {
-        y
-    }
+    crate::time::civil_from_days(z).0
 }
 
 // ---- DNS messages ----

@@ -73,9 +73,15 @@ impl<'a> Record<'a> {
     /// Writes the record as one line of Zeek JSON: dotted keys, `_path` first, unset fields
     /// left out. No trailing newline.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_json_with(&[], out);
+    }
+
+    /// [`Record::write_json`] with more fields after the record's own (added by enrichment),
+    /// without copying the record.
+    pub fn write_json_with(&self, extra: &[Field<'_>], out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"_path\":");
         write_json_str(out, self.path.as_bytes());
-        for f in &self.fields {
+        for f in self.fields.iter().chain(extra) {
             if f.value.is_unset() || f.name == "_path" {
                 continue;
             }
