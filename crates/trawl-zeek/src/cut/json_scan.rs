@@ -307,6 +307,10 @@ pub fn write_array(v: &[u8], ofs: &[u8], out: &mut Vec<u8>) {
                 e
             }
         };
+        // Malformed input (`[:`, `[}`) makes no progress: stop rather than loop for ever.
+        if end <= i {
+            break;
+        }
         i = ws(v, end);
         if v.get(i) == Some(&b',') {
             i = ws(v, i + 1);
@@ -428,6 +432,21 @@ mod tests {
         ];
         for j in junk {
             let _ = cut(j, &["a", "b"]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    /// Found by the `cut` fuzz target: an array holding a bare `:` looped for ever.
+    #[test]
+    fn malformed_arrays_end() {
+        for v in [&b"[:]"[..], b"[}", b"[1,:", b"[\"a\" : ]", b"[,,]"] {
+            let mut out = Vec::new();
+            write_array(v, b"\t", &mut out);
+            assert!(out.len() < 64, "{:?}", String::from_utf8_lossy(&out));
         }
     }
 }
