@@ -189,7 +189,11 @@ pub fn normalize<'b>(input: &str, buf: &'b mut NameBuf) -> Result<Parsed<'b>, Na
         return Ok(copy_plain(ip, buf, NameKind::IpLiteral));
     }
     let len = if s.is_ascii() {
-        copy_lower(s.as_bytes(), &mut buf.buf)?
+        let len = copy_lower(s.as_bytes(), &mut buf.buf)?;
+        if !quick_valid(&buf.buf[..len]) {
+            validate(&buf.buf[..len])?;
+        }
+        len
     } else {
         // Rare path (logs carry punycode): IDNA allocates.
         let ascii = idna::domain_to_ascii(s).map_err(|_| NameError::Idna)?;
@@ -197,9 +201,10 @@ pub fn normalize<'b>(input: &str, buf: &'b mut NameBuf) -> Result<Parsed<'b>, Na
         if ascii.is_empty() {
             return Err(NameError::Empty);
         }
-        copy_lower(ascii.as_bytes(), &mut buf.buf)?
+        let len = copy_lower(ascii.as_bytes(), &mut buf.buf)?;
+        validate(&buf.buf[..len])?;
+        len
     };
-    validate(&buf.buf[..len])?;
     let name = std::str::from_utf8(&buf.buf[..len]).map_err(|_| NameError::IllegalChar('?'))?;
     if name == "in-addr.arpa"
         || name == "ip6.arpa"
@@ -259,6 +264,36 @@ fn copy_lower(src: &[u8], dst: &mut [u8; 256]) -> Result<usize, NameError> {
     Ok(src.len())
 }
 
+/// Bytes allowed in a label (after lower-casing).
+const LABEL_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_';
+        b += 1;
+    }
+    t
+};
+
+/// What [`validate`] accepts, without the error details: the common case in one cheap pass.
+#[inline]
+fn quick_valid(name: &[u8]) -> bool {
+    let mut label = 0usize;
+    let mut ok = true;
+    for &b in name {
+        if b == b'.' {
+            ok &= label != 0;
+            label = 0;
+        } else {
+            label += 1;
+            ok &= LABEL_BYTE[usize::from(b)];
+        }
+        ok &= label <= MAX_LABEL_LEN;
+    }
+    ok && label != 0
+}
+
 fn validate(name: &[u8]) -> Result<(), NameError> {
     let mut label = 0usize;
     for &b in name {
@@ -292,6 +327,44 @@ fn label_len_from(name: &[u8], _b: u8) -> usize {
         .unwrap_or(0)
 }
 
+/// Bit `n` set when some string of `list` is `n` bytes long (n < 64).
+const fn lengths(list: &[&str]) -> u64 {
+    let mut m = 0u64;
+    let mut i = 0;
+    while i < list.len() {
+        if list[i].len() < 64 {
+            m |= 1 << list[i].len();
+        }
+        i += 1;
+    }
+    m
+}
+
+/// Whether `s` is one of `list`, with a length filter first: most names are rejected on
+/// their length or their first byte, without a string comparison.
+#[inline(always)]
+fn one_of(s: &str, list: &[&str], lens: u64) -> bool {
+    let n = s.len();
+    if n >= 64 || lens & (1 << n) == 0 {
+        return false;
+    }
+    let b = s.as_bytes();
+    list.iter()
+        .any(|p| p.len() == n && p.as_bytes()[0] == b[0] && p.as_bytes() == b)
+}
+
+#[inline]
+fn is_extra_platform(s: &str) -> bool {
+    const LENS: u64 = lengths(EXTRA_PLATFORMS);
+    one_of(s, EXTRA_PLATFORMS, LENS)
+}
+
+#[inline]
+fn is_host_label(s: &str) -> bool {
+    const LENS: u64 = lengths(HOST_LABELS);
+    one_of(s, HOST_LABELS, LENS)
+}
+
 /// Split a valid, lower-case, ASCII name with the Public Suffix List.
 fn split(name: &str) -> Parsed<'_> {
     let bytes = name.as_bytes();
@@ -321,9 +394,8 @@ fn split(name: &str) -> Parsed<'_> {
         },
     };
     // A platform missing from the list: its whole registered domain becomes the suffix.
-    let (registered, suffix, suffix_kind) = match EXTRA_PLATFORMS.iter().find(|p| **p == registered)
-    {
-        Some(_) if registered.len() < name.len() => {
+    let (registered, suffix, suffix_kind) = match is_extra_platform(registered) {
+        true if registered.len() < name.len() => {
             let head = &name[..name.len() - registered.len() - 1];
             let start = head.rfind('.').map_or(0, |i| i + 1);
             (&name[start..], registered, SuffixKind::Private)
@@ -346,7 +418,7 @@ fn split(name: &str) -> Parsed<'_> {
             Some(i) => (&sub[..i], &sub[i + 1..]),
             None => (sub, ""),
         };
-        if !HOST_LABELS.contains(&first) {
+        if !is_host_label(first) {
             break;
         }
         sub = rest;
