@@ -148,18 +148,24 @@ fn ngrams<S: Sink>(text: &[u8], ns: usize, t: u8, ctx: u8, s: &mut S) -> u16 {
     let m = n + 2;
     let seed = hash::step(hash::seed(t), ctx);
     let mut count = 0u16;
-    for i in 0..m {
-        let mut h = seed;
+    // From each start, the 2..=MAX_N-grams that fit: one running hash per start.
+    for i in 0..m - 1 {
+        let mut h = hash::step(seed, buf[i]);
         let end = (i + MAX_N).min(m);
-        for (j, &b) in buf[i..end].iter().enumerate() {
+        for &b in &buf[i + 1..end] {
             h = hash::step(h, b);
-            if j > 0 {
-                s.put(ns, t, h);
-                count += 1;
-            }
+            s.put(ns, t, h);
         }
+        count += (end - i - 1) as u16;
     }
     count
+}
+
+/// Whether `name` contains `xn--` (a byte loop: cheaper than a substring searcher).
+#[inline]
+fn has_xn(name: &[u8]) -> bool {
+    name.windows(4)
+        .any(|w| w[0] == b'x' && w[1] == b'n' && w[2] == b'-' && w[3] == b'-')
 }
 
 /// Build lazily initialised tables now.
@@ -353,7 +359,7 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     let shape_bits = u32::from(label.first().is_some_and(u8::is_ascii_digit))
         | u32::from(sh.letters == 0) << 1
         | u32::from(sh.hex) << 2
-        | u32::from(p.name.contains('_')) << 3;
+        | u32::from(p.name.as_bytes().contains(&b'_')) << 3;
     dense(s, tag::SHAPE, shape_bits);
 
     // Likelihood under the benign trigram model, crossed with length.
@@ -416,7 +422,10 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
         tag::SUFFIX,
         hash::bytes(hash::seed(tag::SUFFIX), sfx),
     );
-    let tld = p.suffix.rsplit('.').next().unwrap_or("");
+    let tld = match p.suffix.bytes().rposition(|b| b == b'.') {
+        Some(i) => &p.suffix[i + 1..],
+        None => p.suffix,
+    };
     s.put(
         NS_DENSE,
         tag::TLD,
@@ -454,7 +463,7 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     }
 
     // Internationalised names.
-    if p.name.contains("xn--") {
+    if has_xn(p.name.as_bytes()) {
         idn(p.name, &mut f);
         dense(s, tag::PUNY, 0);
         if f.mixed {
