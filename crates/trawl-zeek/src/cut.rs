@@ -191,6 +191,47 @@ impl Cutter {
         })
     }
 
+    /// Like [`Cutter::fork`], for blocks of one-line JSON objects: once the output columns are
+    /// fixed and any header for them printed, every such line is cut on its own.
+    pub fn fork_json(&self) -> Option<Cutter> {
+        let ready = self.time.is_none()
+            && self.pending.is_empty()
+            && self.json.fixed
+            && self.json.header_done;
+        ready.then(|| Cutter {
+            opts: self.opts.clone(),
+            time: None,
+            default_path: self.default_path.clone(),
+            headers_seen: self.headers_seen,
+            prev_line_hdr: self.prev_line_hdr,
+            line_no: 0,
+            rows: 0,
+            problems: Vec::new(),
+            tsv: self.tsv.clone(),
+            json: self.json.clone(),
+            pending: Vec::new(),
+            pending_line: 0,
+            time_cache: None,
+        })
+    }
+
+    /// Whether every line of a block is a whole JSON object on one line (`{...}`), so a
+    /// [`Cutter::fork_json`] cuts it exactly as this cutter would.
+    pub fn is_json_block(block: &[u8]) -> bool {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len())) {
+            let line = &block[start..end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if !(line.is_empty() && end == block.len())
+                && !(line.first() == Some(&b'{') && line.last() == Some(&b'}'))
+            {
+                return false;
+            }
+            start = end + 1;
+        }
+        true
+    }
+
     /// Whether a block holds only TSV data rows (no header, comment or JSON line), so a
     /// [`Cutter::fork`] cuts it exactly as this cutter would.
     pub fn is_data_block(block: &[u8]) -> bool {

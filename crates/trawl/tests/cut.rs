@@ -398,3 +398,49 @@ fn parallel_cut_of_a_large_file_equals_the_serial_one() {
     assert_eq!(lines(&parallel.stderr), lines(&child.stderr));
     assert!(!lines(&parallel.stderr).is_empty());
 }
+
+/// Large JSON files are cut in parallel too once the columns are fixed: same bytes as a pipe.
+#[test]
+fn parallel_cut_of_large_json_equals_the_serial_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dns.json");
+    let mut text = String::new();
+    for i in 0..130_000 {
+        text.push_str(&format!(
+            "{{\"_path\":\"dns\",\"ts\":{i}.25,\"query\":\"h{i}.example\",\"answers\":[\"10.0.{}.1\",\"x\"],\"rtt\":0.5}}\n",
+            i % 200
+        ));
+        if i == 65_000 {
+            text.push_str("{\"_path\":\"dns\",\"ts\":XXXX,\"query\":\"odd\\u0041\"}\n");
+        }
+    }
+    assert!(text.len() > 9 << 20);
+    std::fs::write(&path, &text).unwrap();
+    let parallel = Command::new(BIN)
+        .args([
+            "cut",
+            "-c",
+            "ts",
+            "query",
+            "answers",
+            "-r",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["cut", "-c", "ts", "query", "answers"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+    let serial = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert_eq!(parallel.stdout.len(), serial.stdout.len());
+    assert!(
+        parallel.stdout == serial.stdout,
+        "parallel JSON output differs from serial"
+    );
+}

@@ -456,8 +456,15 @@ fn cut_parallel(
         loop {
             let lines = memchr::memchr_iter(b'\n', &block).count() as u64
                 + u64::from(!block.ends_with(b"\n"));
-            match (Cutter::is_data_block(&block), cutter.fork()) {
-                (true, Some(fork)) => {
+            let fork = if Cutter::is_data_block(&block) {
+                cutter.fork()
+            } else if Cutter::is_json_block(&block) {
+                cutter.fork_json()
+            } else {
+                None
+            };
+            match fork {
+                Some(fork) => {
                     let data = std::mem::take(&mut block);
                     if job_tx.send((sent, data, fork, lines)).is_err() {
                         break;
@@ -465,7 +472,7 @@ fn cut_parallel(
                     sent += 1;
                     alive &= emit(false, sent, &mut emitted, cutter, report, chunks);
                 }
-                _ => {
+                None => {
                     alive &= emit(true, sent, &mut emitted, cutter, report, chunks);
                     cutter.feed_block(&block, &mut chunks.buf);
                     for pr in cutter.take_problems() {
