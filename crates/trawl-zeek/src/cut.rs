@@ -222,9 +222,9 @@ impl Cutter {
         for end in memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len())) {
             let line = &block[start..end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if !(line.is_empty() && end == block.len())
-                && !(line.first() == Some(&b'{') && line.last() == Some(&b'}'))
-            {
+            let last_empty = line.is_empty() && end == block.len();
+            let object = line.first() == Some(&b'{') && line.last() == Some(&b'}');
+            if !last_empty && !object {
                 return false;
             }
             start = end + 1;
