@@ -20,7 +20,7 @@ if [ ! -s "$WORK/in/dns.log" ] || [ "$(cat "$WORK/replicas" 2>/dev/null)" != "$R
 fi
 cargo build --release -q -p trawl
 records=$(grep -vc '^#' "$WORK/in/dns.log")
-mb=$(( $(stat -c %s "$WORK/in/dns.log") / 1000000 ))
+mb=$(( $(stat -L -c %s "$WORK/in/dns.log") / 1000000 ))
 echo "| run | wall s | records/s | CPU s (user+sys) | records per CPU-second | peak RSS MB |"
 echo "|---|---|---|---|---|---|"
 for i in $(seq 1 "$RUNS"); do
