@@ -279,7 +279,26 @@ async fn two_members_share_partitions_while_one_restarts() {
         u.len()
     };
     wait_for("every record", 120, || all() >= total).await;
+    // The survivor may have read everything before the rebalance gave the restarted member
+    // its partitions: keep producing (bounded) until it reads some too.
+    let p = producer(&brokers);
+    let mut extra = 0;
+    let t = std::time::Instant::now();
+    while b2.len() == 0 && t.elapsed() < Duration::from_secs(60) {
+        // One record a partition, whichever the restarted member owns.
+        let more: Vec<String> = (0..partitions as usize)
+            .map(|k| {
+                let n = total + extra + k;
+                dns_json(&format!("C{n}"), n)
+            })
+            .collect();
+        produce(&p, &topic, partitions, &more).await;
+        extra += more.len();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     assert!(b2.len() > 0, "the restarted member got partitions back");
+    let total = total + extra;
+    wait_for("every record", 60, || all() >= total).await;
     stop_a.trigger();
     stop_b2.trigger();
     run_a.await.unwrap().unwrap();
