@@ -19,7 +19,8 @@ pub use split::Splitter;
 use std::borrow::Cow;
 
 use crate::header::{split, Directive, Header};
-use crate::json::{to_record, JsonError, Parser};
+use crate::json::{is_time_field, number_time, to_record, JsonError, Parser};
+use crate::reader::trim_start;
 use crate::record::{Problem, Record};
 use crate::time::{parse_epoch, parse_iso8601, write_epoch, Nanos};
 use crate::types::{Scalar, ZeekType};
@@ -743,7 +744,7 @@ impl Cutter {
                 json_scan::write_str(v, span.escaped, &self.tsv.ofs, false, out)
             }
             json_scan::Kind::Arr => json_scan::write_array(v, &self.tsv.ofs, out),
-            json_scan::Kind::Tok if time => match json_number_time(v) {
+            json_scan::Kind::Tok if time => match number_time(v) {
                 Some(t) => self.json_time(t, out),
                 None => json_scan::write_token(v, out),
             },
@@ -758,39 +759,3 @@ impl Cutter {
         write_epoch(out, t);
     }
 }
-
-fn trim_start(s: &[u8]) -> &[u8] {
-    let n = s
-        .iter()
-        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | 0xef | 0xbb | 0xbf))
-        .count();
-    &s[n..]
-}
-
-/// Field names Zeek writes as `time` values; JSON carries no types.
-fn is_time_field(name: &str) -> bool {
-    matches!(
-        name,
-        "ts" | "_write_ts"
-            | "certificate.not_valid_before"
-            | "certificate.not_valid_after"
-            | "start_time"
-            | "end_time"
-    )
-}
-
-/// A JSON number as a time: seconds, or milliseconds when a large integer (`JSON::TS_MILLIS`).
-fn json_number_time(n: &[u8]) -> Option<Nanos> {
-    if n.iter().all(|b| b.is_ascii_digit() || *b == b'-') {
-        let v: i64 = std::str::from_utf8(n).ok()?.parse().ok()?;
-        return if v.unsigned_abs() >= 100_000_000_000 {
-            v.checked_mul(1_000_000)
-        } else {
-            v.checked_mul(1_000_000_000)
-        };
-    }
-    parse_epoch(n)
-}
-
-#[cfg(test)]
-mod tests {}

@@ -298,7 +298,7 @@ fn hex4(h: &[u8]) -> Option<u32> {
 }
 
 /// Field names Zeek writes as `time` values; JSON carries no types, so they are known by name.
-fn is_time_field(name: &str) -> bool {
+pub(crate) fn is_time_field(name: &str) -> bool {
     matches!(
         name,
         "ts" | "_write_ts"
@@ -442,7 +442,7 @@ fn bad_owned<'a>(
 }
 
 /// Seconds as a float, or milliseconds as a large integer (`JSON::TS_MILLIS`).
-fn number_time(n: &[u8]) -> Option<i64> {
+pub(crate) fn number_time(n: &[u8]) -> Option<i64> {
     let is_int = !n.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
     if is_int {
         let v: i64 = std::str::from_utf8(n).ok()?.parse().ok()?;

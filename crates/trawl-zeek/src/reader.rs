@@ -365,7 +365,8 @@ fn bad(line: Line<'_>, reason: String) -> Event<'_> {
     }
 }
 
-fn trim_start(s: &[u8]) -> &[u8] {
+/// Skips leading blanks and a UTF-8 byte-order mark.
+pub(crate) fn trim_start(s: &[u8]) -> &[u8] {
     let n = s
         .iter()
         .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | 0xef | 0xbb | 0xbf))
