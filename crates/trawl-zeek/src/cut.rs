@@ -175,21 +175,7 @@ impl Cutter {
             && self.tsv.need > 0
             && self.tsv.header.separator.len() == 1
             && self.tsv.header.prefix == b"#";
-        plain.then(|| Cutter {
-            opts: self.opts.clone(),
-            time: None,
-            default_path: self.default_path.clone(),
-            headers_seen: self.headers_seen,
-            prev_line_hdr: self.prev_line_hdr,
-            line_no: 0,
-            rows: 0,
-            problems: Vec::new(),
-            tsv: self.tsv.clone(),
-            json: self.json.clone(),
-            pending: Vec::new(),
-            pending_line: 0,
-            time_cache: None,
-        })
+        plain.then(|| self.copy_plan())
     }
 
     /// Like [`Cutter::fork`], for blocks of one-line JSON objects: once the output columns are
@@ -199,7 +185,12 @@ impl Cutter {
             && self.pending.is_empty()
             && self.json.fixed
             && self.json.header_done;
-        ready.then(|| Cutter {
+        ready.then(|| self.copy_plan())
+    }
+
+    /// A cutter with this one's column plans and fresh counters (line numbers restart at 0).
+    fn copy_plan(&self) -> Cutter {
+        Cutter {
             opts: self.opts.clone(),
             time: None,
             default_path: self.default_path.clone(),
@@ -213,7 +204,7 @@ impl Cutter {
             pending: Vec::new(),
             pending_line: 0,
             time_cache: None,
-        })
+        }
     }
 
     /// Whether every line of a block is a whole JSON object on one line (`{...}`), so a
