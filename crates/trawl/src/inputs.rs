@@ -16,6 +16,13 @@ pub struct InputArgs {
     #[arg(value_name = "PATHS")]
     pub paths: Vec<PathBuf>,
 
+    #[command(flatten)]
+    pub select: Selection,
+}
+
+/// Which of the found files to read, and how many at once.
+#[derive(Args, Debug, Clone)]
+pub struct Selection {
     /// Only these log types, by file name (e.g. `dns,conn`).
     #[arg(
         long = "type",
@@ -95,9 +102,9 @@ pub fn resolve(args: &InputArgs) -> Result<(Vec<Source>, Vec<String>)> {
             .map_err(Into::into)
     };
     let filter = Filter {
-        types: args.types.clone(),
-        since: bound(&args.since)?,
-        until: bound(&args.until)?,
+        types: args.select.types.clone(),
+        since: bound(&args.select.since)?,
+        until: bound(&args.select.until)?,
     };
     let mut sources = Vec::new();
     let paths: Vec<PathBuf> = args
@@ -120,7 +127,8 @@ pub fn resolve(args: &InputArgs) -> Result<(Vec<Source>, Vec<String>)> {
 
 /// Worker threads to use.
 pub fn threads(args: &InputArgs) -> usize {
-    args.threads
+    args.select
+        .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1)
 }

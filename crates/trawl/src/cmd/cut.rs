@@ -12,7 +12,7 @@ use trawl_zeek::cut::{CutOptions, Cutter, Headers, TimeFormat};
 use trawl_zeek::dnsmasq::DnsmasqReader;
 use trawl_zeek::{Event, LineReader, LogReader};
 
-use crate::inputs::{self, InputArgs, Source};
+use crate::inputs::{self, InputArgs, Selection, Source};
 use crate::par::{run_ordered, Chunks};
 use crate::report::{Counts, FileReport, Summary};
 
@@ -88,26 +88,8 @@ pub struct CutArgs {
     #[arg(short = 'F', value_name = "OFS")]
     pub ofs: Option<String>,
 
-    /// Only these log types, by file name (e.g. `dns,conn`).
-    #[arg(
-        long = "type",
-        short = 't',
-        value_delimiter = ',',
-        value_name = "TYPES"
-    )]
-    pub types: Option<Vec<String>>,
-
-    /// Skip rotated files that end before this time (as for `trawl cat`).
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-
-    /// Skip rotated files that start at or after this time.
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
-
-    /// Files read at once (default: the number of cores).
-    #[arg(long, short = 'j', value_name = "N")]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub select: Selection,
 }
 
 /// Time conversion: strftime items, local time or UTC.
@@ -189,10 +171,7 @@ impl CutArgs {
     fn input(&self) -> InputArgs {
         InputArgs {
             paths: self.read.iter().chain(&self.paths).cloned().collect(),
-            types: self.types.clone(),
-            since: self.since.clone(),
-            until: self.until.clone(),
-            threads: self.threads,
+            select: self.select.clone(),
         }
     }
 }
