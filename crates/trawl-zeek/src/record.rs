@@ -54,6 +54,11 @@ impl<'a> Record<'a> {
             .map(|f| &f.value)
     }
 
+    /// Whether the record's fields are exactly these names, in this order.
+    pub fn has_columns(&self, names: &[String]) -> bool {
+        self.fields.len() == names.len() && self.fields.iter().zip(names).all(|(f, n)| f.name == *n)
+    }
+
     /// Detaches the record from the buffer it was read from.
     pub fn into_owned(self) -> Record<'static> {
         Record {

@@ -187,13 +187,7 @@ pub struct CsvWriter {
 impl CsvWriter {
     /// Appends one record (and a header row first if the columns changed) to `out`.
     pub fn write(&mut self, rec: &Record, out: &mut Vec<u8>) {
-        let same = self.columns.len() == rec.fields.len()
-            && self
-                .columns
-                .iter()
-                .zip(&rec.fields)
-                .all(|(c, f)| *c == f.name);
-        if !same {
+        if !rec.has_columns(&self.columns) {
             self.columns = rec.fields.iter().map(|f| f.name.to_string()).collect();
             for (i, c) in self.columns.iter().enumerate() {
                 if i > 0 {

@@ -19,13 +19,7 @@ pub struct TableWriter {
 impl TableWriter {
     /// Adds a record; output is appended to `out` once the block's widths are known.
     pub fn write(&mut self, rec: &Record, out: &mut Vec<u8>) {
-        let same = self.columns.len() == rec.fields.len()
-            && self
-                .columns
-                .iter()
-                .zip(&rec.fields)
-                .all(|(c, f)| *c == f.name);
-        if !same {
+        if !rec.has_columns(&self.columns) {
             self.finish(out);
             self.columns = rec.fields.iter().map(|f| f.name.to_string()).collect();
             self.widths = self.columns.iter().map(|c| c.chars().count()).collect();
