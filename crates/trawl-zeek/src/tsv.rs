@@ -29,7 +29,7 @@ pub struct TsvState {
     default_path: Option<String>,
     header: Header,
     generation: u64,
-    spans: Vec<(u32, u32)>,
+    spans: Vec<(usize, usize)>,
     problems: Vec<Problem>,
 }
 
@@ -143,10 +143,10 @@ impl TsvState {
             };
         }
         self.spans.clear();
-        let mut at = 0u32;
+        let mut at = 0usize;
         for f in split(text, &h.separator) {
-            self.spans.push((at, at + f.len() as u32));
-            at += (f.len() + h.separator.len()) as u32;
+            self.spans.push((at, at + f.len()));
+            at += f.len() + h.separator.len();
         }
         if self.spans.len() != h.fields.len() {
             self.problems.push(Problem {
@@ -224,7 +224,7 @@ impl<R: Read> TsvReader<R> {
 pub struct Row<'a> {
     pub line: Line<'a>,
     pub header: &'a Header,
-    spans: &'a [(u32, u32)],
+    spans: &'a [(usize, usize)],
 }
 
 impl<'a> Row<'a> {
@@ -241,7 +241,7 @@ impl<'a> Row<'a> {
     /// The raw (still escaped) bytes of field `i`.
     pub fn raw(&self, i: usize) -> Option<&'a [u8]> {
         let &(a, b) = self.spans.get(i)?;
-        Some(&self.line.text[a as usize..b as usize])
+        self.line.text.get(a..b)
     }
 
     /// Field `i` typed by `#types`. A mismatch yields [`Value::Invalid`] and a problem.
