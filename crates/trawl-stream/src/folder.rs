@@ -535,8 +535,10 @@ impl Reader {
                 self.dirty = true;
             }
         };
+        // Values that do not match their type, rows of the wrong length: the records are kept,
+        // the problems counted and reported like bad lines.
         for p in self.log.take_problems() {
-            tracing::debug!("{}:{}: {}", self.label, p.line + self.base_line, p.reason);
+            self.warn(p.line + self.base_line, &p.reason);
         }
         state
     }
