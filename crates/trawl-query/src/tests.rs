@@ -1,0 +1,193 @@
+//! Tests of conditions: parsing, errors, evaluation over Zeek's types.
+
+use std::borrow::Cow;
+
+use trawl_zeek::{Record, Value, ZeekType};
+
+use crate::Condition;
+
+fn dns() -> Record<'static> {
+    let mut r = Record::new("dns");
+    let t = |s: &str| ZeekType::parse(s);
+    r.push("ts", t("time"), Value::Time(1_712_912_400_500_000_000));
+    r.push(
+        "id.orig_h",
+        t("addr"),
+        Value::Addr("10.1.2.3".parse().unwrap()),
+    );
+    r.push(
+        "id.resp_h",
+        t("addr"),
+        Value::Addr("2001:db8::53".parse().unwrap()),
+    );
+    r.push("id.resp_p", t("port"), Value::Port(53));
+    r.push(
+        "query",
+        t("string"),
+        Value::Str(Cow::Borrowed(b"login.paypal.com.secure-verify.xyz")),
+    );
+    r.push("qtype_name", t("string"), Value::Str(Cow::Borrowed(b"A")));
+    r.push("rtt", t("interval"), Value::Interval(0.25));
+    r.push("rcode", t("count"), Value::Count(0));
+    r.push("AA", t("bool"), Value::Bool(false));
+    r.push(
+        "answers",
+        t("vector[string]"),
+        Value::List(vec![
+            Value::Str(Cow::Borrowed(b"198.51.100.7")),
+            Value::Str(Cow::Borrowed(b"x.example")),
+        ]),
+    );
+    r.push(
+        "TTLs",
+        t("vector[interval]"),
+        Value::List(vec![Value::Interval(60.0)]),
+    );
+    r.push("rejected", t("bool"), Value::Unset);
+    r
+}
+
+fn holds(src: &str) -> bool {
+    match Condition::parse(src) {
+        Ok(c) => c.matches(&dns()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn comparisons_over_zeek_types() {
+    assert!(holds("qtype_name == \"A\""));
+    assert!(holds("qtype_name != 'AAAA'"));
+    assert!(holds("id.orig_h in 10.0.0.0/8"));
+    assert!(!holds("id.orig_h in 192.168.0.0/16"));
+    assert!(holds("id.orig_h in [192.168.0.0/16, 10.1.0.0/16]"));
+    assert!(holds("id.resp_h in 2001:db8::/32"));
+    assert!(holds("id.orig_h == 10.1.2.3 and id.orig_h < 10.1.2.4"));
+    assert!(holds("id.orig_h == \"10.1.2.3\""));
+    assert!(holds("id.orig_h < id.resp_h"), "v4 sorts before v6");
+    assert!(holds("ts >= 2024-04-12T09:00 and ts < 2024-04-12T09:01"));
+    assert!(holds("ts > \"2024-04-12\""));
+    assert!(holds("rtt < 1s and rtt > 100ms and rtt == 0.25"));
+    assert!(holds("id.resp_p == 53 and id.resp_p in [53, 5353]"));
+    assert!(holds("rcode == 0 and rcode < 1.5 and AA == F and not AA"));
+    assert!(holds("TTLs contains 1m"));
+    assert!(holds(
+        "len(answers) == 2 and answers contains \"x.example\""
+    ));
+    assert!(holds("\"x.example\" in answers"));
+    assert!(
+        holds("answers in 198.51.100.0/24"),
+        "an element of the set is in the subnet"
+    );
+}
+
+#[test]
+fn missing_and_unset_fields_compare_false() {
+    assert!(!holds("nope == 1"));
+    assert!(!holds("nope != 1"));
+    assert!(!holds("rejected != T"));
+    assert!(!holds("rejected == T"));
+    assert!(holds(
+        "not exists nope and not exists rejected and exists query"
+    ));
+    assert!(!holds("nope in [1, 2]"));
+    assert!(
+        !holds("nope not in [1, 2]"),
+        "an unset value is in nothing and out of nothing"
+    );
+}
+
+#[test]
+fn text_and_regex() {
+    assert!(holds(
+        "query contains \"paypal\" and query endswith \".xyz\" and query startswith \"login.\""
+    ));
+    assert!(holds("query =~ /paypal\\.com\\./"));
+    assert!(holds("query !~ /^www\\./"));
+    assert!(holds("lower(qtype_name) == \"a\""));
+    assert!(holds("qtype_name in [\"A\", \"AAAA\"]"));
+    assert!(!holds("qtype_name not in [\"A\", \"AAAA\"]"));
+}
+
+#[test]
+fn functions() {
+    assert!(holds("registered_domain(query) == \"secure-verify.xyz\""));
+    assert!(holds(
+        "tld(query) == \"xyz\" and subdomain(query) == \"login.paypal.com\""
+    ));
+    assert!(holds("entropy(query) > 3 and len(query) == 34"));
+    assert!(holds(
+        "cidr_match(10.0.0.0/8, id.orig_h) and cidr_match(id.orig_h, \"10.0.0.0/8\")"
+    ));
+    assert!(holds(
+        "version_lt(\"1.7.0_10\", \"1.7.0_11\") and not version_lt(\"10.2\", \"9.9\")"
+    ));
+    assert!(holds("strftime(\"%H:%M\", ts) == \"09:00\""));
+    assert!(holds("bucket(ts, 1h) == 2024-04-12T09:00"));
+    assert!(holds(
+        "score(query).phish > 0.5 and phish_score(query) == score(query).phish"
+    ));
+    assert!(
+        holds("phish_score > 0.5"),
+        "dns without a phish_score column is scored on query"
+    );
+    assert!(holds("dga_score == dga_score(query)"));
+    assert!(holds("ts - 1h < ts and rcode + 2 == 2 and rtt * 4 == 1s"));
+}
+
+#[test]
+fn fields_listed_once() {
+    let c =
+        Condition::parse("query == \"a\" or (query contains \"b\" and id.orig_h in 10.0.0.0/8)")
+            .unwrap();
+    assert_eq!(c.fields(), ["query", "id.orig_h"]);
+}
+
+fn err(src: &str) -> String {
+    Condition::parse(src).unwrap_err().to_string()
+}
+
+#[test]
+fn errors_have_carets_and_hints() {
+    assert_eq!(
+        err("query = \"x\""),
+        "`=` does not compare\n  query = \"x\"\n        ^\nhint: use == to compare: query == \"example.com\""
+    );
+    assert_eq!(
+        err("registerd_domain(query) == \"x\""),
+        "unknown function `registerd_domain`\n  registerd_domain(query) == \"x\"\n  ^^^^^^^^^^^^^^^^\nhint: did you mean `registered_domain`?"
+    );
+    let e = err("query like \"x\"");
+    assert!(e.starts_with("unexpected `like` after the expression\n  query like \"x\"\n        ^^^^\nhint: unknown operator `like`; comparisons: =="), "{e}");
+    let e = err("query =~ /a(/");
+    assert!(e.contains("invalid regex") && e.contains("^^^^"), "{e}");
+    let e = err("len(a, b) > 1");
+    assert!(
+        e.contains("len() takes 1 argument, not 2") && e.contains("usage: len"),
+        "{e}"
+    );
+    let e = err("score(query) > 0.5");
+    assert!(e.contains("score(query).phish"), "{e}");
+    let e = err("qtype_name == ");
+    assert!(
+        e.contains("expected a value, found the end of the query"),
+        "{e}"
+    );
+    let e = err("x andd y");
+    assert!(e.contains("did you mean `and`?"), "{e}");
+}
+
+#[test]
+fn condition_is_send_sync_clone() {
+    fn check<T: Send + Sync + Clone>() {}
+    check::<Condition>();
+}
+
+#[test]
+fn scorer_loads() {
+    assert!(
+        crate::functions::scores("login.paypal.com.secure-verify.xyz").is_some(),
+        "{:?}",
+        trawl_score::Model::builtin().err()
+    );
+}
