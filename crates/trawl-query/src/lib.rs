@@ -15,6 +15,7 @@ pub mod fields;
 pub mod functions;
 pub mod lexer;
 pub mod parser;
+pub mod scan;
 
 pub use error::{QueryError, Span};
 pub use expr::Expr;
