@@ -9,12 +9,15 @@
 //!   Zeek's types (addr, subnet, time, interval, port, set/vector first class), functions.
 //! - [`QueryError`]: a mistake shown with a caret under the bad token and a hint.
 
+pub mod agg;
 pub mod error;
 pub mod expr;
 pub mod fields;
 pub mod functions;
 pub mod lexer;
+pub mod ops;
 pub mod parser;
+pub mod value;
 pub mod scan;
 
 pub use error::{QueryError, Span};

@@ -191,3 +191,153 @@ fn scorer_loads() {
         trawl_score::Model::builtin().err()
     );
 }
+
+mod pipeline {
+    use std::borrow::Cow;
+
+    use trawl_zeek::{Record, Value, ZeekType};
+
+    use crate::ops::run_records;
+    use crate::parse_query;
+
+    fn rec(path: &str, ts: i64, host: &str, q: &str, bytes: u64) -> Record<'static> {
+        let mut r = Record::new(path.to_string());
+        r.push(
+            "ts",
+            ZeekType::parse("time"),
+            Value::Time(ts * 1_000_000_000),
+        );
+        r.push(
+            "id.orig_h",
+            ZeekType::parse("addr"),
+            Value::Addr(host.parse().unwrap()),
+        );
+        r.push(
+            "query",
+            ZeekType::parse("string"),
+            Value::Str(Cow::Owned(q.as_bytes().to_vec())),
+        );
+        r.push("bytes", ZeekType::parse("count"), Value::Count(bytes));
+        r
+    }
+
+    fn data() -> Vec<Record<'static>> {
+        vec![
+            rec("dns", 1_712_912_400, "10.0.0.1", "a.example.com", 10),
+            rec("dns", 1_712_912_500, "10.0.0.2", "b.example.com", 20),
+            rec("dns", 1_712_916_100, "10.0.0.1", "a.example.com", 30),
+            rec("dns", 1_712_916_200, "192.168.1.9", "x.test.org", 40),
+            rec("http", 1_712_912_450, "10.0.0.1", "a.example.com", 50),
+        ]
+    }
+
+    /// The result as text: one line a row, `name=value` separated by spaces.
+    fn run(q: &str) -> String {
+        let q = parse_query(q).unwrap_or_else(|e| panic!("{e}"));
+        run_records(&q, data())
+            .iter()
+            .map(|r| {
+                r.fields
+                    .iter()
+                    .map(|f| {
+                        let mut v = Vec::new();
+                        f.value.write_text(&mut v);
+                        format!("{}={}", f.name, String::from_utf8_lossy(&v))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn types_where_cut_head_tail() {
+        assert_eq!(
+            run("dns | where id.orig_h in 10.0.0.0/8 | cut query, bytes | head 2"),
+            "query=a.example.com bytes=10\nquery=b.example.com bytes=20"
+        );
+        assert_eq!(run("dns | tail 1 | cut query"), "query=x.test.org");
+        assert_eq!(run("http | cut query, nope"), "query=a.example.com nope=-");
+        assert_eq!(run("dns,http | count"), "count=5");
+        assert_eq!(run("* | count"), "count=5");
+        assert_eq!(run("dns | where bytes > 100 | count"), "count=0");
+    }
+
+    #[test]
+    fn rename_put_sort_uniq() {
+        assert_eq!(
+            run("dns | put rd = registered_domain(query), kb = bytes / 10 | rename query as q | sort kb desc | cut q, rd, kb | head 2"),
+            "q=x.test.org rd=test.org kb=4.000000\nq=a.example.com rd=example.com kb=3.000000"
+        );
+        assert_eq!(
+            run("dns | uniq query | sort query"),
+            "query=a.example.com\nquery=b.example.com\nquery=x.test.org"
+        );
+        assert_eq!(run("dns | sort id.orig_h desc, ts | cut id.orig_h, bytes"), "id.orig_h=192.168.1.9 bytes=40\nid.orig_h=10.0.0.2 bytes=20\nid.orig_h=10.0.0.1 bytes=10\nid.orig_h=10.0.0.1 bytes=30");
+    }
+
+    #[test]
+    fn top_rare_summarize() {
+        assert_eq!(
+            run("dns | top 2 query"),
+            "query=a.example.com count=2\nquery=b.example.com count=1"
+        );
+        assert_eq!(run("dns | rare 1 query"), "query=b.example.com count=1");
+        assert_eq!(
+            run("dns | top 5 id.orig_h, query | head 1"),
+            "id.orig_h=10.0.0.1 query=a.example.com count=2"
+        );
+        assert_eq!(
+            run("dns | summarize count(), total = sum(bytes), avg(bytes), min(bytes), max(ts), dcount(query), values(id.orig_h) by rd = registered_domain(query)"),
+            "rd=example.com count=3 total=60 avg_bytes=20.000000 min_bytes=10 max_ts=1712916100.000000 dcount_query=2 values_id.orig_h=10.0.0.1,10.0.0.2\n\
+             rd=test.org count=1 total=40 avg_bytes=40.000000 min_bytes=40 max_ts=1712916200.000000 dcount_query=1 values_id.orig_h=192.168.1.9"
+        );
+        assert_eq!(
+            run("dns | count by bucket(ts, 1h)"),
+            "ts=1712912400.000000 count=2\nts=1712916000.000000 count=2"
+        );
+        assert_eq!(
+            run("dns | count by tld(query) | sort count desc"),
+            "tld=com count=3\ntld=org count=1"
+        );
+    }
+
+    #[test]
+    fn timeline_merges_types_by_time() {
+        assert_eq!(
+            run("dns,http | where id.orig_h == 10.0.0.1 | timeline"),
+            "ts=1712912400.000000 log=dns uid=- id.orig_h=10.0.0.1 id.resp_h=- info=query=a.example.com bytes=10\n\
+             ts=1712912450.000000 log=http uid=- id.orig_h=10.0.0.1 id.resp_h=- info=query=a.example.com bytes=50\n\
+             ts=1712916100.000000 log=dns uid=- id.orig_h=10.0.0.1 id.resp_h=- info=query=a.example.com bytes=30"
+        );
+    }
+
+    fn err(q: &str) -> String {
+        parse_query(q).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn pipeline_errors() {
+        assert_eq!(
+            err("dns | wher query == \"x\""),
+            "unknown operator `wher`\n  dns | wher query == \"x\"\n        ^^^^\nhint: did you mean `where`? Operators: where, cut, rename, put, sort, head, tail, uniq, count, top, rare, summarize, timeline"
+        );
+        assert_eq!(
+            err("dns | summarize cnt() by query"),
+            "unknown aggregate `cnt`\n  dns | summarize cnt() by query\n                  ^^^\nhint: did you mean `count()`? Aggregates: count() sum() avg() min() max() dcount() values()"
+        );
+        let e = err("dns | top");
+        assert!(e.contains("`top` needs the fields to count"), "{e}");
+        let e = err("dns | where query == \"a\" query");
+        assert!(e.contains("unexpected `query` after the expression"), "{e}");
+        let e = err("dns | head 10 20");
+        assert!(e.contains("unexpected `20` after the operator"), "{e}");
+        let e = err("dns | rename a b");
+        assert!(e.contains("expected `as`"), "{e}");
+        let e = err("dns | summarize sum() by x");
+        assert!(e.contains("sum() needs an argument"), "{e}");
+        let e = err("dns | where ts > 2024-13-45");
+        assert!(e.contains("is not a time"), "{e}");
+    }
+}

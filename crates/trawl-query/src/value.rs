@@ -1,0 +1,106 @@
+//! Small helpers over values: their Zeek type, numbers, and a byte key for grouping.
+
+use trawl_zeek::{Scalar, Value, ZeekType};
+
+/// The Zeek type a computed value is written with.
+pub fn type_of(v: &Value) -> ZeekType {
+    let s = |x| ZeekType::single(x);
+    match v {
+        Value::Unset | Value::Str(_) | Value::Invalid(_) => s(Scalar::String),
+        Value::Bool(_) => s(Scalar::Bool),
+        Value::Count(_) => s(Scalar::Count),
+        Value::Int(_) => s(Scalar::Int),
+        Value::Double(_) => s(Scalar::Double),
+        Value::Time(_) => s(Scalar::Time),
+        Value::Interval(_) => s(Scalar::Interval),
+        Value::Addr(_) => s(Scalar::Addr),
+        Value::Subnet(..) => s(Scalar::Subnet),
+        Value::Port(_) => s(Scalar::Port),
+        Value::List(items) => ZeekType {
+            container: trawl_zeek::Container::Set,
+            scalar: items
+                .iter()
+                .find(|i| !i.is_unset())
+                .map_or(Scalar::String, |i| type_of(i).scalar),
+        },
+    }
+}
+
+/// A number of any kind as a float (text that reads as a number too).
+pub fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Count(c) => Some(*c as f64),
+        Value::Int(i) => Some(*i as f64),
+        Value::Double(d) | Value::Interval(d) => Some(*d),
+        Value::Port(p) => Some(f64::from(*p)),
+        Value::Time(t) => Some(*t as f64 / 1e9),
+        Value::Str(s) => std::str::from_utf8(s)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+            .filter(|f: &f64| f.is_finite()),
+        _ => None,
+    }
+}
+
+/// Appends a byte key for grouping: equal values give equal keys (addresses canonical,
+/// whole numbers of any kind alike).
+pub fn key_bytes(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Unset => out.push(0),
+        Value::Str(s) | Value::Invalid(s) => {
+            out.push(1);
+            out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            out.extend_from_slice(s);
+        }
+        Value::Count(c) => {
+            out.push(2);
+            out.extend_from_slice(&i128::from(*c).to_le_bytes());
+        }
+        Value::Int(i) => {
+            out.push(2);
+            out.extend_from_slice(&i128::from(*i).to_le_bytes());
+        }
+        Value::Port(p) => {
+            out.push(2);
+            out.extend_from_slice(&i128::from(*p).to_le_bytes());
+        }
+        Value::Double(d) | Value::Interval(d) => {
+            if d.fract() == 0.0 && d.abs() < 1e30 {
+                out.push(2);
+                out.extend_from_slice(&(*d as i128).to_le_bytes());
+            } else {
+                out.push(3);
+                out.extend_from_slice(&d.to_bits().to_le_bytes());
+            }
+        }
+        Value::Bool(b) => out.extend_from_slice(&[4, u8::from(*b)]),
+        Value::Time(t) => {
+            out.push(5);
+            out.extend_from_slice(&t.to_le_bytes());
+        }
+        Value::Addr(a) => {
+            out.push(6);
+            match crate::functions::canonical(*a) {
+                std::net::IpAddr::V4(v) => out.extend_from_slice(&v.octets()),
+                std::net::IpAddr::V6(v) => out.extend_from_slice(&v.octets()),
+            }
+        }
+        Value::Subnet(a, n) => {
+            out.push(7);
+            out.push(*n);
+            match a {
+                std::net::IpAddr::V4(v) => out.extend_from_slice(&v.octets()),
+                std::net::IpAddr::V6(v) => out.extend_from_slice(&v.octets()),
+            }
+        }
+        Value::List(items) => {
+            out.push(8);
+            for i in items {
+                key_bytes(i, out);
+                out.push(0xfe);
+            }
+        }
+    }
+}
