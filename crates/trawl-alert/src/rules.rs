@@ -308,9 +308,7 @@ fn default_title(kind: RuleKind) -> &'static str {
         RuleKind::Match => "{rule}: {key} ({workstation})",
         RuleKind::FileHash => "{mime_type} {filename} downloaded by {workstation} (md5 {md5})",
         RuleKind::Software => "{name} {version} on {host} ({workstation}) is outdated",
-        RuleKind::UserAgent => {
-            "{claimed} user-agent from {host} ({workstation}), a {host_os} host"
-        }
+        RuleKind::UserAgent => "{claimed} user-agent from {host} ({workstation}), a {host_os} host",
         RuleKind::FirstSeen => {
             "First lookup of {registered_domain} on this network, by {workstation}"
         }
