@@ -40,6 +40,9 @@ enum Command {
     /// Work with `trawl run` configurations.
     #[command(subcommand)]
     Config(run::ConfigCmd),
+    /// Alert rules: dry-run them over logs; mute, list and unmute alerts.
+    #[command(subcommand)]
+    Alert(cmd::alert::AlertCmd),
     // @score-variants
     /// Score DNS names for phishing and DGA likelihood, with reasons.
     Score(cmd::score::ScoreArgs),
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Cut(args) => cmd::cut::run(args),
         Command::Run(args) => run::cmd::run(args),
         Command::Config(cmd) => run::run_config(cmd),
+        Command::Alert(cmd) => cmd::alert::run(cmd),
         // @score-dispatch
         Command::Score(args) => cmd::score::run_score(args),
         Command::Model(cmd) => cmd::score::run_model(cmd),

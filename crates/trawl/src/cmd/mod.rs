@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod alert;
 pub mod cat;
 pub mod cut;
 // @score-mod

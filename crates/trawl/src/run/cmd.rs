@@ -328,6 +328,12 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
     let enricher = enricher(&cfg, &state_dir, json_out)?;
     let intel = !cfg.intel.files.is_empty();
     pipeline = pipeline.transform(Arc::new(Enrich::new(enricher, intel, &metrics)));
+    // Alert rules run on enriched records; delivery runs beside the pipeline.
+    let alerting = super::alerts::Alerting::start(&cfg.alerts, &state_dir, &metrics)?;
+    if let Some(a) = &alerting {
+        pipeline = pipeline.transform(a.transform());
+        a.tick_every_second(shutdown.clone());
+    }
 
     if let Some(addr) = args
         .metrics
@@ -338,6 +344,9 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
     }
     let started = std::time::Instant::now();
     let summary = pipeline.run(shutdown).await?;
+    if let Some(a) = alerting {
+        a.finish().await;
+    }
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
         "trawl run: {} records in {} batches, {:.1} s ({:.0} records/s)",
@@ -400,7 +409,7 @@ fn folder(
     ))
 }
 
-fn enricher(cfg: &Config, state: &Path, reasons: bool) -> Result<Enricher> {
+pub(crate) fn enricher(cfg: &Config, state: &Path, reasons: bool) -> Result<Enricher> {
     let model = match &cfg.score.model {
         Some(p) => ModelRef::Shared(Arc::new(
             trawl_score::Model::load(p.get_ref())

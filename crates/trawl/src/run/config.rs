@@ -24,6 +24,9 @@ pub struct Config {
     pub intel: IntelConfig,
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// Alert rules and destinations (see `super::alerts` and trawl-alert).
+    #[serde(default)]
+    pub alerts: trawl_alert::AlertsConfig,
     /// Where checkpoints and attribution state are kept (default: `./trawl-state`).
     pub state_dir: Option<Spanned<PathBuf>>,
     /// Records per batch (default 10,000).
@@ -397,6 +400,7 @@ fn check(c: &Config, text: &str) -> Vec<ConfigError> {
     if let Some(l) = &c.metrics.listen {
         addr(l.get_ref(), l.span(), &mut errors);
     }
+    errors.extend(super::alerts::check(&c.alerts, text));
     errors
 }
 

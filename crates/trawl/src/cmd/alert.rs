@@ -1,0 +1,413 @@
+//! `trawl alert`: dry-run the alert rules of a `trawl run` configuration over log files, and
+//! mute, list and unmute alerts in the store a running `trawl run` reads (a mute counts from
+//! its next batch, no restart).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use trawl_alert::{Clock, Engine, Mute, Store};
+use trawl_stream::{Event, Metrics, Transform};
+use trawl_zeek::{LogReader, Problem};
+
+use crate::inputs::{resolve, InputArgs};
+use crate::report::{FileReport, Summary};
+use crate::run::alerts::{self, AlertStep, Output};
+use crate::run::config::Config;
+
+/// `trawl alert ...`
+#[derive(Subcommand, Debug)]
+pub enum AlertCmd {
+    /// Dry-run the rules of a configuration over log files: each alert that would fire is
+    /// printed as one JSON line (nothing is sent, no state is kept).
+    #[command(
+        after_help = "Records are enriched first (phish_score, dga_score, workstation ...), as in
+`trawl run`; windows (de-duplication, aggregation, first-seen learning) follow the records' own
+times. Current mutes of the configured store apply.
+
+Example:
+  trawl alert test --config trawl.example.toml samples/zeek"
+    )]
+    Test(TestArgs),
+    /// Silence alerts of a rule (or `*`), optionally only for one key or field values, for a
+    /// while, with a reason. A running `trawl run` applies it from its next batch.
+    #[command(after_help = "Examples:
+  trawl alert mute odd-user-agent --where id.orig_h=192.168.1.20 --for 8h --reason \"build box, ticket 4411\"
+  trawl alert mute phishing --key 'login.example.com|192.168.1.10' --for 1d --reason \"phishing test\"
+  trawl alert mute '*' --for 30m --reason \"maintenance\"")]
+    Mute(MuteArgs),
+    /// List the mutes in force (with --all, expired ones too).
+    Mutes(MutesArgs),
+    /// Remove a mute by its id (see `trawl alert mutes`).
+    Unmute(UnmuteArgs),
+}
+
+/// Where the alert store is.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// The `trawl run` configuration (its `[alerts] store`, else `alerts.sqlite` in its
+    /// state_dir).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The alert store file itself [default: trawl-state/alerts.sqlite].
+    #[arg(long, value_name = "FILE", conflicts_with = "config")]
+    pub store: Option<PathBuf>,
+}
+
+/// Arguments of `trawl alert test`.
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// The `trawl run` configuration holding the `[alerts]` rules.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+    /// Only these rules (repeatable).
+    #[arg(long = "rule", value_name = "NAME")]
+    pub rules: Vec<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// Arguments of `trawl alert mute`.
+#[derive(Args, Debug)]
+pub struct MuteArgs {
+    /// The rule to mute, or `*` for every rule.
+    pub rule: String,
+    /// Only alerts with this de-duplication key (as shown in an alert's `key`).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Only alerts whose field has this value (`id.orig_h=10.0.0.5`, `workstation=bob-pc`);
+    /// repeatable, all must match.
+    #[arg(long = "where", value_name = "FIELD=VALUE")]
+    pub fields: Vec<String>,
+    /// How long (`30m`, `8h`, `7d`).
+    #[arg(
+        long = "for",
+        value_name = "DURATION",
+        required_unless_present = "forever"
+    )]
+    pub duration: Option<String>,
+    /// Until unmuted.
+    #[arg(long, conflicts_with = "duration")]
+    pub forever: bool,
+    /// Why (shown by `trawl alert mutes`).
+    #[arg(long)]
+    pub reason: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `trawl alert mutes`.
+#[derive(Args, Debug)]
+pub struct MutesArgs {
+    /// Expired mutes too.
+    #[arg(long)]
+    pub all: bool,
+    /// As JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `trawl alert unmute`.
+#[derive(Args, Debug)]
+pub struct UnmuteArgs {
+    /// The mute's id.
+    pub id: i64,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Runs `trawl alert ...`.
+pub fn run(cmd: AlertCmd) -> Result<i32> {
+    match cmd {
+        AlertCmd::Test(a) => test(a),
+        AlertCmd::Mute(a) => mute(a),
+        AlertCmd::Mutes(a) => mutes(a),
+        AlertCmd::Unmute(a) => {
+            let store = open_store(&a.store)?;
+            if store.remove_mute(a.id)? {
+                eprintln!("trawl alert: mute {} removed", a.id);
+                Ok(0)
+            } else {
+                eprintln!("trawl alert: no mute {}", a.id);
+                Ok(1)
+            }
+        }
+    }
+}
+
+fn read_config(path: &Path) -> Result<Config> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let cfg: Config = toml::from_str(&text).map_err(|e| {
+        let line = text[..e.span().map_or(0, |s| s.start).min(text.len())]
+            .matches('\n')
+            .count()
+            + 1;
+        anyhow::anyhow!("{}:{line}: {}", path.display(), e.message())
+    })?;
+    let errors = alerts::check(&cfg.alerts, &text);
+    if !errors.is_empty() {
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}:{}: {}", path.display(), e.line, e.message))
+            .collect();
+        bail!(
+            "the [alerts] configuration has mistakes:\n{}",
+            lines.join("\n")
+        );
+    }
+    Ok(cfg)
+}
+
+fn state_dir(cfg: &Config) -> PathBuf {
+    cfg.state_dir
+        .as_ref()
+        .map(|d| d.get_ref().clone())
+        .unwrap_or_else(|| PathBuf::from("trawl-state"))
+}
+
+fn store_path(a: &StoreArgs) -> Result<PathBuf> {
+    Ok(match (&a.store, &a.config) {
+        (Some(s), _) => s.clone(),
+        (None, Some(c)) => {
+            let cfg = read_config(c)?;
+            alerts::store_path(&cfg.alerts, &state_dir(&cfg))
+        }
+        (None, None) => PathBuf::from("trawl-state/alerts.sqlite"),
+    })
+}
+
+fn open_store(a: &StoreArgs) -> Result<Store> {
+    let path = store_path(a)?;
+    Store::open(&path).with_context(|| format!("alert store {}", path.display()))
+}
+
+fn mute(a: MuteArgs) -> Result<i32> {
+    let now = trawl_alert::alert::now();
+    let until = match &a.duration {
+        Some(d) => {
+            let d = trawl_alert::duration::parse(d).map_err(|e| anyhow::anyhow!("--for: {e}"))?;
+            Some(now + d.as_secs_f64())
+        }
+        None => None,
+    };
+    let mut fields = std::collections::BTreeMap::new();
+    for f in &a.fields {
+        let Some((k, v)) = f.split_once('=') else {
+            bail!("--where {f:?}: write FIELD=VALUE");
+        };
+        fields.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    if a.reason.trim().is_empty() {
+        bail!("--reason: say why (it is shown with the mute)");
+    }
+    let store = open_store(&a.store)?;
+    let id = store.add_mute(&Mute {
+        id: 0,
+        rule: a.rule.clone(),
+        key: a.key.clone(),
+        fields,
+        reason: a.reason.clone(),
+        created: now,
+        until,
+    })?;
+    eprintln!(
+        "trawl alert: mute {id} on {} {}{} ({})",
+        a.rule,
+        match until {
+            Some(u) => format!("until {}", trawl_alert::alert::rfc3339(u)),
+            None => "until unmuted".into(),
+        },
+        if a.key.is_some() || !a.fields.is_empty() {
+            " for matching alerts only"
+        } else {
+            ""
+        },
+        store.path().display()
+    );
+    Ok(0)
+}
+
+fn mutes(a: MutesArgs) -> Result<i32> {
+    let store = open_store(&a.store)?;
+    let now = trawl_alert::alert::now();
+    let list = store.mutes(if a.all { None } else { Some(now) })?;
+    if a.json {
+        for m in &list {
+            println!("{}", serde_json::to_string(m)?);
+        }
+        return Ok(0);
+    }
+    if list.is_empty() {
+        eprintln!(
+            "trawl alert: no mutes in force ({})",
+            store.path().display()
+        );
+        return Ok(0);
+    }
+    println!(
+        "{:<4} {:<20} {:<34} {:<22} reason",
+        "id", "rule", "matching", "until"
+    );
+    for m in &list {
+        let mut matching: Vec<String> = m.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if let Some(k) = &m.key {
+            matching.insert(0, format!("key={k}"));
+        }
+        let until = match m.until {
+            Some(u) if u <= now => "expired".to_string(),
+            Some(u) => format!(
+                "{} ({} left)",
+                &trawl_alert::alert::rfc3339(u)[..16],
+                trawl_alert::duration::format(std::time::Duration::from_secs_f64(u - now))
+            ),
+            None => "until unmuted".into(),
+        };
+        println!(
+            "{:<4} {:<20} {:<34} {:<22} {}",
+            m.id,
+            m.rule,
+            if matching.is_empty() {
+                "all".into()
+            } else {
+                matching.join(" ")
+            },
+            until,
+            m.reason
+        );
+    }
+    Ok(0)
+}
+
+/// Records per batch handed to enrichment and the rules.
+const BATCH: usize = 4096;
+
+fn test(a: TestArgs) -> Result<i32> {
+    let mut cfg = read_config(&a.config)?;
+    if cfg.alerts.rules.is_empty() {
+        bail!("{}: no [alerts.rules.NAME] to test", a.config.display());
+    }
+    if !a.rules.is_empty() {
+        for r in &a.rules {
+            if !cfg.alerts.rules.contains_key(r) {
+                bail!(
+                    "no rule {r:?} (there are: {})",
+                    cfg.alerts
+                        .rules
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        cfg.alerts.rules.retain(|k, _| a.rules.contains(k));
+    }
+    // Mutes in force apply; the rest of the state is a scratch store in memory.
+    let real = alerts::store_path(&cfg.alerts, &state_dir(&cfg));
+    let scratch = Store::in_memory()?;
+    if real.is_file() {
+        if let Ok(s) = Store::open(&real) {
+            for m in s.mutes(Some(trawl_alert::alert::now()))? {
+                scratch.add_mute(&m)?;
+            }
+        }
+    }
+    let engine = Engine::new(
+        &cfg.alerts,
+        scratch,
+        trawl_alert::routes(&cfg.alerts),
+        Clock::Record,
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{}",
+            e.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })?;
+    let tmp = std::env::temp_dir().join(format!("trawl-alert-test-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp)?;
+    let result = test_files(&a, &cfg, engine, &tmp);
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}
+
+fn test_files(a: &TestArgs, cfg: &Config, engine: Engine, tmp: &Path) -> Result<i32> {
+    let metrics = Metrics::default();
+    let (sources, problems) = resolve(&a.input)?;
+    for p in &problems {
+        eprintln!("trawl alert test: {p}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let enricher = crate::run::cmd::enricher(cfg, tmp, false)?;
+    let intel = !cfg.intel.files.is_empty();
+    let enrich = Arc::new(crate::run::enrich::Enrich::new(enricher, intel, &metrics));
+    let step = AlertStep::new(engine, Output::Print, &[], &metrics);
+    let mut summary = Summary::default();
+    runtime.block_on(async {
+        let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
+        for src in &sources {
+            let mut report = FileReport::new(src.name());
+            match src.open() {
+                Ok(input) => {
+                    let mut reader = LogReader::new(input)
+                        .default_path(src.log_type().unwrap_or("unknown"))
+                        .reference_time(src.reference_time());
+                    let mut problems: Vec<Problem> = Vec::new();
+                    loop {
+                        let rec = match reader.next_event() {
+                            Ok(Some(trawl_zeek::Event::Row(row))) => {
+                                row.to_record(&mut problems).into_owned()
+                            }
+                            Ok(Some(trawl_zeek::Event::Record { record, .. })) => {
+                                record.into_owned()
+                            }
+                            Ok(Some(trawl_zeek::Event::Bad { line, raw, reason })) => {
+                                report.bad_line(line, &raw, &reason);
+                                continue;
+                            }
+                            Ok(Some(_)) => continue,
+                            Ok(None) => break,
+                            Err(e) => {
+                                report.failed = Some(e.to_string());
+                                break;
+                            }
+                        };
+                        problems.extend(reader.take_problems());
+                        report.record(&rec.path, problems.len() as u64);
+                        for p in problems.drain(..) {
+                            report.problem(&p);
+                        }
+                        batch.push(Event::record(rec));
+                        if batch.len() >= BATCH {
+                            enrich.apply(&mut batch).await;
+                            step.apply(&mut batch).await;
+                            batch.clear();
+                        }
+                    }
+                }
+                Err(e) => report.failed = Some(format!("{e:#}")),
+            }
+            summary.add(&report);
+        }
+        enrich.apply(&mut batch).await;
+        step.apply(&mut batch).await;
+        step.finish();
+    });
+    let s = step.stats();
+    summary.print("alert test");
+    eprintln!(
+        "trawl alert test: {} rule matches, {} alerts ({} muted, {} repeats inside their dedup window, {} folded into summaries)",
+        s.matched, s.fired, s.muted, s.deduplicated, s.aggregated
+    );
+    Ok(0)
+}
