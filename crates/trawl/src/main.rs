@@ -35,6 +35,8 @@ enum Command {
     Cat(cmd::cat::CatArgs),
     /// Print chosen columns, like zeek-cut, from TSV, JSON, gzip and folders.
     Cut(cmd::cut::CutArgs),
+    /// Every record about one uid, file id, hash, address or name, in time order.
+    Pivot(cmd::pivot::PivotArgs),
     /// Stream logs through scoring and host attribution to files, Kafka, ClickHouse ...
     Run(run::cmd::RunArgs),
     /// Work with `trawl run` configurations.
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Cat(args) => cmd::cat::run(args),
         Command::Cut(args) => cmd::cut::run(args),
+        Command::Pivot(args) => cmd::pivot::run(args),
         Command::Run(args) => run::cmd::run(args),
         Command::Config(cmd) => run::run_config(cmd),
         Command::Alert(cmd) => cmd::alert::run(cmd),

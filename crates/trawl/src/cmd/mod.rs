@@ -3,5 +3,6 @@
 pub mod alert;
 pub mod cat;
 pub mod cut;
+pub mod pivot;
 // @score-mod
 pub mod score;
