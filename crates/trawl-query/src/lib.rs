@@ -11,9 +11,11 @@
 
 pub mod agg;
 pub mod error;
+pub mod exec;
 pub mod expr;
 pub mod fields;
 pub mod functions;
+pub mod hunts;
 pub mod lexer;
 pub mod ops;
 pub mod parser;

@@ -42,6 +42,10 @@ enum Command {
     /// Work with `trawl run` configurations.
     #[command(subcommand)]
     Config(run::ConfigCmd),
+    /// Ask a question of log folders in the trawl query language: `dns | top 25 query`.
+    Query(cmd::query::QueryArgs),
+    /// Built-in hunts: outdated software, odd user-agents, rare domains, DGA names.
+    Hunt(cmd::hunt::HuntArgs),
     /// Alert rules: dry-run them over logs; mute, list and unmute alerts.
     #[command(subcommand)]
     Alert(cmd::alert::AlertCmd),
@@ -61,6 +65,8 @@ fn main() -> ExitCode {
         Command::Pivot(args) => cmd::pivot::run(args),
         Command::Run(args) => run::cmd::run(args),
         Command::Config(cmd) => run::run_config(cmd),
+        Command::Query(args) => cmd::query::run(args),
+        Command::Hunt(args) => cmd::hunt::run(args),
         Command::Alert(cmd) => cmd::alert::run(cmd),
         // @score-dispatch
         Command::Score(args) => cmd::score::run_score(args),

@@ -3,6 +3,8 @@
 pub mod alert;
 pub mod cat;
 pub mod cut;
+pub mod hunt;
 pub mod pivot;
+pub mod query;
 // @score-mod
 pub mod score;

@@ -1,0 +1,212 @@
+//! `trawl hunt`: built-in hunts, each a few named queries of the query language.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use trawl_query::hunts::{self, HUNTS};
+use trawl_query::parse_query;
+use trawl_query::scan::{Progress, Scan, ScanSummary};
+use trawl_zeek::{Record, Scalar, Value, ZeekType};
+
+use super::query::{report, select, QueryFormat, Writer};
+use crate::inputs::Selection;
+
+/// Arguments of `trawl hunt`.
+#[derive(Args, Debug)]
+#[command(after_help = "Hunts:
+  software      outdated software: versions older than the newest seen for the same software
+                on the network, or below a supported floor (Java 1.8, OpenSSH 8.0, IIS 8.5 ...)
+  user-agents   user-agents of one client only; scripting tools, empty or odd user-agents
+  domains       top registered domains and TLDs; rare registered domains ranked by how
+                unexpected the scorer finds them
+  dga           names most likely from a domain generation algorithm, with the clients that
+                asked and their workstation names (from dhcp.log when it is there)
+
+Examples:
+  trawl hunt software /nsm/zeek/logs
+  trawl hunt dga --since 24h /nsm/zeek/logs
+  trawl hunt domains --show-query          print the queries a hunt runs, to adapt them")]
+pub struct HuntArgs {
+    /// The hunt: software, user-agents, domains or dga.
+    #[arg(value_name = "HUNT", value_parser = clap::builder::PossibleValuesParser::new(HUNTS.iter().map(|h| h.name)))]
+    pub hunt: String,
+
+    /// Files or folders to read (default: the current folder).
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub select: Selection,
+
+    /// Output format [default: table on a terminal, zeek otherwise].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<QueryFormat>,
+
+    /// Print the hunt's queries and exit.
+    #[arg(long)]
+    pub show_query: bool,
+
+    /// Print no summary on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Runs `trawl hunt`.
+pub fn run(args: HuntArgs) -> Result<i32> {
+    let Some(hunt) = hunts::by_name(&args.hunt) else {
+        bail!("unknown hunt {}", args.hunt);
+    };
+    if args.show_query {
+        for s in hunt.sections {
+            println!(
+                "# {}\n{}\n",
+                s.title,
+                s.query.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+        }
+        return Ok(0);
+    }
+    let tty = std::io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if tty {
+        QueryFormat::Table
+    } else {
+        QueryFormat::Zeek
+    });
+    let started = Instant::now();
+    let mut total = ScanSummary::default();
+    let mut out = std::io::stdout().lock();
+    let mut rows_out = 0u64;
+    for (i, section) in hunt.sections.iter().enumerate() {
+        let q =
+            parse_query(section.query).map_err(|e| anyhow::anyhow!("built-in hunt query: {e}"))?;
+        let (rows, summary) = collect(&q, &args.paths, &args.select)?;
+        merge(&mut total, summary);
+        let rows = match hunt.name {
+            "software" => hunts::outdated_software(&rows),
+            "dga" => with_workstations(rows, &args.paths, &args.select)?,
+            _ => rows,
+        };
+        let path = format!(
+            "hunt_{}{}",
+            hunt.name.replace('-', "_"),
+            if hunt.sections.len() > 1 {
+                format!("_{}", i + 1)
+            } else {
+                String::new()
+            }
+        );
+        let mut buf = Vec::new();
+        if format == QueryFormat::Table {
+            if i > 0 {
+                buf.push(b'\n');
+            }
+            buf.extend_from_slice(format!("== {} ==\n", section.title).as_bytes());
+            if rows.is_empty() {
+                buf.extend_from_slice(b"(nothing found)\n");
+            }
+        }
+        let mut w = Writer::new(format);
+        for mut r in rows {
+            r.path = Cow::Owned(path.clone());
+            w.record(&r, &mut buf);
+            rows_out += 1;
+        }
+        w.finish(&mut buf);
+        out.write_all(&buf)?;
+    }
+    out.flush()?;
+    report(&total, rows_out, started, args.quiet);
+    Ok(0)
+}
+
+fn merge(total: &mut ScanSummary, s: ScanSummary) {
+    total.files += s.files;
+    total.failed_files += s.failed_files;
+    total.bytes += s.bytes;
+    total.lines += s.lines;
+    total.records += s.records;
+    total.bad_lines += s.bad_lines;
+    total.problems_total += s.problems_total;
+    total.problems.extend(s.problems);
+}
+
+/// Runs a query and keeps its (small: every hunt ends in `head` or a group table) result.
+fn collect(
+    q: &trawl_query::Query,
+    paths: &[PathBuf],
+    sel: &Selection,
+) -> Result<(Vec<Record<'static>>, ScanSummary)> {
+    let (inputs, check) = select(paths, sel, &q.types)?;
+    if inputs.is_empty() {
+        return Ok((Vec::new(), ScanSummary::default()));
+    }
+    let threads = sel
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    let scan = Scan::from_inputs(inputs, threads).progress(Progress::Auto);
+    let mut rows = Vec::new();
+    let summary = trawl_query::exec::run(q, &scan, check, &mut |r| {
+        rows.push(r);
+        true
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((rows, summary))
+}
+
+/// Adds the workstation names of the clients (from dhcp.log leases) to the DGA rows.
+fn with_workstations(
+    rows: Vec<Record<'static>>,
+    paths: &[PathBuf],
+    sel: &Selection,
+) -> Result<Vec<Record<'static>>> {
+    let q = parse_query("dhcp | where exists host_name | summarize name = max(host_name) by addr = coalesce(assigned_addr, client_addr)")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (leases, _) = collect(&q, paths, sel)?;
+    let mut names: HashMap<String, String> = HashMap::new();
+    for l in &leases {
+        let text = |v: Option<&Value>| {
+            let mut o = Vec::new();
+            if let Some(v) = v {
+                v.write_text(&mut o);
+            }
+            String::from_utf8_lossy(&o).into_owned()
+        };
+        names.insert(text(l.get("addr")), text(l.get("name")));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|mut r| {
+            let clients: Vec<String> = match r.get("clients") {
+                Some(Value::List(items)) => items
+                    .iter()
+                    .map(|v| {
+                        let mut o = Vec::new();
+                        v.write_text(&mut o);
+                        String::from_utf8_lossy(&o).into_owned()
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let ws: Vec<Value<'static>> = clients
+                .iter()
+                .filter_map(|c| names.get(c))
+                .map(|n| Value::Str(Cow::Owned(n.as_bytes().to_vec())))
+                .collect();
+            r.push(
+                "workstations",
+                ZeekType {
+                    container: trawl_zeek::Container::Set,
+                    scalar: Scalar::String,
+                },
+                Value::List(ws),
+            );
+            r
+        })
+        .collect())
+}

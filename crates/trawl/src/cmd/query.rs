@@ -1,0 +1,347 @@
+//! `trawl query`: the query language over log folders.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use trawl_input::{discover, Filter, LogFile};
+use trawl_query::scan::{Input, Progress, Scan, ScanSummary};
+use trawl_query::{parse_query, Query};
+use trawl_zeek::write::{CsvWriter, ZeekTsvWriter};
+use trawl_zeek::Record;
+
+use crate::inputs::Selection;
+use crate::report::thousands;
+use crate::table::TableWriter;
+
+/// Output formats of `trawl query`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryFormat {
+    /// Aligned columns (the default on a terminal).
+    Table,
+    /// Zeek JSON, one object a line.
+    Json,
+    /// Zeek TSV with header blocks (the default in a pipe).
+    Zeek,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// Arguments of `trawl query`.
+#[derive(Args, Debug)]
+#[command(after_help = HELP)]
+pub struct QueryArgs {
+    /// The query: log types, then stages separated by `|` (see below).
+    #[arg(value_name = "QUERY")]
+    pub query: String,
+
+    /// Files or folders (Zeek's `current/` and dated archive folders, .gz and .zst included);
+    /// `-` reads stdin. Default: the current folder.
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub select: Selection,
+
+    /// Output format [default: table on a terminal, zeek otherwise].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<QueryFormat>,
+
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// Print no summary on stderr (problems are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+const HELP: &str = r#"Query language:
+  TYPES | stage | stage ...          TYPES: dns   conn,dns   *   (log types by file name)
+
+Stages:
+  where EXPR                         keep records where EXPR holds
+  cut f1, f2                         only these fields
+  rename old as new                  rename fields
+  put name = EXPR                    add a computed field
+  sort f [desc], g                   sort (several keys; unset values last)
+  head [N] / tail [N]                first / last N records (10)
+  uniq [f1, f2]                      drop repeated records (by these fields)
+  count [by KEYS]                    count records (per group)
+  top [N] f1[, f2] / rare [N] f      most / least frequent values, with count
+  summarize AGG, ... [by KEYS]       count() sum() avg() min() max() dcount() values()
+                                     keys may be expressions: by bucket(ts, 1h), tld(query)
+  timeline                           several log types merged in time order
+
+Expressions:
+  == != < <= > >=   =~ /regex/  !~   in [..]  not in  in 10.0.0.0/8   contains
+  startswith  endswith   and or not   exists f   + - * / %
+  Literals: "text"  42  0.8  10.0.0.1  fe80::/10  5m 1h 250ms  2024-04-12T09:00  true false
+  A comparison with a missing or unset field is false. Addresses, subnets, times, intervals
+  and ports are Zeek types: `id.orig_h in 10.0.0.0/8`, `ts > 2024-04-12T09:00`, `rtt > 100ms`.
+  Functions: registered_domain() tld() subdomain() lower() upper() len() entropy()
+  cidr_match(net, addr) version_lt(a, b) strftime(fmt, ts) bucket(ts, 1h) ago(1h) now()
+  score(name).phish score(name).dga phish_score(name) dga_score(name) str() num() coalesce()
+  On dns records without phish_score/dga_score columns, those fields are scored from `query`.
+
+Examples:
+  trawl query 'dns | top 25 query' /nsm/zeek/logs
+  trawl query 'dns | where qtype_name == "A" and phish_score > 0.8 | top 25 query' logs/
+  trawl query 'dns | summarize n = count(), names = dcount(query) by rd = registered_domain(query) | sort n desc | head 20' logs/
+  trawl query 'http | summarize count() by host, resp_mime_types | sort count desc' logs/
+  trawl query 'software | where name == "OpenSSH" and version_lt(unparsed_version, "OpenSSH_8.9") | cut host, unparsed_version' logs/
+  trawl query 'conn | where id.orig_h in 10.0.0.0/8 and duration > 1h | sort duration desc | head' logs/
+  trawl query 'conn | summarize bytes = sum(orig_bytes) by bucket(ts, 1h)' --since 2024-04-12 logs/
+  trawl query 'dns,http,files | where id.orig_h == 10.0.0.5 | timeline' --since 2h logs/
+
+A mistake in a query is shown with a caret under it and a hint. Problems in the logs are
+reported as file:line: reason on stderr, with a summary at the end."#;
+
+/// Runs `trawl query`.
+pub fn run(args: QueryArgs) -> Result<i32> {
+    let query = match parse_query(&args.query) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("trawl: error in the query: {e}");
+            return Ok(2);
+        }
+    };
+    let threads = args
+        .select
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    let (inputs, check_types) = select_inputs(&args, &query)?;
+    if inputs.is_empty() {
+        eprintln!(
+            "trawl: no {} logs found",
+            if query.types.is_empty() {
+                "".to_string()
+            } else {
+                query.types.join(",") + " "
+            }
+            .trim_end()
+        );
+        return Ok(1);
+    }
+    let scan = Scan::from_inputs(inputs, threads).progress(if args.no_progress {
+        Progress::Off
+    } else {
+        Progress::Auto
+    });
+    let stdout = std::io::stdout();
+    let format = args.format.unwrap_or(if stdout.is_terminal() {
+        QueryFormat::Table
+    } else {
+        QueryFormat::Zeek
+    });
+    let mut out = stdout.lock();
+    let mut writer = Writer::new(format);
+    let mut buf = Vec::with_capacity(1 << 16);
+    let mut rows = 0u64;
+    let mut io_err: Option<std::io::Error> = None;
+    let started = Instant::now();
+    let summary =
+        trawl_query::exec::run(&query, &scan, check_types, &mut |rec: Record<'static>| {
+            rows += 1;
+            writer.record(&rec, &mut buf);
+            if buf.len() >= 1 << 16 {
+                if let Err(e) = out.write_all(&buf) {
+                    io_err = Some(e);
+                    return false;
+                }
+                buf.clear();
+            }
+            true
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(e) = io_err {
+        return Err(e.into());
+    }
+    writer.finish(&mut buf);
+    out.write_all(&buf)?;
+    out.flush()?;
+    report(&summary, rows, started, args.quiet);
+    Ok(
+        if summary.failed_files > 0 && summary.failed_files == summary.files {
+            1
+        } else {
+            0
+        },
+    )
+}
+
+/// Prints the scan's problems and a summary line on stderr.
+pub fn report(s: &ScanSummary, rows: u64, started: Instant, quiet: bool) {
+    for p in &s.problems {
+        eprintln!("trawl: {p}");
+    }
+    if s.problems_total > s.problems.len() as u64 {
+        eprintln!(
+            "trawl: ... and {} more problems",
+            thousands(s.problems_total - s.problems.len() as u64)
+        );
+    }
+    if !quiet {
+        eprintln!(
+            "query: {} rows from {} records in {} files ({:.1} MB) in {:.2} s; {} problems",
+            thousands(rows),
+            thousands(s.records),
+            thousands(s.files),
+            s.bytes as f64 / 1e6,
+            started.elapsed().as_secs_f64(),
+            thousands(s.problems_total),
+        );
+    }
+}
+
+/// The files to scan: folders are walked and their files chosen by name (type, time); files
+/// named directly are always read, with records checked for the query's log types when the
+/// file's name and header do not tell them. Returns the inputs and whether records must be
+/// checked for their type.
+pub fn select_inputs(args: &QueryArgs, query: &Query) -> Result<(Vec<Input>, bool)> {
+    select(&args.paths, &args.select, &query.types)
+}
+
+/// [`select_inputs`] for any paths, selection and log types (hunts use it too).
+pub fn select(paths: &[PathBuf], sel: &Selection, types: &[String]) -> Result<(Vec<Input>, bool)> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    let bound = |s: &Option<String>| -> Result<Option<i64>> {
+        s.as_deref()
+            .map(|s| trawl_input::parse_time_bound(s, now))
+            .transpose()
+            .map_err(Into::into)
+    };
+    let mut types: Vec<String> = types.to_vec();
+    if types.is_empty() {
+        if let Some(t) = &sel.types {
+            types = t.clone();
+        }
+    }
+    let filter = Filter {
+        types: None,
+        since: bound(&sel.since)?,
+        until: bound(&sel.until)?,
+    };
+    let mut inputs = Vec::new();
+    let mut check = false;
+    let paths: Vec<PathBuf> = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let files: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .cloned()
+        .collect();
+    if files.len() < paths.len() {
+        inputs.push(Input::Stdin);
+        check = !types.is_empty();
+    }
+    if files.is_empty() {
+        return Ok((inputs, check));
+    }
+    let found = discover(&files, &filter).context("finding the logs")?;
+    for p in &found.problems {
+        eprintln!("trawl: {p}");
+    }
+    for f in found.files {
+        if types.is_empty() || f.log_type.as_ref().is_some_and(|t| types.contains(t)) {
+            inputs.push(Input::File(f));
+            continue;
+        }
+        // A file named on the command line is read whatever its name, if its header says it
+        // holds the type (or says nothing).
+        if files.contains(&f.path) {
+            match sniff_type(&f) {
+                Some(t) if types.contains(&t) => inputs.push(Input::File(f)),
+                Some(_) => {}
+                None => {
+                    check = true;
+                    inputs.push(Input::File(f));
+                }
+            }
+        }
+    }
+    Ok((inputs, check))
+}
+
+/// The log type a file's first lines declare (`#path` or JSON `_path`).
+fn sniff_type(f: &LogFile) -> Option<String> {
+    let mut r = trawl_input::open(&f.path).ok()?;
+    let mut buf = vec![0u8; 16 << 10];
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    let text = String::from_utf8_lossy(&buf[..n]);
+    for line in text.lines().take(20) {
+        if let Some(p) = line.strip_prefix("#path") {
+            return Some(p.trim().to_string());
+        }
+        if let Some(i) = line.find("\"_path\"") {
+            let rest = line[i + 7..]
+                .trim_start()
+                .strip_prefix(':')?
+                .trim_start()
+                .strip_prefix('"')?;
+            return rest.split('"').next().map(str::to_string);
+        }
+    }
+    None
+}
+
+/// Output state for the chosen format.
+pub enum Writer {
+    Zeek(ZeekTsvWriter),
+    Json,
+    Csv(CsvWriter),
+    Table(TableWriter),
+}
+
+impl Writer {
+    /// A writer for a format.
+    pub fn new(format: QueryFormat) -> Self {
+        match format {
+            QueryFormat::Zeek => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                Writer::Zeek(ZeekTsvWriter::new(trawl_zeek::time::format_open_stamp(now)))
+            }
+            QueryFormat::Json => Writer::Json,
+            QueryFormat::Csv => Writer::Csv(CsvWriter::default()),
+            QueryFormat::Table => Writer::Table(TableWriter::default()),
+        }
+    }
+
+    /// Appends a record.
+    pub fn record(&mut self, rec: &Record, out: &mut Vec<u8>) {
+        match self {
+            Writer::Zeek(w) => w.write(rec, out),
+            Writer::Json => {
+                rec.write_json(out);
+                out.push(b'\n');
+            }
+            Writer::Csv(w) => w.write(rec, out),
+            Writer::Table(w) => w.write(rec, out),
+        }
+    }
+
+    /// Ends the output.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        match self {
+            Writer::Zeek(w) => w.close(out),
+            Writer::Table(w) => w.finish(out),
+            Writer::Json | Writer::Csv(_) => {}
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! `trawl query` against independent computations: plain Python over the raw logs, and DuckDB
+//! (`$TRAWL_PYTHON` with duckdb installed) over the JSON logs, on the corpus in
+//! `$TRAWL_SHARED` and on the bundled samples.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use common::{need, repo, shared, trawl};
+
+/// Runs a query; stdout as text (asserting success).
+fn query(args: &[&str]) -> String {
+    let mut all = vec!["query", "-q", "--no-progress"];
+    all.extend_from_slice(args);
+    let out = trawl(&all);
+    assert!(
+        out.status.success(),
+        "trawl {all:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// Data rows of Zeek TSV output, split into fields.
+fn tsv_rows(out: &str) -> Vec<Vec<String>> {
+    out.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// Runs a Python program (plain `python3`, or `$TRAWL_PYTHON` if asked) and returns stdout.
+fn python(program: &str, args: &[&str], interpreter: Option<&str>) -> String {
+    let out = Command::new(interpreter.unwrap_or("python3"))
+        .arg("-c")
+        .arg(program)
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Plain Python: reads Zeek TSV (gzip or not) and prints `count<TAB>value` of the top `n`
+/// values of the columns (joined by a tab), ties by value, unset `-` counted as a value.
+const PY_TOP: &str = r#"
+import gzip, sys, collections
+path, cols, n = sys.argv[1], sys.argv[2].split(','), int(sys.argv[3])
+op = gzip.open if path.endswith('.gz') else open
+c = collections.Counter()
+fields = None
+with op(path, 'rb') as f:
+    for raw in f:
+        line = raw.rstrip(b'\n')
+        if line.startswith(b'#fields'):
+            fields = line.split(b'\t')[1:]
+            idx = [fields.index(x.encode()) for x in cols]
+            continue
+        if line.startswith(b'#') or fields is None:
+            continue
+        parts = line.split(b'\t')
+        c[tuple(parts[i] for i in idx)] += 1
+# Ties by value, unset (`-`) after values, as SQL's NULLS LAST.
+rows = sorted(c.items(), key=lambda kv: (-kv[1], [(v == b'-', v) for v in kv[0]]))[:n]
+for k, v in rows:
+    sys.stdout.write(str(v) + '\t' + '\t'.join(x.decode('utf-8', 'replace') for x in k) + '\n')
+"#;
+
+fn py_top(path: &std::path::Path, cols: &str, n: usize) -> Vec<(u64, Vec<String>)> {
+    python(
+        PY_TOP,
+        &[path.to_str().unwrap(), cols, &n.to_string()],
+        None,
+    )
+    .lines()
+    .map(|l| {
+        let mut it = l.split('\t');
+        let c = it.next().unwrap().parse().unwrap();
+        (c, it.map(str::to_string).collect())
+    })
+    .collect()
+}
+
+/// trawl's `top` as (count, values) in its order.
+fn trawl_top(out: &str) -> Vec<(u64, Vec<String>)> {
+    tsv_rows(out)
+        .into_iter()
+        .map(|mut r| {
+            let c = r.pop().unwrap().parse().unwrap();
+            (c, r)
+        })
+        .collect()
+}
+
+#[test]
+fn top_query_names_match_python_on_the_corpus() {
+    let Some(root) = shared("top_query_names_match_python_on_the_corpus") else {
+        return;
+    };
+    let dns = need(
+        &root,
+        "corpus/brimdata-zed-sample-data/zeek-default/dns.log.gz",
+    );
+    let ours = trawl_top(&query(&[
+        "dns | top 25 query",
+        "-f",
+        "zeek",
+        dns.to_str().unwrap(),
+    ]));
+    let theirs = py_top(&dns, "query", 25);
+    assert_eq!(ours.len(), 25);
+    assert_eq!(ours, theirs);
+    // The general path (a filter first) gives the same.
+    let ours = trawl_top(&query(&[
+        "dns | where ts > 0 | top 25 query",
+        "-f",
+        "zeek",
+        dns.to_str().unwrap(),
+    ]));
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn http_by_host_and_mime_matches_python() {
+    let Some(root) = shared("http_by_host_and_mime_matches_python") else {
+        return;
+    };
+    let http = need(&root, "corpus/SuperCowPowers-zat/data/http.log");
+    let ours = trawl_top(&query(&[
+        "http | top 1000 host, resp_mime_types",
+        "-f",
+        "zeek",
+        http.to_str().unwrap(),
+    ]));
+    let theirs = py_top(&http, "host,resp_mime_types", 1000);
+    assert!(ours.len() > 5, "{ours:?}");
+    assert_eq!(ours, theirs);
+    // summarize ... by gives the same groups, ordered by key.
+    let by: BTreeMap<Vec<String>, u64> = tsv_rows(&query(&[
+        "http | summarize n = count() by host, resp_mime_types",
+        "-f",
+        "zeek",
+        http.to_str().unwrap(),
+    ]))
+    .into_iter()
+    .map(|mut r| {
+        let c = r.pop().unwrap().parse().unwrap();
+        (r, c)
+    })
+    .collect();
+    let expected: BTreeMap<Vec<String>, u64> = theirs.into_iter().map(|(c, k)| (k, c)).collect();
+    assert_eq!(by, expected);
+}
+
+#[test]
+fn software_versions_match_python() {
+    let Some(root) = shared("software_versions_match_python") else {
+        return;
+    };
+    let sw = need(
+        &root,
+        "corpus/brimdata-zed-sample-data/zeek-default/software.log.gz",
+    );
+    let ours = trawl_top(&query(&[
+        "software | top 500 name, unparsed_version",
+        "-f",
+        "zeek",
+        sw.to_str().unwrap(),
+    ]));
+    let theirs = py_top(&sw, "name,unparsed_version", 500);
+    assert_eq!(ours, theirs);
+    // version_lt: every IIS older than 8.0 by trawl is older by Python's own comparison.
+    let old = tsv_rows(&query(&[
+        "software | where name == \"Microsoft-IIS\" and version_lt(unparsed_version, \"Microsoft-IIS/8.0\") | uniq unparsed_version",
+        "-f",
+        "zeek",
+        sw.to_str().unwrap(),
+    ]));
+    assert!(!old.is_empty());
+    for r in &old {
+        let v: Vec<u32> = r[0]
+            .trim_start_matches("Microsoft-IIS/")
+            .split('.')
+            .map(|x| x.parse().unwrap())
+            .collect();
+        assert!(v < vec![8, 0], "{r:?}");
+    }
+}
+
+/// DuckDB over the JSON logs: the top query names and a filtered count.
+#[test]
+fn top_query_names_match_duckdb_over_json() {
+    let Some(root) = shared("top_query_names_match_duckdb_over_json") else {
+        return;
+    };
+    let Ok(py) = std::env::var("TRAWL_PYTHON") else {
+        eprintln!("skipped top_query_names_match_duckdb_over_json: TRAWL_PYTHON unset");
+        return;
+    };
+    let dns = need(
+        &root,
+        "corpus/brimdata-zed-sample-data/zeek-json/dns.json.gz",
+    );
+    let program = r#"
+import sys, duckdb
+rows = duckdb.sql(f"""
+  SELECT query, count(*) AS c FROM read_json_auto('{sys.argv[1]}')
+  WHERE query IS NOT NULL GROUP BY query ORDER BY c DESC, query LIMIT 25""").fetchall()
+for q, c in rows:
+    print(f"{c}\t{q}")
+n = duckdb.sql(f"""SELECT count(*) FROM read_json_auto('{sys.argv[1]}')
+  WHERE qtype_name = 'AAAA' AND "id.orig_h" LIKE '10.47.%'""").fetchall()[0][0]
+print(n)
+"#;
+    let theirs = python(program, &[dns.to_str().unwrap()], Some(&py));
+    let mut lines: Vec<&str> = theirs.lines().collect();
+    let count: u64 = lines.pop().unwrap().parse().unwrap();
+    let expected: Vec<(u64, Vec<String>)> = lines
+        .iter()
+        .map(|l| {
+            let (c, q) = l.split_once('\t').unwrap();
+            (c.parse().unwrap(), vec![q.to_string()])
+        })
+        .collect();
+    let ours = trawl_top(&query(&[
+        "dns | where exists query | top 25 query",
+        "-f",
+        "zeek",
+        dns.to_str().unwrap(),
+    ]));
+    assert_eq!(ours, expected);
+    let n = query(&[
+        "dns | where qtype_name == \"AAAA\" and id.orig_h in 10.47.0.0/16 | count",
+        "-f",
+        "csv",
+        dns.to_str().unwrap(),
+    ]);
+    let n: Vec<&str> = n.lines().collect();
+    assert_eq!(n, ["count".to_string(), count.to_string()]);
+}
+
+#[test]
+fn samples_folder_by_type_time_and_format() {
+    let samples = repo().join("samples/zeek");
+    let s = samples.to_str().unwrap();
+    // Every dns record of the folder (dated gzip files and current/), counted two ways.
+    let all = query(&["dns | count", "-f", "csv", s]);
+    let by_hour = query(&["dns | count by bucket(ts, 1h)", "-f", "csv", s]);
+    let total: u64 = all.lines().nth(1).unwrap().parse().unwrap();
+    let summed: u64 = by_hour
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert!(total > 0);
+    assert_eq!(total, summed);
+    // JSON output holds one object a line with the named columns.
+    let json = query(&["dns | top 3 query", "-f", "json", s]);
+    assert_eq!(json.lines().count(), 3, "{json}");
+    assert!(json
+        .lines()
+        .all(|l| l.contains("\"query\":") && l.contains("\"count\":")));
+    // A timeline of two log types is in time order.
+    let tl = query(&["dns,http | timeline | cut ts, log", "-f", "zeek", s]);
+    let rows = tsv_rows(&tl);
+    assert!(rows.iter().any(|r| r[1] == "dns") && rows.iter().any(|r| r[1] == "http"));
+    let ts: Vec<f64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(ts.windows(2).all(|w| w[0] <= w[1]));
+}
+
+#[test]
+fn a_bad_query_shows_a_caret_and_a_hint() {
+    let out = trawl(&["query", "dns | wher query == \"x\"", "samples/zeek"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown operator `wher`"), "{err}");
+    assert!(err.contains("        ^^^^"), "{err}");
+    assert!(err.contains("did you mean `where`?"), "{err}");
+}
