@@ -239,7 +239,7 @@ impl Engine {
             Clock::Wall => alert::now(),
             Clock::Record => ts,
         };
-        let host = host_of(rec);
+        let host = self.host_of(rec);
         if let (Some(h), Some(w)) = (&host, field_text(rec, "workstation")) {
             if self.workstations.len() >= WORKSTATIONS {
                 self.workstations.clear();
@@ -526,7 +526,7 @@ impl Engine {
         a.pivot = rule
             .pivot
             .as_ref()
-            .map(|p| p.render(|f| a.lookup(f), Escape::Url));
+            .and_then(|p| p.render_all(|f| a.lookup(f), Escape::Url));
         a
     }
 
@@ -646,11 +646,35 @@ fn push_some(v: &mut Vec<String>, s: Option<&String>) {
     }
 }
 
-/// The host a record is about: `id.orig_h`, or `host` in software.log.
-fn host_of(rec: &Record<'_>) -> Option<String> {
-    field_text(rec, "id.orig_h").or_else(|| {
-        (rec.path == "software" || rec.path == "known_hosts" || rec.path == "known_services")
+impl Engine {
+    /// The host a record is about: `id.orig_h`, or `host` in software.log. For files.log, the
+    /// local end of the transfer: which end that is depends on the direction and the Zeek
+    /// version (`rx_hosts`, or either end of the connection), so the end with a known
+    /// workstation is taken.
+    fn host_of(&self, rec: &Record<'_>) -> Option<String> {
+        if rec.path == "files" {
+            let ends: Vec<String> = ["rx_hosts", "id.orig_h", "id.resp_h", "tx_hosts"]
+                .iter()
+                .filter_map(|f| match rec.get(f) {
+                    Some(trawl_zeek::Value::List(l)) => l.first().map(alert::text),
+                    Some(v) if !v.is_unset() => Some(alert::text(v)),
+                    _ => None,
+                })
+                .collect();
+            if field_text(rec, "workstation").is_none() {
+                if let Some(h) = ends.iter().find(|h| self.workstations.contains_key(*h)) {
+                    return Some(h.clone());
+                }
+            }
+            return ends.into_iter().next();
+        }
+        field_text(rec, "id.orig_h").or_else(|| {
+            matches!(
+                rec.path.as_ref(),
+                "software" | "known_hosts" | "known_services"
+            )
             .then(|| field_text(rec, "host"))
             .flatten()
-    })
+        })
+    }
 }

@@ -225,7 +225,15 @@ impl Rule {
             v.extend(c.fields());
         }
         let kind: &[&str] = match self.kind {
-            RuleKind::FileHash => &["mime_type", "md5", "sha1", "sha256"],
+            RuleKind::FileHash => &[
+                "mime_type",
+                "md5",
+                "sha1",
+                "sha256",
+                "rx_hosts",
+                "tx_hosts",
+                "id.resp_h",
+            ],
             RuleKind::Software => &[
                 "name",
                 "host",
@@ -331,6 +339,7 @@ pub(crate) fn is_attribute(f: &str) -> bool {
             | "uid"
             | "workstation"
             | "pivot"
+            | "host"
     )
 }
 

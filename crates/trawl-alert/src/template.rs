@@ -109,6 +109,17 @@ impl Template {
         }
         out
     }
+
+    /// Like [`Template::render`], but `None` when a placeholder has no value (a pivot link
+    /// on a missing uid would lead nowhere).
+    pub fn render_all(
+        &self,
+        lookup: impl Fn(&str) -> Option<String>,
+        escape: Escape,
+    ) -> Option<String> {
+        let missing = self.fields().any(|f| lookup(f).is_none());
+        (!missing).then(|| self.render(lookup, escape))
+    }
 }
 
 #[cfg(test)]

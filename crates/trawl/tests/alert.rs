@@ -1,0 +1,304 @@
+//! `trawl alert` and alerts in `trawl run`: the rules over the bundled samples (the story in
+//! samples/zeek), and a running `trawl run` sending to a webhook receiver while a mute written
+//! by `trawl alert mute` takes effect without a restart.
+
+mod common;
+#[path = "../../trawl-alert/tests/receiver.rs"]
+mod receiver;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const RULES: &str = r#"
+[alerts]
+pivot = "https://kibana.example/app/discover#/?q=uid:{uid}"
+
+[alerts.rules.phishing]
+log = "dns"
+when = "phish_score >= 0.9 and dga_score < 0.9"
+severity = "high"
+title = "Phishing lookup {query} by {workstation}"
+
+[alerts.rules.dga]
+log = "dns"
+when = 'dga_score >= 0.9 and rcode_name == "NXDOMAIN"'
+key = ["query", "id.orig_h"]
+aggregate = { window = "10m", after = 1 }
+
+[alerts.rules.downloads]
+kind = "file_hash"
+mime_types = ["application/x-dosexec", "application/java-archive"]
+severity = "high"
+
+[alerts.rules.old-java]
+kind = "software"
+software = "Java"
+below = "1.7.0_11"
+
+[alerts.rules.odd-user-agent]
+kind = "user_agent"
+
+[alerts.destinations.out]
+type = "stdout"
+"#;
+
+fn alerts_of(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn alert_test_tells_the_sample_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("trawl.toml");
+    std::fs::write(&cfg, RULES).unwrap();
+    let samples = common::repo().join("samples/zeek");
+    let out = common::trawl(&[
+        "alert",
+        "test",
+        "--config",
+        cfg.to_str().unwrap(),
+        samples.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let alerts = alerts_of(&out.stdout);
+    let by = |rule: &str| -> Vec<&Value> { alerts.iter().filter(|a| a["rule"] == rule).collect() };
+
+    let p = by("phishing");
+    assert_eq!(p.len(), 1, "{alerts:#?}");
+    assert_eq!(
+        p[0]["fields"]["query"],
+        "paypal-login.secure-verify.000webhostapp.com"
+    );
+    assert_eq!(p[0]["workstation"], "alice-laptop");
+    assert_eq!(p[0]["uid"], "CrtfkleYGZMeAaeKMJ");
+    assert_eq!(p[0]["severity"], "high");
+    assert_eq!(
+        p[0]["pivot"],
+        "https://kibana.example/app/discover#/?q=uid:CrtfkleYGZMeAaeKMJ"
+    );
+    assert_eq!(
+        p[0]["title"],
+        "Phishing lookup paypal-login.secure-verify.000webhostapp.com by alice-laptop"
+    );
+
+    let d = by("downloads");
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0]["fields"]["filename"], "invoice.exe");
+    assert_eq!(d[0]["fields"]["md5"], "af74211aa2e9b4aeeba42ef495e5c182");
+    assert_eq!(d[0]["workstation"], "bob-desktop");
+
+    let j = by("old-java");
+    assert_eq!(j.len(), 1, "{j:#?}");
+    assert_eq!(j[0]["fields"]["version"], "1.7.0_10");
+    assert_eq!(j[0]["host"], "192.168.1.20");
+    assert_eq!(j[0]["workstation"], "fbsd-build");
+
+    let u = by("odd-user-agent");
+    assert_eq!(u.len(), 1, "{u:#?}");
+    assert_eq!(u[0]["host"], "192.168.1.20");
+    assert_eq!(u[0]["fields"]["claimed"], "Windows browser");
+    assert_eq!(u[0]["fields"]["host_os"], "FreeBSD");
+
+    // The DGA burst: the first alert at once, the rest as one summary.
+    let g = by("dga");
+    assert!(g.len() >= 2, "{g:#?}");
+    assert_eq!(g[0]["count"], 1);
+    let summary = g.iter().find(|a| a["key"] == "summary").expect("a summary");
+    assert!(summary["count"].as_u64().unwrap() >= 2);
+    assert!(err.contains("alerts ("), "{err}");
+}
+
+#[test]
+fn config_check_places_rule_mistakes_on_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("trawl.toml");
+    std::fs::write(
+        &cfg,
+        "[sources.in]\ntype = \"stdin\"\n[sinks.out]\ntype = \"stdout\"\n\n[alerts.rules.bad]\nseverity = \"high\"\nwhen = \"phish_score >>= 0.9\"\n",
+    )
+    .unwrap();
+    let out = common::trawl(&["config", "check", cfg.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("trawl.toml:8:"), "{err}");
+    assert!(err.contains("when:"), "{err}");
+}
+
+#[test]
+fn mutes_are_listed_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("alerts.sqlite");
+    let s = store.to_str().unwrap();
+    let out = common::trawl(&[
+        "alert",
+        "mute",
+        "odd-user-agent",
+        "--where",
+        "id.orig_h=192.168.1.20",
+        "--for",
+        "8h",
+        "--reason",
+        "build box, ticket 4411",
+        "--store",
+        s,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = common::trawl(&["alert", "mutes", "--store", s]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("odd-user-agent")
+            && text.contains("id.orig_h=192.168.1.20")
+            && text.contains("ticket 4411")
+            && text.contains("left)"),
+        "{text}"
+    );
+    assert!(common::trawl(&["alert", "unmute", "1", "--store", s])
+        .status
+        .success());
+    let out = common::trawl(&["alert", "mutes", "--json", "--store", s]);
+    assert!(out.stdout.is_empty());
+    let out = common::trawl(&[
+        "alert", "mute", "x", "--for", "5q", "--reason", "r", "--store", s,
+    ]);
+    assert!(!out.status.success());
+}
+
+/// A TXT lookup is the alert here (no dependence on the scorer).
+fn dns_line(i: u32, host: &str, qtype: &str) -> String {
+    format!(
+        "{}.000000\tCuid{i}\t{host}\t5353\t192.168.1.1\t53\tudp\tq{i}.example.org\t{qtype}\tNOERROR\n",
+        1_763_629_200 + i
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_alerts_a_webhook_and_a_mute_applies_without_restart() {
+    let rx = receiver::Receiver::start(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(logs.join("current")).unwrap();
+    let live = logs.join("current/dns.log");
+    let mut f = std::fs::File::create(&live).unwrap();
+    f.write_all(b"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tquery\tqtype_name\trcode_name\n#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tstring\tstring\n").unwrap();
+    f.flush().unwrap();
+    let cfg = dir.path().join("trawl.toml");
+    let state = dir.path().join("state");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+state_dir = "{state}"
+[sources.zeek]
+type = "folder"
+path = "{logs}"
+[sinks.out]
+type = "files"
+dir = "{out}"
+[alerts]
+pivot = "https://kibana.example/app/discover#/?q=uid:{{uid}}&h={{id.orig_h}}"
+retry_max = "1s"
+[alerts.rules.txt]
+log = "dns"
+when = 'qtype_name == "TXT"'
+key = ["query"]
+[alerts.destinations.hook]
+type = "webhook"
+url = "{hook}"
+headers = {{ Authorization = {{ env = "TRAWL_TEST_HOOK_TOKEN" }} }}
+"#,
+            state = state.display(),
+            logs = logs.display(),
+            out = dir.path().join("out").display(),
+            hook = rx.url("/hook"),
+        ),
+    )
+    .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .env("TRAWL_TEST_HOOK_TOKEN", "Token abc123")
+        .env("TRAWL_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut write = |lines: &[String]| {
+        for l in lines {
+            f.write_all(l.as_bytes()).unwrap();
+        }
+        f.flush().unwrap();
+    };
+    // Noise and one TXT lookup.
+    let mut batch: Vec<String> = (0..50).map(|i| dns_line(i, "192.168.1.10", "A")).collect();
+    batch.push(dns_line(50, "192.168.1.10", "TXT"));
+    write(&batch);
+    let got = rx.wait_for("/hook", 1, Duration::from_secs(30)).await;
+    assert_eq!(got.len(), 1, "no alert reached the webhook");
+    let a = &got[0];
+    assert_eq!(a.headers["authorization"], "Token abc123");
+    assert_eq!(a.body["rule"], "txt");
+    assert_eq!(a.body["uid"], "Cuid50");
+    assert_eq!(
+        a.body["pivot"],
+        "https://kibana.example/app/discover#/?q=uid:Cuid50&h=192.168.1.10"
+    );
+
+    // Muted from the shell while trawl runs.
+    let store = state.join("alerts.sqlite");
+    let m = common::trawl(&[
+        "alert",
+        "mute",
+        "txt",
+        "--where",
+        "id.orig_h=192.168.1.10",
+        "--for",
+        "1h",
+        "--reason",
+        "test",
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    write(&[
+        dns_line(51, "192.168.1.10", "TXT"),
+        dns_line(52, "192.168.1.11", "TXT"),
+    ]);
+    let got = rx.wait_for("/hook", 2, Duration::from_secs(30)).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        got[1].body["uid"], "Cuid52",
+        "the muted host's alert went out"
+    );
+    // Unmuted: the host alerts again.
+    assert!(
+        common::trawl(&["alert", "unmute", "1", "--store", store.to_str().unwrap()])
+            .status
+            .success()
+    );
+    write(&[dns_line(53, "192.168.1.10", "TXT")]);
+    let got = rx.wait_for("/hook", 3, Duration::from_secs(30)).await;
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[2].body["uid"], "Cuid53");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rx.to("/hook").len(), 3, "an alert arrived twice");
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status();
+    let out = run.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
