@@ -7,7 +7,6 @@
 //! `tag_json`, a `{` inside an earlier string) go through the full JSON parser. Each worker
 //! counts into its own hash map; the maps are merged at the end.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use trawl_zeek::cut::Splitter;
@@ -16,11 +15,9 @@ use trawl_zeek::Value;
 
 use super::block::{value_text, Block, BlockData, Rec};
 use super::jsonkey::{Found, KeyFinder};
+use super::keys::KeyTable;
 use super::segment::Schema;
 use super::{Scan, ScanError, ScanSummary};
-
-/// The hasher of the count maps (fast, seeded per process).
-pub type Hasher = foldhash::fast::RandomState;
 
 /// How often each value of a column occurs.
 ///
@@ -28,10 +25,9 @@ pub type Hasher = foldhash::fast::RandomState;
 /// escapes decoded and `(empty)` as the empty string, JSON strings decoded, other values as
 /// written (numbers, booleans, arrays). Unset values (`-`, `null`) and records without the
 /// field are counted apart.
-#[derive(Debug, Clone, Default)]
+#[derive(Default)]
 pub struct ValueCounts {
-    /// Count of each value.
-    pub values: HashMap<Box<[u8]>, u64, Hasher>,
+    values: KeyTable,
     /// Records where the field is unset (`-` in TSV, `null` in JSON).
     pub unset: u64,
     /// Records without the field (a JSON object without the key, a TSV block without the
@@ -40,10 +36,35 @@ pub struct ValueCounts {
     pub missing: u64,
 }
 
+impl std::fmt::Debug for ValueCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueCounts")
+            .field("distinct", &self.distinct())
+            .field("unset", &self.unset)
+            .field("missing", &self.missing)
+            .finish()
+    }
+}
+
 impl ValueCounts {
+    /// Distinct values (unset and missing not included).
+    pub fn distinct(&self) -> usize {
+        self.values.len()
+    }
+
+    /// How often `value` occurs.
+    pub fn get(&self, value: &[u8]) -> u64 {
+        self.values.get(value)
+    }
+
+    /// Every value with its count, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
+        self.values.iter()
+    }
+
     /// All records counted (values, unset and missing).
     pub fn total(&self) -> u64 {
-        self.values.values().sum::<u64>() + self.unset + self.missing
+        self.values.iter().map(|(_, c)| c).sum::<u64>() + self.unset + self.missing
     }
 
     /// The `n` most frequent values, most frequent first, ties by value (bytes ascending).
@@ -63,11 +84,8 @@ impl ValueCounts {
         n: usize,
         order: impl Fn(&(Option<&[u8]>, u64), &(Option<&[u8]>, u64)) -> std::cmp::Ordering,
     ) -> Vec<(Option<&[u8]>, u64)> {
-        let mut all: Vec<(Option<&[u8]>, u64)> = self
-            .values
-            .iter()
-            .map(|(k, &c)| (Some(&k[..]), c))
-            .collect();
+        let mut all: Vec<(Option<&[u8]>, u64)> =
+            self.values.iter().map(|(k, c)| (Some(k), c)).collect();
         let nulls = self.unset + self.missing;
         if nulls > 0 {
             all.push((None, nulls));
@@ -92,8 +110,8 @@ impl ValueCounts {
         } else {
             (std::mem::take(&mut self.values), other.values)
         };
-        for (k, c) in small {
-            *big.entry(k).or_insert(0) += c;
+        for (k, c) in small.iter() {
+            big.add(k, c);
         }
         self.values = big;
     }
@@ -148,17 +166,83 @@ fn finish(parts: Vec<Counter>) -> ValueCounts {
     let mut total = ValueCounts::default();
     for mut p in parts {
         // TSV keys were counted raw: decode the few with escapes now.
-        for (k, c) in std::mem::take(&mut p.tsv_raw) {
-            if memchr::memchr(b'\\', &k).is_some() {
+        for k in std::mem::take(&mut p.escaped) {
+            if let Some(c) = p.tsv_raw.remove(&k) {
                 let (text, _) = trawl_zeek::escape::unescape(&k);
-                *p.counts.values.entry(text.into_owned().into()).or_insert(0) += c;
-            } else {
-                *p.counts.values.entry(k).or_insert(0) += c;
+                p.counts.values.add(&text, c);
             }
         }
         total.merge(p.counts);
+        total.merge(ValueCounts {
+            values: p.tsv_raw,
+            unset: 0,
+            missing: 0,
+        });
     }
     total
+}
+
+/// Lookups waiting to be made: their slots are prefetched as they come, their keys once the
+/// batch is full, and the lookups made last, so memory latency overlaps.
+struct Batch {
+    spans: [(usize, usize); BATCH],
+    hashes: [u64; BATCH],
+    n: usize,
+}
+
+const BATCH: usize = 16;
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            spans: [(0, 0); BATCH],
+            hashes: [0; BATCH],
+            n: 0,
+        }
+    }
+
+    /// Queues `text[s..e]`; full batches are counted at once.
+    #[inline]
+    fn push(
+        &mut self,
+        table: &mut KeyTable,
+        escaped: Option<&mut Vec<Box<[u8]>>>,
+        text: &[u8],
+        s: usize,
+        e: usize,
+    ) {
+        let h = table.hash(&text[s..e]);
+        table.prefetch_slot(h);
+        self.spans[self.n] = (s, e);
+        self.hashes[self.n] = h;
+        self.n += 1;
+        if self.n == BATCH {
+            self.flush(table, escaped, text);
+        }
+    }
+
+    fn flush(
+        &mut self,
+        table: &mut KeyTable,
+        mut escaped: Option<&mut Vec<Box<[u8]>>>,
+        text: &[u8],
+    ) {
+        for &h in &self.hashes[..self.n] {
+            table.prefetch_key(h);
+        }
+        for k in 0..self.n {
+            let (s, e) = self.spans[k];
+            let key = &text[s..e];
+            if table.add_hashed(key, self.hashes[k], 1) {
+                if let Some(esc) = escaped.as_deref_mut() {
+                    if memchr::memchr(b'\\', key).is_some() {
+                        esc.push(key.into());
+                    }
+                }
+            }
+        }
+        self.n = 0;
+    }
 }
 
 /// A worker's counts.
@@ -166,7 +250,9 @@ struct Counter {
     column: String,
     counts: ValueCounts,
     /// TSV values as written (escapes not decoded yet).
-    tsv_raw: HashMap<Box<[u8]>, u64, Hasher>,
+    tsv_raw: KeyTable,
+    /// Keys of `tsv_raw` holding a backslash (to decode at the end).
+    escaped: Vec<Box<[u8]>>,
     /// The split plan for the last TSV header block seen.
     plan: Option<(Arc<Schema>, TsvPlan)>,
     spans: Vec<(usize, usize)>,
@@ -179,12 +265,15 @@ struct TsvPlan {
 }
 
 #[inline]
-fn bump(map: &mut HashMap<Box<[u8]>, u64, Hasher>, key: &[u8]) {
-    match map.get_mut(key) {
-        Some(c) => *c += 1,
-        None => {
-            map.insert(key.into(), 1);
-        }
+fn bump(map: &mut KeyTable, key: &[u8]) {
+    map.add(key, 1);
+}
+
+/// Counts a raw TSV value, noting new keys with escapes.
+#[inline]
+fn bump_raw(map: &mut KeyTable, escaped: &mut Vec<Box<[u8]>>, key: &[u8]) {
+    if map.add(key, 1) && memchr::memchr(b'\\', key).is_some() {
+        escaped.push(key.into());
     }
 }
 
@@ -193,7 +282,8 @@ impl Counter {
         Counter {
             column: column.to_string(),
             counts: ValueCounts::default(),
-            tsv_raw: HashMap::with_hasher(Hasher::default()),
+            tsv_raw: KeyTable::default(),
+            escaped: Vec::new(),
             plan: None,
             spans: Vec::new(),
         }
@@ -256,6 +346,7 @@ impl Counter {
             // Multi-byte separators, other prefixes: the general reader.
             let counts = &mut self.counts;
             let raw = &mut self.tsv_raw;
+            let escaped = &mut self.escaped;
             let (unset, empty) = (&h.unset_field, &h.empty_field);
             b.for_each_record(|r| {
                 if let Rec::Row(row) = r {
@@ -263,7 +354,7 @@ impl Counter {
                         None => counts.unset += 1,
                         Some(v) if v == unset.as_slice() => counts.unset += 1,
                         Some(v) if v == empty.as_slice() => bump(&mut counts.values, b""),
-                        Some(v) => bump(raw, v),
+                        Some(v) => bump_raw(raw, escaped, v),
                     }
                 }
             });
@@ -275,6 +366,7 @@ impl Counter {
         let mut pos = 0;
         let mut line = b.first_line;
         let mut recs = 0u64;
+        let mut batch = Batch::new();
         while pos < text.len() {
             let rest = &text[pos..];
             if !one_column && (rest[0] == b'\n' || rest.starts_with(b"\r\n")) {
@@ -304,12 +396,19 @@ impl Counter {
                 } else if v == empty {
                     bump(&mut self.counts.values, b"");
                 } else {
-                    bump(&mut self.tsv_raw, v);
+                    batch.push(
+                        &mut self.tsv_raw,
+                        Some(&mut self.escaped),
+                        text,
+                        pos + s,
+                        pos + e,
+                    );
                 }
             }
             pos += end + 1;
             line += 1;
         }
+        batch.flush(&mut self.tsv_raw, Some(&mut self.escaped), text);
         b.add_records(recs);
     }
 
@@ -319,7 +418,9 @@ impl Counter {
         let mut line = b.first_line;
         let mut recs = 0u64;
         let mut problems = Vec::new();
+        let mut batch = Batch::new();
         while pos < text.len() {
+            let start = pos;
             let rest = &text[pos..];
             let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
             pos += end + 1;
@@ -340,7 +441,11 @@ impl Counter {
             }
             recs += 1;
             match finder.find(t) {
-                Found::Str(s) => bump(&mut self.counts.values, s),
+                Found::Str(s) => {
+                    // Where `s` is in `text`, for the batch.
+                    let at = s.as_ptr() as usize - text.as_ptr() as usize;
+                    batch.push(&mut self.counts.values, None, text, at, at + s.len());
+                }
                 Found::Null => self.counts.unset += 1,
                 Found::Absent => self.counts.missing += 1,
                 Found::Other(s) => bump(&mut self.counts.values, s),
@@ -364,7 +469,9 @@ impl Counter {
                     problems.clear();
                 }
             }
+            let _ = start;
         }
+        batch.flush(&mut self.counts.values, None, text);
         b.add_records(recs);
     }
 

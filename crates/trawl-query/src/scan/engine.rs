@@ -21,13 +21,27 @@ use super::progress::Bar;
 use super::segment::{line_at, SegKind, Segments, Tracker};
 use super::{Input, Ordered, Scan, ScanError, ScanProblem, ScanSummary, MAX_PROBLEMS};
 
-/// Plain files at least this large are read in parallel ranges.
-const RANGE_MIN: u64 = 8 << 20;
-/// Size of a range (and of the buffers a stream is cut into).
-pub(crate) const CHUNK: u64 = 2 << 20;
-/// Compressed files up to this size are read whole by one worker (several files at once);
-/// larger ones are inflated by the dispatcher and their blocks shared out.
-const WHOLE_MAX: u64 = 4 << 20;
+/// How inputs are cut up (see [`Sizes::DEFAULT`]); tests make them small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    /// Size of a range of a large plain file, and of the buffers a stream is cut into.
+    pub chunk: u64,
+    /// Plain files at least this large are read in parallel ranges.
+    pub range_min: u64,
+    /// Compressed files (and plain ones below `range_min`) up to this size are read whole by
+    /// one worker, several files at once; larger compressed ones are inflated by the
+    /// dispatcher and their blocks shared out.
+    pub whole_max: u64,
+}
+
+impl Sizes {
+    /// 2 MiB ranges for plain files from 8 MiB; compressed files up to 4 MiB read whole.
+    pub const DEFAULT: Sizes = Sizes {
+        chunk: 2 << 20,
+        range_min: 8 << 20,
+        whole_max: 4 << 20,
+    };
+}
 /// Bytes read to tell the format of a file.
 const SNIFF: usize = 64 << 10;
 /// Records per block for formats read by the record reader.
@@ -235,12 +249,14 @@ struct Class {
 
 struct RangePlan {
     file: u32,
+    chunk: u64,
     fd: File,
     /// Offset of the first byte to read (stdin may be part-read).
     base: u64,
     len: u64,
     n: u32,
-    h0: Option<Arc<super::Schema>>,
+    /// The reading state after the file's first lines: what every range but the first assumes.
+    t0: Tracker,
     default_path: Option<String>,
     classes: Mutex<Vec<Option<Class>>>,
     cv: Condvar,
@@ -248,6 +264,7 @@ struct RangePlan {
 
 /// Counters shared by all threads.
 struct Shared<'a> {
+    sizes: Sizes,
     infos: &'a [FileInfo],
     stop: &'a AtomicBool,
     bytes: AtomicU64,
@@ -287,6 +304,7 @@ fn run<V: Visitor>(
         })
         .sum();
     let shared = Shared {
+        sizes: scan.sizes,
         infos: &infos,
         stop,
         bytes: AtomicU64::new(0),
@@ -392,14 +410,14 @@ fn dispatch<V: Visitor>(scan: &Scan, v: &V, sh: &Shared<'_>, tx: SyncSender<Job>
             continue;
         }
         let name = &sh.infos[i].name;
-        match plan(input, &sh.infos[i], &sh.bytes) {
+        match plan(input, &sh.infos[i], &sh.bytes, sh.sizes) {
             Err(e) => {
                 file_failed(&mut sum, name, e.to_string());
                 v.file_end(fi, 0);
             }
             Ok(Plan::Ranges(plan)) => {
                 let n = plan.n;
-                let plan = Arc::new(plan);
+                let plan: Arc<RangePlan> = Arc::from(plan);
                 for idx in 0..n {
                     let job = Job::Range {
                         plan: Arc::clone(&plan),
@@ -417,9 +435,15 @@ fn dispatch<V: Visitor>(scan: &Scan, v: &V, sh: &Shared<'_>, tx: SyncSender<Job>
                 }
             }
             Ok(Plan::Stream(src)) => {
-                let chunks = stream(fi, &sh.infos[i], src, sh.stop, &mut sum, &mut |job| {
-                    tx.send(job).is_ok()
-                });
+                let chunks = stream(
+                    sh.sizes,
+                    fi,
+                    &sh.infos[i],
+                    src,
+                    sh.stop,
+                    &mut sum,
+                    &mut |job| tx.send(job).is_ok(),
+                );
                 v.file_end(fi, chunks);
             }
         }
@@ -428,13 +452,18 @@ fn dispatch<V: Visitor>(scan: &Scan, v: &V, sh: &Shared<'_>, tx: SyncSender<Job>
 }
 
 enum Plan<'b> {
-    Ranges(RangePlan),
+    Ranges(Box<RangePlan>),
     Whole(std::path::PathBuf),
     Stream(Box<dyn Read + Send + 'b>),
 }
 
 /// Decides how to read an input.
-fn plan<'b>(input: &Input, info: &FileInfo, bytes: &'b AtomicU64) -> Result<Plan<'b>, String> {
+fn plan<'b>(
+    input: &Input,
+    info: &FileInfo,
+    bytes: &'b AtomicU64,
+    sizes: Sizes,
+) -> Result<Plan<'b>, String> {
     let (fd, name_path) = match input {
         Input::Stdin => {
             use std::os::fd::AsFd;
@@ -479,16 +508,23 @@ fn plan<'b>(input: &Input, info: &FileInfo, bytes: &'b AtomicU64) -> Result<Plan
         }
     }
     let compressed = gzip || zstd;
-    if !compressed && len >= RANGE_MIN {
+    if !compressed && len >= sizes.range_min {
         let mut head = vec![0u8; SNIFF.min(len as usize)];
         let n = read_at_full(&fd, base, &mut head).map_err(|e| e.to_string())?;
         head.truncate(n);
         if !in_order_format(&head) {
-            return Ok(Plan::Ranges(range_plan(info, fd, base, len, &head)));
+            return Ok(Plan::Ranges(Box::new(range_plan(
+                info,
+                fd,
+                base,
+                len,
+                &head,
+                sizes.chunk,
+            ))));
         }
     }
     match (&name_path, input) {
-        (Some(p), _) if len <= WHOLE_MAX || (!compressed && len < RANGE_MIN) => {
+        (Some(p), _) if len <= sizes.whole_max || (!compressed && len < sizes.range_min) => {
             Ok(Plan::Whole(p.clone()))
         }
         (Some(p), _) if gzip => {
@@ -512,20 +548,28 @@ fn plan<'b>(input: &Input, info: &FileInfo, bytes: &'b AtomicU64) -> Result<Plan
     }
 }
 
-fn range_plan(info: &FileInfo, fd: File, base: u64, len: u64, head: &[u8]) -> RangePlan {
+fn range_plan(
+    info: &FileInfo,
+    fd: File,
+    base: u64,
+    len: u64,
+    head: &[u8],
+    chunk: u64,
+) -> RangePlan {
     // The header block the file starts with: the assumption for every range but the first.
     let whole = memchr::memrchr(b'\n', head).map_or(&head[..0], |i| &head[..=i]);
-    let mut t = Tracker::new(info.log_type.clone(), None);
-    let _ = t.segment(whole);
-    let h0 = t.current();
-    let n = len.div_ceil(CHUNK) as u32;
+    let mut t0 = Tracker::new(info.log_type.clone(), None);
+    let _ = t0.segment(whole);
+    let _ = t0.current();
+    let n = len.div_ceil(chunk) as u32;
     RangePlan {
         file: info.index,
+        chunk,
         fd,
         base,
         len,
         n,
-        h0,
+        t0,
         default_path: info.log_type.clone(),
         classes: Mutex::new(vec![None; n as usize]),
         cv: Condvar::new(),
@@ -587,15 +631,17 @@ impl<R: Read> Read for Counted<'_, R> {
 /// Reads buffers of whole lines from a stream, the partial last line carried over.
 struct LineBuffers<R> {
     src: R,
+    chunk: usize,
     carry: Vec<u8>,
     eof: bool,
     error: Option<io::Error>,
 }
 
 impl<R: Read> LineBuffers<R> {
-    fn new(src: R) -> Self {
+    fn new(src: R, chunk: u64) -> Self {
         LineBuffers {
             src,
+            chunk: chunk as usize,
             carry: Vec::new(),
             eof: false,
             error: None,
@@ -607,7 +653,7 @@ impl<R: Read> LineBuffers<R> {
     fn next(&mut self, buf: &mut Vec<u8>) -> bool {
         buf.clear();
         buf.append(&mut self.carry);
-        let want = CHUNK as usize;
+        let want = self.chunk;
         while !self.eof && buf.len() < want {
             let start = buf.len();
             buf.resize(start.max(want), 0);
@@ -642,7 +688,7 @@ impl<R: Read> LineBuffers<R> {
     }
 
     fn next_long(&mut self, buf: &mut Vec<u8>) -> bool {
-        let mut tmp = vec![0u8; CHUNK as usize];
+        let mut tmp = vec![0u8; self.chunk];
         loop {
             match self.src.read(&mut tmp) {
                 Ok(0) => {
@@ -673,7 +719,9 @@ impl<R: Read> LineBuffers<R> {
 
 /// Reads a stream in order and hands out jobs (buffers with their segments, or records).
 /// Returns the number of chunks (jobs) made.
+#[allow(clippy::too_many_arguments)]
 fn stream<R: Read>(
+    sizes: Sizes,
     fi: u32,
     info: &FileInfo,
     src: R,
@@ -681,7 +729,7 @@ fn stream<R: Read>(
     sum: &mut ScanSummary,
     send: &mut dyn FnMut(Job) -> bool,
 ) -> u32 {
-    let mut lb = LineBuffers::new(src);
+    let mut lb = LineBuffers::new(src, sizes.chunk);
     let mut buf = Vec::new();
     if !lb.next(&mut buf) {
         if let Some(e) = lb.error.take() {
@@ -964,7 +1012,7 @@ impl<V: Visitor> Worker<'_, V> {
             }
         };
         let mut local = ScanSummary::default();
-        let chunks = stream(file, info, src, sh.stop, &mut local, &mut |job| {
+        let chunks = stream(sh.sizes, file, info, src, sh.stop, &mut local, &mut |job| {
             self.run(job);
             true
         });
@@ -1019,10 +1067,13 @@ impl<V: Visitor> Worker<'_, V> {
             }
         };
         self.sh.bytes.fetch_add((e - s) as u64, Ordering::Relaxed);
-        let start = if idx == 0 { None } else { plan.h0.clone() };
-        let mut tracker = Tracker::new(plan.default_path.clone(), start);
+        let mut tracker = if idx == 0 {
+            Tracker::new(plan.default_path.clone(), None)
+        } else {
+            plan.t0.clone()
+        };
         let segs = tracker.segment(&buf[s..e]);
-        let changed = !tracker.same_as(plan.h0.as_deref());
+        let changed = !tracker.same_state(&plan.t0);
         // Publish, then wait for the ranges before this one to know where we stand.
         let (base, earlier_changed) = {
             let Ok(mut cl) = plan.classes.lock() else {
@@ -1066,10 +1117,13 @@ impl<V: Visitor> Worker<'_, V> {
                 pos: abs_end,
                 end: plan.base + plan.len,
             };
-            let mut lb = LineBuffers::new(Counted {
-                inner: tail,
-                bytes: &self.sh.bytes,
-            });
+            let mut lb = LineBuffers::new(
+                Counted {
+                    inner: tail,
+                    bytes: &self.sh.bytes,
+                },
+                plan.chunk,
+            );
             let mut line = base + segs.lines;
             let mut tb = Vec::new();
             while !self.sh.stop.load(Ordering::Relaxed) && lb.next(&mut tb) {
@@ -1085,25 +1139,25 @@ impl<V: Visitor> Worker<'_, V> {
     }
 }
 
-/// Reads the lines that start inside range `idx` into `buf`. Returns where they are in `buf`
-/// and the file offset after them.
+/// Reads the lines that start inside range `idx` into `buf` (reused without clearing: only
+/// the returned part is meaningful). Returns where they are in `buf` and the file offset
+/// after them.
 fn read_owned(plan: &RangePlan, idx: u32, buf: &mut Vec<u8>) -> io::Result<(usize, usize, u64)> {
-    let start = plan.base + u64::from(idx) * CHUNK;
-    let end = (start + CHUNK).min(plan.base + plan.len);
+    let start = plan.base + u64::from(idx) * plan.chunk;
     let file_end = plan.base + plan.len;
+    let end = (start + plan.chunk).min(file_end);
     // One byte before the range tells whether a line starts right at its beginning.
     let from = if idx == 0 { start } else { start - 1 };
-    let mut to = (end + (64 << 10)).min(file_end);
-    buf.clear();
-    buf.resize((to - from) as usize, 0);
-    let n = read_at_full(&plan.fd, from, buf)?;
-    buf.truncate(n);
-    to = from + n as u64;
+    let want = ((end + (64 << 10)).min(file_end) - from) as usize;
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    let mut valid = read_at_full(&plan.fd, from, &mut buf[..want])?;
     let own_len = (end - from) as usize;
     let s = if idx == 0 {
         0
     } else {
-        match memchr::memchr(b'\n', &buf[..own_len.min(buf.len())]) {
+        match memchr::memchr(b'\n', &buf[..own_len.min(valid)]) {
             Some(p) if p + 1 < own_len => p + 1,
             _ => return Ok((0, 0, end)),
         }
@@ -1111,23 +1165,27 @@ fn read_owned(plan: &RangePlan, idx: u32, buf: &mut Vec<u8>) -> io::Result<(usiz
     // The owned lines run to the newline at or after the range's last byte.
     let mut search = own_len.saturating_sub(1);
     loop {
-        if let Some(q) = buf.get(search..).and_then(|r| memchr::memchr(b'\n', r)) {
+        if let Some(q) = buf[..valid]
+            .get(search..)
+            .and_then(|r| memchr::memchr(b'\n', r))
+        {
             let e = search + q + 1;
             return Ok((s, e, from + e as u64));
         }
-        if to >= file_end {
-            return Ok((s, buf.len(), to));
+        let at = from + valid as u64;
+        if at >= file_end {
+            return Ok((s, valid, at));
         }
         // A line longer than the read-ahead: read more.
-        search = buf.len();
-        let more = ((to - from) as usize).max(1 << 20);
-        let old = buf.len();
-        buf.resize(old + more, 0);
-        let k = read_at_full(&plan.fd, to, &mut buf[old..])?;
-        buf.truncate(old + k);
-        to += k as u64;
+        search = valid;
+        let more = valid.max(1 << 20);
+        if buf.len() < valid + more {
+            buf.resize(valid + more, 0);
+        }
+        let k = read_at_full(&plan.fd, at, &mut buf[valid..valid + more])?;
+        valid += k;
         if k == 0 {
-            return Ok((s, buf.len(), to));
+            return Ok((s, valid, at));
         }
     }
 }

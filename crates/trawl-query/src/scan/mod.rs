@@ -41,6 +41,7 @@ mod block;
 mod count;
 mod engine;
 mod jsonkey;
+mod keys;
 mod progress;
 mod segment;
 
@@ -49,6 +50,8 @@ use std::path::PathBuf;
 
 pub use block::{Block, BlockData, FileInfo, Ordinal, Rec};
 pub use count::{count_values, count_values_where, ValueCounts};
+#[doc(hidden)]
+pub use engine::Sizes;
 pub use segment::Schema;
 use trawl_input::LogFile;
 
@@ -77,6 +80,7 @@ pub struct Scan {
     pub(crate) inputs: Vec<Input>,
     pub(crate) threads: usize,
     pub(crate) progress: Progress,
+    pub(crate) sizes: engine::Sizes,
 }
 
 /// A problem met during a scan.
@@ -168,6 +172,7 @@ impl Scan {
             inputs: files.into_iter().map(Input::File).collect(),
             threads: threads.max(1),
             progress: Progress::Auto,
+            sizes: engine::Sizes::DEFAULT,
         }
     }
 
@@ -182,6 +187,7 @@ impl Scan {
             inputs,
             threads: threads.max(1),
             progress: Progress::Auto,
+            sizes: engine::Sizes::DEFAULT,
         }
     }
 
@@ -193,6 +199,14 @@ impl Scan {
     /// Sets when a progress bar is shown.
     pub fn progress(mut self, p: Progress) -> Scan {
         self.progress = p;
+        self
+    }
+
+    /// Sets how inputs are cut up (for tests of the block splitting; the defaults suit real
+    /// logs).
+    #[doc(hidden)]
+    pub fn with_sizes(mut self, sizes: Sizes) -> Scan {
+        self.sizes = sizes;
         self
     }
 

@@ -85,22 +85,39 @@ pub(crate) struct Tracker {
     building: Option<Schema>,
     /// Whether a header line has been seen at all (TsvState's `generation > 0`).
     pub seen_header: bool,
+    /// Whether the last record line was JSON: until the next header line, lines are read as
+    /// JSON (a TSV row there is no record), as the record reader does.
+    pub in_json: bool,
 }
 
-/// Counts `\n` bytes, 32 at a time so the compiler vectorises it.
+/// Counts `\n` bytes: 16 at a time with SSE2 (every x86_64 has it), summed every 255 steps.
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn count_newlines(s: &[u8]) -> u64 {
-    let mut n = 0u64;
-    let mut chunks = s.chunks_exact(255 * 32);
+    use std::arch::x86_64::*;
+    let mut total = 0u64;
+    let mut chunks = s.chunks_exact(16 * 255);
     for big in &mut chunks {
-        let mut acc = [0u8; 32];
-        for c in big.chunks_exact(32) {
-            for (a, b) in acc.iter_mut().zip(c) {
-                *a += u8::from(*b == b'\n');
+        // SAFETY: SSE2 is part of the x86_64 baseline; every load reads 16 bytes inside `big`.
+        unsafe {
+            let nl = _mm_set1_epi8(b'\n' as i8);
+            let mut acc = _mm_setzero_si128();
+            for c in big.chunks_exact(16) {
+                let v = _mm_loadu_si128(c.as_ptr().cast::<__m128i>());
+                acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, nl));
             }
+            let sad = _mm_sad_epu8(acc, _mm_setzero_si128());
+            let hi = _mm_unpackhi_epi64(sad, sad);
+            total += (_mm_cvtsi128_si64(sad) + _mm_cvtsi128_si64(hi)) as u64;
         }
-        n += acc.iter().map(|&x| u64::from(x)).sum::<u64>();
     }
-    n + chunks.remainder().iter().filter(|&&b| b == b'\n').count() as u64
+    let rest = chunks.remainder();
+    total + memchr::memchr_iter(b'\n', rest).count() as u64
+}
+
+/// Counts `\n` bytes.
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn count_newlines(s: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', s).count() as u64
 }
 
 /// Lines in a buffer of whole lines: newlines, plus one for a last line without its `\n`.
@@ -184,6 +201,7 @@ impl Tracker {
             seen_header: schema.is_some(),
             schema,
             building: None,
+            in_json: false,
         }
     }
 
@@ -282,30 +300,34 @@ impl Tracker {
             let prefix_first = self.prefix().first().copied().unwrap_or(b'#');
             if first == b'#' || first == prefix_first {
                 let (text, next) = line_at(s, pos);
-                match self.meta(text, &mut warn) {
-                    Meta::Directive | Meta::Comment => {
-                        out.problems.extend(warn.drain(..).map(|w| (line, w)));
-                        pos = next;
-                        line += 1;
-                        continue;
+                let meta = self.meta(text, &mut warn);
+                if !matches!(meta, Meta::Data) || self.in_json {
+                    // A directive, a comment, or (after JSON lines) a `#` line read as one.
+                    if matches!(meta, Meta::Directive) {
+                        self.in_json = false;
                     }
-                    Meta::Data => {}
+                    out.problems.extend(warn.drain(..).map(|w| (line, w)));
+                    pos = next;
+                    line += 1;
+                    continue;
                 }
             }
             let (text, next) = line_at(s, pos);
-            let json = if self.has_fields() {
+            let in_tsv = self.has_fields() && !self.in_json;
+            let json = if in_tsv {
                 looks_like_json(text)
             } else {
-                first == b'{' || trim_ws(text).first() == Some(&b'{')
+                trim_ws(text).first() == Some(&b'{')
             };
             // A blank line is no record (Zeek writes none), except in a one-column block where
             // it is an empty value. Blank lines inside a run are skipped by the readers.
-            if text.is_empty() && !(self.has_fields() && self.field_count() == 1) {
+            if text.is_empty() && !(in_tsv && self.field_count() == 1) {
                 pos = next;
                 line += 1;
                 continue;
             }
-            let kind = if json {
+            let kind = if json || self.in_json {
+                self.in_json = true;
                 SegKind::Json
             } else if self.has_fields() {
                 SegKind::Tsv(self.current().unwrap_or_default())
@@ -335,6 +357,7 @@ impl Tracker {
                 // Is the line at `cand` really the start of something else?
                 let (ctext, cnext) = line_at(s, cand);
                 let other = match s[cand] {
+                    b'#' if kind == SegKind::Json => true,
                     b'#' => self.would_be_meta(ctext),
                     _ => match kind {
                         SegKind::Json => false,
@@ -361,6 +384,17 @@ impl Tracker {
         }
         out.lines = line;
         out
+    }
+
+    /// Whether lines after this point read as after `other` (same schema, finished or not,
+    /// and the same JSON mode).
+    pub fn same_state(&self, other: &Tracker) -> bool {
+        let theirs = match (&other.building, &other.schema) {
+            (Some(b), _) => Some(b),
+            (None, Some(s)) => Some(s.as_ref()),
+            (None, None) => None,
+        };
+        self.in_json == other.in_json && self.same_as(theirs)
     }
 
     /// Whether rows after this point read as under `h0` (the tracker's header, finished or
