@@ -36,6 +36,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(v) = env("AUGS") {
         cfg.augment_share = v.parse()?;
     }
+    if let Some(v) = env("SYN") {
+        cfg.synthetic = v.parse()?;
+    }
+    if let Some(v) = env("SYNW") {
+        cfg.synthetic_words = v == "1";
+    }
     if let Some(v) = env("AUG") {
         cfg.augment = v == "1";
     }

@@ -9,6 +9,7 @@ use crate::hash;
 use crate::lexicon::{self, LexHits};
 use crate::markov;
 use crate::normalize::{Parsed, SuffixKind};
+use crate::prior;
 use crate::punycode;
 use crate::words::{self, Seg};
 
@@ -59,7 +60,12 @@ pub(crate) mod tag {
     pub const SWITCHES: u8 = 32;
     pub const REPEAT: u8 = 33;
     pub const IDN_BRAND: u8 = 34;
-    pub const N: usize = 35;
+    pub const TLD_PRIOR: u8 = 35;
+    pub const SUFFIX_PRIOR: u8 = 36;
+    pub const PRIOR_SHAPE: u8 = 37;
+    pub const SEG_CROSS: u8 = 38;
+    pub const SEG_SHAPE: u8 = 39;
+    pub const N: usize = 40;
 }
 
 /// Namespace of a tag.
@@ -96,6 +102,11 @@ pub(crate) trait Sink {
 pub(crate) struct Tables<'a> {
     pub markov: &'a [f32],
     pub words: &'a [u64],
+    /// Benign suffix/TLD counts ([`prior`]).
+    pub prior: &'a [u16],
+    /// Training on the benign names the counts came from: count each name's own suffix
+    /// out (leave-one-out), so training sees the counts a new benign name would get.
+    pub loo: bool,
 }
 
 /// Measured values, kept for explanations and for the namespace normalisation.
@@ -116,6 +127,7 @@ pub(crate) struct Facts {
     pub puny: bool,
     pub mixed: bool,
     pub idn_brand: Option<u16>,
+    pub tld_count: u16,
 }
 
 #[inline(always)]
@@ -383,6 +395,19 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     };
     dense(s, tag::SEG_COVER, cover * 8 + lb);
     dense(s, tag::SEG_WORDS, u32::from(seg.words.min(8)) * 8 + lb);
+    // Coverage, word count and length together: benign compounds are two or three words,
+    // generated phrases four to eight.
+    dense(
+        s,
+        tag::SEG_CROSS,
+        (cover / 2).min(4) * 64 + u32::from(seg.words.min(7)) * 8 + lb,
+    );
+    if seg.words >= 2 {
+        // Mean word length and share of two-letter words ("of", "to", "the" glue).
+        let mean = (u32::from(seg.covered) / u32::from(seg.words)).min(9);
+        let short = (u32::from(seg.short) * 4 / u32::from(seg.words)).min(3);
+        dense(s, tag::SEG_SHAPE, mean * 4 + short);
+    }
 
     // Subdomain shape.
     let nsub = p.subdomain_labels();
@@ -422,15 +447,8 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
         tag::SUFFIX,
         hash::bytes(hash::seed(tag::SUFFIX), sfx),
     );
-    let tld = match p.suffix.bytes().rposition(|b| b == b'.') {
-        Some(i) => &p.suffix[i + 1..],
-        None => p.suffix,
-    };
-    s.put(
-        NS_DENSE,
-        tag::TLD,
-        hash::bytes(hash::seed(tag::TLD), tld.as_bytes()),
-    );
+    let tld = prior::tld_of(sfx);
+    s.put(NS_DENSE, tag::TLD, hash::bytes(hash::seed(tag::TLD), tld));
     let kind = match p.suffix_kind {
         SuffixKind::Icann => 0,
         SuffixKind::Private => 1,
@@ -439,6 +457,21 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     };
     dense(s, tag::SUFFIX_KIND, kind * 16 + nsub.min(8) as u32);
     dense(s, tag::PRIV_MARKOV, kind * 32 + mbin);
+
+    // How common the TLD and suffix are among benign names, alone and with the label's
+    // shape: this carries over to TLDs that no training family used.
+    let loo = u16::from(t.loo);
+    let tld_c = prior::count(t.prior, prior::TAG_TLD, tld).saturating_sub(loo);
+    let sfx_c = prior::count(t.prior, prior::TAG_SUFFIX, sfx).saturating_sub(loo);
+    f.tld_count = tld_c;
+    let (tb, sb) = (prior::bin(tld_c), prior::bin(sfx_c));
+    dense(s, tag::TLD_PRIOR, tb * 8 + lb);
+    dense(s, tag::SUFFIX_PRIOR, sb * 4 + kind);
+    dense(
+        s,
+        tag::PRIOR_SHAPE,
+        tb * 64 + (mbin / 3).min(7) * 8 + u32::from(sh.digits > 0) * 4 + nsub.min(3) as u32,
+    );
 
     // Brands and keywords.
     let lex = lexicon::scan(p.label, p.subdomain);

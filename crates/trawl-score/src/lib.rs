@@ -40,6 +40,7 @@ mod lexicon;
 mod markov;
 mod model;
 mod normalize;
+mod prior;
 mod punycode;
 pub mod train;
 mod words;

@@ -1,9 +1,11 @@
 //! The model: weights, tables, file format, scoring and explanations.
 //!
-//! File format (all little-endian), version 1:
+//! File format (all little-endian), version 2:
 //! `b"TRAWLSCR"`, u32 version, u32 table bits, f32 bias\[2\], f32 scale\[2\],
 //! f32 threshold\[2\], u32 n + f32\[n\] trigram table, u32 n + u64\[n\] word bit set,
+//! u32 n + u16\[n\] benign suffix/TLD counts,
 //! i16\[2 << bits\] weights (phish, dga interleaved), u32 n + UTF-8 JSON training summary.
+//! (Version 1 had no counts table; its features differ, so it is refused.)
 //! The fingerprint is a 64-bit hash of all bytes.
 
 use crate::error::{ModelError, NameError};
@@ -12,13 +14,14 @@ use crate::hash;
 use crate::lexicon::{BRANDS, KEYWORDS};
 use crate::markov;
 use crate::normalize::{normalize, NameBuf, NameKind, Parsed, SuffixKind};
+use crate::prior;
 use crate::words;
 use serde::Serialize;
 use std::sync::OnceLock;
 
 const MAGIC: &[u8; 8] = b"TRAWLSCR";
 /// Current model format version.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Index of the phishing task in two-element arrays.
 pub(crate) const PHISH: usize = 0;
 /// Index of the DGA task in two-element arrays.
@@ -35,6 +38,7 @@ pub struct Model {
     threshold: [f32; 2],
     markov: Box<[f32]>,
     words: Box<[u64]>,
+    prior: Box<[u16]>,
     summary: String,
     fingerprint: u64,
     size: usize,
@@ -185,6 +189,7 @@ pub(crate) struct Parts {
     pub threshold: [f32; 2],
     pub markov: Vec<f32>,
     pub words: Vec<u64>,
+    pub prior: Vec<u16>,
     pub summary: String,
 }
 
@@ -230,6 +235,11 @@ impl Model {
             return Err(ModelError::Corrupt("word set size"));
         }
         let words = (0..n).map(|_| r.u64()).collect::<Result<Box<[u64]>, _>>()?;
+        let n = r.u32()? as usize;
+        if n != prior::PRIOR_LEN {
+            return Err(ModelError::Corrupt("suffix count table size"));
+        }
+        let prior = (0..n).map(|_| r.u16()).collect::<Result<Box<[u16]>, _>>()?;
         let raw = r.take((1usize << bits) * 4)?;
         let weights = raw
             .chunks_exact(4)
@@ -255,6 +265,7 @@ impl Model {
             threshold,
             markov,
             words,
+            prior,
             summary,
             fingerprint: hash::fingerprint(b),
             size: b.len(),
@@ -283,6 +294,10 @@ impl Model {
         for v in &p.words {
             out.extend_from_slice(&v.to_le_bytes());
         }
+        out.extend_from_slice(&(p.prior.len() as u32).to_le_bytes());
+        for v in &p.prior {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
         for w in &p.weights {
             for t in 0..2 {
                 let q = (w[t] / scale[t]).round().clamp(-32767.0, 32767.0) as i16;
@@ -309,6 +324,10 @@ impl Model {
         }
         out.extend_from_slice(&(self.words.len() as u32).to_le_bytes());
         for v in self.words.iter() {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.prior.len() as u32).to_le_bytes());
+        for v in self.prior.iter() {
             out.extend_from_slice(&v.to_le_bytes());
         }
         for w in self.weights.iter() {
@@ -353,6 +372,8 @@ impl Model {
         Tables {
             markov: &self.markov,
             words: &self.words,
+            prior: &self.prior,
+            loo: false,
         }
     }
 
@@ -487,10 +508,12 @@ fn reason(t: u8, task: usize, p: &Parsed<'_>, f: &Facts) -> Option<String> {
             f.markov_sub.unwrap_or(0.0)
         ),
         tag::ENTROPY => format!("high character entropy ({:.2} bits per char)", f.entropy),
-        tag::SEG_COVER | tag::SEG_WORDS if f.seg.words >= 2 => format!(
-            "label made of {} dictionary words ({} of {} chars)",
-            f.seg.words, f.seg.covered, f.label_len
-        ),
+        tag::SEG_COVER | tag::SEG_WORDS | tag::SEG_CROSS | tag::SEG_SHAPE if f.seg.words >= 2 => {
+            format!(
+                "label made of {} dictionary words ({} of {} chars)",
+                f.seg.words, f.seg.covered, f.label_len
+            )
+        }
         tag::LEN_LABEL => format!("long registered label ({} chars)", f.label_len),
         tag::LEN_NAME => format!("long name ({} chars)", p.name.len()),
         tag::DIGITS if f.digits > 0 => {
@@ -506,6 +529,14 @@ fn reason(t: u8, task: usize, p: &Parsed<'_>, f: &Facts) -> Option<String> {
             "on hosting platform {} (public-suffix PRIVATE section)",
             p.suffix
         ),
+        tag::TLD_PRIOR | tag::SUFFIX_PRIOR | tag::PRIOR_SHAPE => {
+            let tld = p.suffix.rsplit('.').next().unwrap_or(p.suffix);
+            match f.tld_count {
+                0 => format!("TLD .{tld} never seen among benign names"),
+                c if c < 64 => format!("TLD .{tld} is rare among benign names ({c} seen)"),
+                _ => format!("suffix .{} is common in {what} names", p.suffix),
+            }
+        }
         tag::SUFFIX | tag::TLD | tag::SUFFIX_KIND => {
             format!("suffix .{} is common in {what} names", p.suffix)
         }
@@ -561,6 +592,10 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> Result<u32, ModelError> {
         let s = self.take(4)?;
         Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    fn u16(&mut self) -> Result<u16, ModelError> {
+        let s = self.take(2)?;
+        Ok(u16::from_le_bytes([s[0], s[1]]))
     }
     fn f32(&mut self) -> Result<f32, ModelError> {
         Ok(f32::from_bits(self.u32()?))

@@ -9,6 +9,7 @@ use crate::hash::SplitMix;
 use crate::markov;
 use crate::model::{ns_norms, Model, Parts};
 use crate::normalize::{normalize, NameBuf};
+use crate::prior;
 use crate::words;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -103,6 +104,12 @@ pub struct TrainConfig {
     pub dropout: f32,
     /// Exponent of the 1/sqrt(family size) weight of DGA names (0 = all equal).
     pub family_balance: f32,
+    /// Synthetic random-label DGA names added to the DGA list (one extra family), under
+    /// TLDs drawn uniformly from those seen in the lists: the simplest generator, which
+    /// teaches "random label under any TLD" rather than only the TLDs of listed families.
+    pub synthetic: usize,
+    /// Make half of the synthetic names dictionary-word DGA names (2-6 random words).
+    pub synthetic_words: bool,
     /// Share of bare benign names that get a host label when `augment` is on.
     pub augment_share: f64,
     /// Passes that see only the generic (non-n-gram) features before the n-grams join, so
@@ -123,6 +130,8 @@ impl Default for TrainConfig {
             family_balance: 1.0,
             generic_epochs: 0,
             augment_share: 0.3,
+            synthetic: 40_000,
+            synthetic_words: true,
         }
     }
 }
@@ -205,7 +214,10 @@ impl Sink for Collect {
             features::tag::SUFFIX
             | features::tag::TLD
             | features::tag::SUFFIX_KIND
-            | features::tag::PRIV_MARKOV => GROUP_SUFFIX,
+            | features::tag::PRIV_MARKOV
+            | features::tag::TLD_PRIOR
+            | features::tag::SUFFIX_PRIOR
+            | features::tag::PRIOR_SHAPE => GROUP_SUFFIX,
             _ => ns as u32,
         };
         self.idx
@@ -370,8 +382,8 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
     let bits = cfg.bits.clamp(10, 24);
     let (mut benign, s0) = usable(&data.benign);
     let (phish, s1) = usable(&data.phish);
-    let (dga, s2) = usable(&data.dga);
-    let dga_tags = families(&data.dga);
+    let (mut dga, s2) = usable(&data.dga);
+    let mut dga_tags = families(&data.dga);
     if benign.is_empty() {
         return Err(TrainError::NoData("benign"));
     }
@@ -398,6 +410,14 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
     }
     let markov = markov::train(labels.iter().map(|s| s.as_bytes()));
     let words = words::build(words::BUILTIN);
+    // Suffix and TLD counts of the benign names as listed (before augmentation).
+    let mut suffixes: Vec<String> = Vec::with_capacity(benign.len());
+    for n in &benign {
+        if let Ok(p) = normalize(n, &mut buf) {
+            suffixes.push(p.suffix.to_string());
+        }
+    }
+    let prior = prior::build(suffixes.iter().map(|s| s.as_bytes()));
 
     let mut rng = SplitMix::new(cfg.seed ^ 0xa0_9e_11);
     let mut augmented = 0;
@@ -415,11 +435,26 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
         }
     }
 
+    let synthetic = synthesise(&benign, &phish, &dga, cfg);
+    for n in synthetic {
+        dga.push(n);
+        dga_tags.push("synthetic".to_string());
+    }
+
     let tables = Tables {
         markov: &markov,
         words: &words,
+        prior: &prior,
+        loo: false,
     };
-    let rb = rows(&benign, &tables, bits);
+    let rb = rows(
+        &benign,
+        &Tables {
+            loo: true,
+            ..tables
+        },
+        bits,
+    );
     let rp = rows(&phish, &tables, bits);
     let rd = rows(&dga, &tables, bits);
     // Rare DGA families weigh more (1/sqrt(family size)), so the model learns what they
@@ -454,9 +489,79 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
         threshold,
         markov,
         words,
+        prior,
         summary: serde_json::to_string(&summary).unwrap_or_default(),
     };
     Ok(Model::from_bytes(&Model::encode(&parts))?)
+}
+
+/// The commonest short English words (articles, prepositions, pronouns, auxiliaries).
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as",
+    "is", "are", "was", "be", "it", "he", "we", "us", "our", "his", "her", "its", "that", "this",
+    "all", "any", "not", "no", "so", "if", "but", "has", "have", "new", "one", "my",
+];
+
+/// Random names for [`TrainConfig::synthetic`]: labels of 3-24 letters (a fifth of them
+/// with digits too), TLDs uniform over the TLDs of all listed names.
+fn synthesise(
+    benign: &[String],
+    phish: &[String],
+    dga: &[String],
+    cfg: &TrainConfig,
+) -> Vec<String> {
+    if cfg.synthetic == 0 {
+        return Vec::new();
+    }
+    let mut tlds: Vec<&str> = benign
+        .iter()
+        .chain(phish)
+        .chain(dga)
+        .filter_map(|n| n.rsplit('.').next())
+        .filter(|t| t.bytes().all(|b| b.is_ascii_lowercase()) && t.len() >= 2)
+        .collect();
+    tlds.sort_unstable();
+    tlds.dedup();
+    if tlds.is_empty() {
+        return Vec::new();
+    }
+    let mut rng = SplitMix::new(cfg.seed ^ 0x5e_17_7e_71);
+    let (letters, alnum) = (
+        b"abcdefghijklmnopqrstuvwxyz",
+        b"abcdefghijklmnopqrstuvwxyz0123456789",
+    );
+    let dict: Vec<&str> = words::BUILTIN
+        .lines()
+        .map(str::trim)
+        .filter(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_lowercase()))
+        .collect();
+    (0..cfg.synthetic)
+        .map(|i| {
+            let mut n = String::new();
+            if i % 2 == 1 && !dict.is_empty() && cfg.synthetic_words {
+                // Dictionary DGA: 2-7 random words glued together; in half of them a
+                // third of the words are the short function words that fill real text.
+                let k = 2 + rng.below(6);
+                let glue = rng.unit() < 0.5;
+                for _ in 0..k {
+                    if n.len() < 40 {
+                        if glue && rng.unit() < 0.33 {
+                            n.push_str(FUNCTION_WORDS[rng.below(FUNCTION_WORDS.len())]);
+                        } else {
+                            n.push_str(dict[rng.below(dict.len())]);
+                        }
+                    }
+                }
+            } else {
+                let len = 3 + rng.below(22);
+                let set: &[u8] = if rng.unit() < 0.2 { alnum } else { letters };
+                n.extend((0..len).map(|_| char::from(set[rng.below(set.len())])));
+            }
+            n.push('.');
+            n.push_str(tlds[rng.below(tlds.len())]);
+            n
+        })
+        .collect()
 }
 
 /// Split `data` into (train, test), grouped by registered domain so that names of one

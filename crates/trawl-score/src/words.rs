@@ -15,6 +15,27 @@ const MIN_WORD: usize = 3;
 const MAX_WORD: usize = 12;
 const TAG_WORD: u8 = 0xd1;
 
+/// Common two-letter English words (plus "a" and "i", handled in [`segment`]). Word lists leave them out (too many false splits in
+/// a bit set), but dictionary DGAs that glue phrases together (rovnix: "thetruthsof...")
+/// are full of them, so the segmenter knows these exactly.
+const TWO_LETTER: &[&str] = &[
+    "am", "an", "as", "at", "be", "by", "do", "go", "he", "if", "in", "is", "it", "me", "my", "no",
+    "of", "on", "or", "so", "to", "up", "us", "we",
+];
+
+/// Bit table of [`TWO_LETTER`], indexed by `a * 26 + b`.
+const TWO: [u64; 11] = {
+    let mut t = [0u64; 11];
+    let mut i = 0;
+    while i < TWO_LETTER.len() {
+        let w = TWO_LETTER[i].as_bytes();
+        let c = (w[0] - b'a') as usize * 26 + (w[1] - b'a') as usize;
+        t[c >> 6] |= 1 << (c & 63);
+        i += 1;
+    }
+    t
+};
+
 /// The built-in word list (SCOWL `american-english-small`, 3-12 letters).
 pub(crate) const BUILTIN: &str = include_str!("../data/words.txt");
 
@@ -100,6 +121,8 @@ pub(crate) struct Seg {
     pub covered: u8,
     /// Number of words used.
     pub words: u8,
+    /// How many of them are one- or two-letter words.
+    pub short: u8,
 }
 
 /// Best segmentation: most letters covered, then fewest words. O(len * 10) probes.
@@ -109,9 +132,9 @@ pub(crate) fn segment(bits: &[u64], label: &[u8]) -> Seg {
         return Seg::default();
     }
     let pre = prefixes();
-    // dp[i] = best (covered, -words) for the prefix of length i.
-    let mut dp = [(0u8, 0u8); 64];
-    let better = |a: (u8, u8), b: (u8, u8)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
+    // dp[i] = best (covered, words, two-letter words) for the prefix of length i.
+    let mut dp = [(0u8, 0u8, 0u8); 64];
+    let better = |a: (u8, u8, u8), b: (u8, u8, u8)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
     for i in 0..n {
         let cur = dp[i];
         // Every position is reachable by leaving a letter uncovered.
@@ -127,14 +150,27 @@ pub(crate) fn segment(bits: &[u64], label: &[u8]) -> Seg {
             }
             h = hash::step(h, b);
             let len = j + 1 - i;
+            if len == 1 && (b == b'a' || b == b'i') {
+                // "a" and "i": the one-letter words.
+                let cand = (cur.0 + 1, cur.1 + 1, cur.2 + 1);
+                if better(cand, dp[j + 1]) {
+                    dp[j + 1] = cand;
+                }
+            }
             if len <= 4 {
                 c = c * 26 + usize::from(b - b'a');
+                if len == 2 && bit(&TWO, c) {
+                    let cand = (cur.0 + 2, cur.1 + 1, cur.2 + 1);
+                    if better(cand, dp[j + 1]) {
+                        dp[j + 1] = cand;
+                    }
+                }
                 if (len == 3 && !bit(&pre.p3, c)) || (len == 4 && !bit(&pre.p4, c)) {
                     break;
                 }
             }
             if len >= MIN_WORD && contains(bits, h) {
-                let cand = (cur.0 + len as u8, cur.1 + 1);
+                let cand = (cur.0 + len as u8, cur.1 + 1, cur.2);
                 if better(cand, dp[j + 1]) {
                     dp[j + 1] = cand;
                 }
@@ -144,6 +180,7 @@ pub(crate) fn segment(bits: &[u64], label: &[u8]) -> Seg {
     Seg {
         covered: dp[n].0,
         words: dp[n].1,
+        short: dp[n].2,
     }
 }
 

@@ -1,0 +1,82 @@
+//! How common a suffix and a TLD are among benign names.
+//!
+//! Each DGA family and phishing campaign uses its own handful of TLDs, so a weight per TLD
+//! only helps with TLDs seen in training. What generalises is the other side: the TLDs that
+//! benign traffic uses. "A random 4-character label under a TLD that benign names almost
+//! never use" holds for families the model never saw. The counts come from the benign
+//! training list and are stored in the model as a small hashed table of saturating u16
+//! counts (2^14 slots: about 1,500 TLDs and a few thousand suffixes, few collisions).
+
+use crate::hash;
+
+/// log2 of the table size.
+pub(crate) const PRIOR_BITS: u32 = 14;
+/// Table length.
+pub(crate) const PRIOR_LEN: usize = 1 << PRIOR_BITS;
+/// Hash seed of TLD entries.
+pub(crate) const TAG_TLD: u8 = 0xe1;
+/// Hash seed of public-suffix entries.
+pub(crate) const TAG_SUFFIX: u8 = 0xe2;
+
+#[inline(always)]
+fn slot(tag: u8, s: &[u8]) -> usize {
+    (hash::finish(hash::bytes(hash::seed(tag), s)) >> (64 - PRIOR_BITS)) as usize
+}
+
+/// Count of `s` (a TLD or a suffix, per `tag`) in the table; 0 for a malformed table.
+#[inline]
+pub(crate) fn count(table: &[u16], tag: u8, s: &[u8]) -> u16 {
+    table.get(slot(tag, s)).copied().unwrap_or(0)
+}
+
+/// The TLD of a suffix (its last label).
+#[inline]
+pub(crate) fn tld_of(suffix: &[u8]) -> &[u8] {
+    match suffix.iter().rposition(|&b| b == b'.') {
+        Some(i) => &suffix[i + 1..],
+        None => suffix,
+    }
+}
+
+/// Log-scale bin of a count: 0 for none, else 1 + floor(log2(count)) (1..=16).
+#[inline(always)]
+pub(crate) fn bin(c: u16) -> u32 {
+    16 - c.leading_zeros()
+}
+
+/// Count the suffixes and TLDs of benign names.
+pub(crate) fn build<'a>(suffixes: impl Iterator<Item = &'a [u8]>) -> Vec<u16> {
+    let mut t = vec![0u16; PRIOR_LEN];
+    for s in suffixes {
+        if s.is_empty() {
+            continue;
+        }
+        for (tag, key) in [(TAG_SUFFIX, s), (TAG_TLD, tld_of(s))] {
+            let c = &mut t[slot(tag, key)];
+            *c = c.saturating_add(1);
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_bins() {
+        let names: [&[u8]; 4] = [b"com", b"com", b"co.uk", b"github.io"];
+        let t = build(names.into_iter());
+        assert_eq!(count(&t, TAG_TLD, b"com"), 2);
+        assert_eq!(count(&t, TAG_TLD, b"uk"), 1);
+        assert_eq!(count(&t, TAG_SUFFIX, b"co.uk"), 1);
+        assert_eq!(count(&t, TAG_TLD, b"io"), 1);
+        assert_eq!(count(&t, TAG_TLD, b"cx"), 0);
+        assert_eq!(count(&[], TAG_TLD, b"com"), 0);
+        assert_eq!(
+            (bin(0), bin(1), bin(2), bin(3), bin(u16::MAX)),
+            (0, 1, 2, 2, 16)
+        );
+        assert_eq!(tld_of(b"com.sv"), b"sv");
+    }
+}
