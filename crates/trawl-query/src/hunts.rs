@@ -50,7 +50,7 @@ pub const HUNTS: &[Hunt] = &[
             },
             Section {
                 title: "scripting tools and odd user-agents",
-                query: "http | where user_agent =~ /(?i)^(curl|wget|python|go-http|java\\/|powershell|libwww|okhttp|nmap|sqlmap|nikto|masscan|zgrab)|^.{0,9}$|[{}$;]|\\(\\)/ \
+                query: "http | where user_agent =~ /(?i)^(curl|wget|python|go-http|java\\/|powershell|libwww|okhttp|nmap|sqlmap|nikto|masscan|zgrab)|^.{0,9}$|\\(\\)\\s*\\{|\\$\\{/ \
                         | summarize n = count(), clients = values(id.orig_h), hosts = values(host) by user_agent | sort n desc | head 50",
             },
         ],

@@ -277,6 +277,24 @@ pub fn cut(rec: &Record<'static>, names: &[String]) -> Record<'static> {
     for n in names {
         match rec.fields.iter().find(|f| f.name == n.as_str()) {
             Some(f) => out.fields.push(f.clone()),
+            // dns without score columns: the scores come from the scorer on `query`.
+            None if matches!(n.as_str(), "phish_score" | "dga_score")
+                && rec.get("query").is_some() =>
+            {
+                let v = match rec
+                    .get("query")
+                    .and_then(crate::expr::str_of)
+                    .and_then(|q| crate::functions::scores(&q))
+                {
+                    Some((p, d)) => Value::Double(if n == "phish_score" { p } else { d }),
+                    None => Value::Unset,
+                };
+                out.push(
+                    Cow::Owned(n.clone()),
+                    trawl_zeek::ZeekType::single(trawl_zeek::Scalar::Double),
+                    v,
+                );
+            }
             None => out.push(
                 Cow::Owned(n.clone()),
                 trawl_zeek::ZeekType::single(trawl_zeek::Scalar::String),

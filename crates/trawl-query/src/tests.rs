@@ -341,3 +341,15 @@ mod pipeline {
         assert!(e.contains("is not a time"), "{e}");
     }
 }
+
+#[test]
+fn cut_scores_dns_without_score_columns() {
+    let q = crate::parse_query("dns | cut query, dga_score, nope").unwrap();
+    let out = crate::ops::run_records(&q, vec![dns()]);
+    assert!(
+        matches!(out[0].get("dga_score"), Some(Value::Double(_))),
+        "{:?}",
+        out[0]
+    );
+    assert_eq!(out[0].get("nope"), Some(&Value::Unset));
+}
