@@ -16,12 +16,10 @@ use std::ops::ControlFlow;
 use trawl_zeek::{Record, Scalar, Value, ZeekType};
 
 use crate::agg::AggTable;
-use crate::fields::{Fields, TsvFields};
+use crate::fields::{Fields, LazyProblems, TsvFields};
 use crate::ops::{self, count_agg, Op};
 use crate::parser::{Agg, AggFunc, Named, Query, Stage};
-use crate::scan::{
-    count_values, count_values_where, Block, BlockData, Rec, Scan, ScanError, ScanSummary,
-};
+use crate::scan::{count_values, Block, BlockData, Rec, Scan, ScanError, ScanSummary, ValueCounts};
 
 /// How a query runs.
 #[derive(Debug, Clone)]
@@ -156,11 +154,15 @@ impl<'p> Prefix<'p> {
         };
         let plan = self.plan;
         let row_ops = &mut self.row_ops;
+        // Values the query reads that do not parse as their type are reported like those of
+        // records read whole (each line and reason once).
+        let problems = LazyProblems::default();
         b.for_each_record(|rec| {
             let view = match &rec {
                 Rec::Row(row) => View::Row(TsvFields {
                     row,
                     columns: &columns,
+                    problems: Some(&problems),
                 }),
                 Rec::Record { record, .. } => View::Record(record),
             };
@@ -171,41 +173,45 @@ impl<'p> Prefix<'p> {
                 return;
             }
             if row_ops.is_empty() {
-                each(Out::Lazy(&view, &rec));
+                each(Out::Lazy(&view, &rec, &problems));
                 return;
             }
-            let owned = whole(&rec, b);
+            let owned = whole(&rec, &problems);
             ops::push(row_ops, owned, &mut |r| {
                 each(Out::Shaped(r));
                 true
             });
         });
+        for p in problems.take() {
+            b.report(p.line, p.reason);
+        }
     }
 }
 
 /// A record a worker passes on: lazily read, or already shaped by row stages.
 enum Out<'x> {
-    Lazy(&'x View<'x, 'x>, &'x Rec<'x>),
+    Lazy(&'x View<'x, 'x>, &'x Rec<'x>, &'x LazyProblems),
     Shaped(Record<'static>),
 }
 
 impl Out<'_> {
     fn fields(&self) -> &dyn Fields {
         match self {
-            Out::Lazy(v, _) => *v,
+            Out::Lazy(v, ..) => *v,
             Out::Shaped(r) => r,
         }
     }
 }
 
-/// A record of a block read whole (problems with its values reported).
-fn whole(rec: &Rec<'_>, b: &Block<'_>) -> Record<'static> {
+/// A record of a block read whole (problems with its values noted in `problems`, which
+/// reports each line and reason once).
+fn whole(rec: &Rec<'_>, problems: &LazyProblems) -> Record<'static> {
     match rec {
         Rec::Row(row) => {
-            let mut problems = Vec::new();
-            let r = row.to_record(&mut problems).into_owned();
-            for p in problems {
-                b.report(p.line, p.reason);
+            let mut found = Vec::new();
+            let r = row.to_record(&mut found).into_owned();
+            for p in found {
+                problems.note(p);
             }
             r
         }
@@ -229,11 +235,7 @@ pub fn run(
                     let (counts, summary) = if plan.filters.is_empty() && !plan.check_types {
                         count_values(scan, col)?
                     } else {
-                        count_values_where(scan, col, |r| {
-                            let view = RecView(r);
-                            (!plan.check_types || plan.types.iter().any(|t| t == r.log_type()))
-                                && plan.filters.iter().all(|f| f.holds(&view))
-                        })?
+                        count_filtered(scan, &plan, &agg.keys[0].expr)?
                     };
                     (counted_rows(&counts, agg, col), summary)
                 }
@@ -277,7 +279,7 @@ pub fn run(
                     let mut out: Vec<Record<'static>> = Vec::new();
                     prefix.block(b, &mut |r| {
                         out.push(match r {
-                            Out::Lazy(_, rec) => whole(rec, b),
+                            Out::Lazy(_, rec, problems) => whole(rec, problems),
                             Out::Shaped(r) => r,
                         })
                     });
@@ -299,24 +301,28 @@ pub fn run(
     Ok(summary)
 }
 
-/// [`Fields`] over the scan's [`Rec`] (for the value counter's filter).
-struct RecView<'a, 'r>(&'a Rec<'r>);
-
-impl Fields for RecView<'_, '_> {
-    fn field(&self, name: &str, _slot: usize) -> Option<Value<'_>> {
-        self.0.get(name)
+/// A filtered `top`/`rare`/`count by` of one field: the workers filter lazy rows with the
+/// columns found once per header block (as every other query does) and count the key's text.
+fn count_filtered(
+    scan: &Scan,
+    plan: &Plan,
+    key: &crate::Expr,
+) -> Result<(ValueCounts, ScanSummary), ScanError> {
+    let (parts, summary) = scan.fold(
+        || (Prefix::new(plan), ValueCounts::default()),
+        |(prefix, counts), b| {
+            prefix.block(b, &mut |r| counts.add(Some(&key.eval(r.fields()))));
+        },
+    )?;
+    let mut total = ValueCounts::default();
+    for (_, c) in parts {
+        total.merge(c);
     }
-    fn log_type(&self) -> &str {
-        self.0.log_type()
-    }
+    Ok((total, summary))
 }
 
 /// Rows of a `top`/`rare`/`count by` answered by the value counter.
-fn counted_rows(
-    counts: &crate::scan::ValueCounts,
-    agg: &Aggregate,
-    col: &str,
-) -> Vec<Record<'static>> {
+fn counted_rows(counts: &ValueCounts, agg: &Aggregate, col: &str) -> Vec<Record<'static>> {
     let name = agg.keys[0].name.clone();
     let count_name = agg.aggs[0].name.clone();
     let entries: Vec<(Option<&[u8]>, u64)> = match agg.top {

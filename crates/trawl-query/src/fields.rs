@@ -2,8 +2,9 @@
 //! look a field up by name.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
-use trawl_zeek::{Record, Row, Value};
+use trawl_zeek::{Problem, Record, Row, Value};
 
 /// A record an expression can be evaluated on.
 ///
@@ -53,6 +54,36 @@ pub struct TsvFields<'r, 'm> {
     pub row: &'r Row<'r>,
     /// Column of each slot in this row's header block (`None`: the block has no such field).
     pub columns: &'m [Option<usize>],
+    /// Where a value that does not parse as its `#types` type is noted (`None`: not noted;
+    /// the value still reads as [`Value::Invalid`]).
+    pub problems: Option<&'m LazyProblems>,
+}
+
+/// Problems with values read lazily (a TSV row is decoded only where a query looks), each
+/// `(line, reason)` kept once however often the field is read, so the caller can report them
+/// with the block they came from.
+#[derive(Debug, Default)]
+pub struct LazyProblems(RefCell<Vec<Problem>>);
+
+impl LazyProblems {
+    /// Notes a problem unless the same one was already noted for its line.
+    pub fn note(&self, p: Problem) {
+        let mut v = self.0.borrow_mut();
+        // Problems come line by line: only the current line's need checking.
+        let dup = v
+            .iter()
+            .rev()
+            .take_while(|q| q.line == p.line)
+            .any(|q| q.reason == p.reason);
+        if !dup {
+            v.push(p);
+        }
+    }
+
+    /// The problems noted so far, in the order met; the list is left empty.
+    pub fn take(&self) -> Vec<Problem> {
+        std::mem::take(&mut self.0.borrow_mut())
+    }
 }
 
 impl TsvFields<'_, '_> {
@@ -69,7 +100,16 @@ impl Fields for TsvFields<'_, '_> {
             None => self.row.header.index_of(name)?,
         };
         // A short row lacks the column's value: it is unset there (the reader reports it).
-        Some(self.row.value(col).map_or(Value::Unset, |(v, _)| v))
+        Some(match self.row.value(col) {
+            None => Value::Unset,
+            Some((v, None)) => v,
+            Some((v, Some(p))) => {
+                if let Some(ps) = self.problems {
+                    ps.note(p);
+                }
+                v
+            }
+        })
     }
 
     fn log_type(&self) -> &str {

@@ -19,12 +19,12 @@ pub mod hunts;
 pub mod lexer;
 pub mod ops;
 pub mod parser;
-pub mod value;
 pub mod scan;
+pub mod value;
 
 pub use error::{QueryError, Span};
 pub use expr::Expr;
-pub use fields::{Fields, TsvFields};
+pub use fields::{Fields, LazyProblems, TsvFields};
 pub use parser::{parse_query, Query, Stage};
 
 /// A parsed boolean expression of the query language, as used in `where` and in alert rules:

@@ -282,3 +282,78 @@ fn a_bad_query_shows_a_caret_and_a_hint() {
     assert!(err.contains("        ^^^^"), "{err}");
     assert!(err.contains("did you mean `where`?"), "{err}");
 }
+
+/// The sample dns.log's first data rows with a bad `ts` on one line and a bad `id.orig_h` on
+/// another; returns the folder and the two line numbers.
+fn bad_values_sample() -> (tempfile::TempDir, std::path::PathBuf, u64, u64) {
+    let text = std::fs::read_to_string(repo().join("samples/zeek/current/dns.log")).expect("read");
+    let mut out = String::new();
+    let mut data = 0;
+    let (mut bad_ts, mut bad_addr) = (0, 0);
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with('#') {
+            out.push_str(line);
+        } else {
+            data += 1;
+            let mut f: Vec<&str> = line.split('\t').collect();
+            if data == 2 {
+                f[0] = "yesterday";
+                bad_ts = i as u64 + 1;
+            } else if data == 3 {
+                f[2] = "not-an-ip";
+                bad_addr = i as u64 + 1;
+            }
+            out.push_str(&f.join("\t"));
+        }
+        out.push('\n');
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("dns.log");
+    std::fs::write(&path, out).expect("write");
+    (dir, path, bad_ts, bad_addr)
+}
+
+/// A bad value in a field the query reads, on the lazy TSV path (filters, aggregates, the
+/// filtered `top`), is reported with file, line and reason and counted; a field the query
+/// does not read is not.
+#[test]
+fn bad_values_the_query_reads_are_reported() {
+    let (_dir, path, bad_ts, bad_addr) = bad_values_sample();
+    let p = path.to_str().expect("utf-8 path");
+    let run = |q: &str| {
+        let out = trawl(&["query", "--no-progress", "-f", "json", q, p]);
+        assert!(out.status.success(), "{q}");
+        String::from_utf8(out.stderr).expect("utf-8")
+    };
+    let ts = format!("{p}:{bad_ts}: field ts: \"yesterday\" is not a valid time");
+    let addr = format!("{p}:{bad_addr}: field id.orig_h: \"not-an-ip\" is not a valid addr");
+
+    let err = run("dns | where ts > 2020-01-01T00:00 | count");
+    assert!(err.contains(&ts), "{err}");
+    assert!(!err.contains("not-an-ip"), "{err}");
+    assert!(
+        err.contains(&format!("trawl: 1 problem in 1 line (first: {ts})")),
+        "{err}"
+    );
+
+    // The filtered top goes through the value counter with a filter.
+    let err = run("dns | where id.orig_h in 192.168.0.0/16 | top 3 query");
+    assert!(err.contains(&addr), "{err}");
+    assert!(err.contains("; 1 problems"), "{err}");
+
+    // Read by the filter and again when the record is output whole: reported once.
+    let err = run("dns | where id.orig_h in 192.168.0.0/16 and ts > 2020-01-01T00:00");
+    let once = |what: &str| {
+        err.lines()
+            .filter(|l| *l == format!("trawl: {what}"))
+            .count()
+    };
+    assert_eq!((once(&ts), once(&addr)), (1, 1), "{err}");
+
+    let err = run("dns | summarize max(ts) by id.orig_h");
+    assert!(err.contains(&ts) && err.contains(&addr), "{err}");
+    assert!(
+        err.contains(&format!("trawl: 2 problems in 2 lines (first: {ts})")),
+        "{err}"
+    );
+}

@@ -101,6 +101,19 @@ impl ValueCounts {
         all
     }
 
+    /// Counts one record's value (`None`: the record lacks the field), for callers that read
+    /// records themselves (the query executor's filtered `top`, which resolves its columns
+    /// once per header block).
+    pub fn add(&mut self, v: Option<&Value<'_>>) {
+        match v {
+            None => self.missing += 1,
+            Some(v) => match value_text(v) {
+                None => self.unset += 1,
+                Some(t) => bump(&mut self.values, &t),
+            },
+        }
+    }
+
     /// Adds another count into this one.
     pub fn merge(&mut self, other: ValueCounts) {
         self.unset += other.unset;

@@ -173,15 +173,56 @@ pub fn run(args: QueryArgs) -> Result<i32> {
     )
 }
 
-/// Prints the scan's problems and a summary line on stderr.
+/// Problems printed per file before the rest are only counted (as `trawl cat` does).
+const SHOWN_PER_FILE: usize = 10;
+
+/// Prints the scan's problems (up to [`SHOWN_PER_FILE`] a file, the rest counted), a line
+/// counting them with the first one, and (unless `quiet`) a summary line on stderr.
 pub fn report(s: &ScanSummary, rows: u64, started: Instant, quiet: bool) {
+    let mut per_file: Vec<(&str, usize)> = Vec::new();
     for p in &s.problems {
-        eprintln!("trawl: {p}");
+        match per_file.last_mut() {
+            Some((f, n)) if *f == p.file => *n += 1,
+            _ => per_file.push((&p.file, 1)),
+        }
+        if per_file.last().is_some_and(|(_, n)| *n <= SHOWN_PER_FILE) {
+            eprintln!("trawl: {p}");
+        }
     }
-    if s.problems_total > s.problems.len() as u64 {
+    for (file, n) in &per_file {
+        if *n > SHOWN_PER_FILE {
+            eprintln!(
+                "trawl: {file}: ... and {} more problems",
+                thousands((n - SHOWN_PER_FILE) as u64)
+            );
+        }
+    }
+    let kept = s.problems.len() as u64;
+    if s.problems_total > kept {
         eprintln!(
-            "trawl: ... and {} more problems",
-            thousands(s.problems_total - s.problems.len() as u64)
+            "trawl: ... and {} more problems in other lines",
+            thousands(s.problems_total - kept)
+        );
+    }
+    if let Some(first) = s.problems.first() {
+        let mut lines: Vec<(&str, u64)> = s
+            .problems
+            .iter()
+            .filter(|p| p.line > 0)
+            .map(|p| (p.file.as_str(), p.line))
+            .collect();
+        lines.dedup();
+        eprintln!(
+            "trawl: {} problem{} in {}{} line{} (first: {first})",
+            thousands(s.problems_total),
+            if s.problems_total == 1 { "" } else { "s" },
+            if s.problems_total > kept {
+                "at least "
+            } else {
+                ""
+            },
+            thousands(lines.len() as u64),
+            if lines.len() == 1 { "" } else { "s" },
         );
     }
     if !quiet {
