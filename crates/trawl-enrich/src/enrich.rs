@@ -94,18 +94,26 @@ pub struct Enricher {
     store: Option<PathBuf>,
 }
 
-/// The fields of a record the enricher reads, found in one pass.
-#[derive(Default)]
-struct Seen<'r> {
-    ts: Option<Nanos>,
-    orig: Option<IpAddr>,
-    client: Option<IpAddr>,
-    query: Option<&'r [u8]>,
-    has_mac: bool,
+/// What the enricher reads of a record: found in one pass over a [`Record`] by
+/// [`Enricher::enrich`], or by a caller that reads them more cheaply (the columns of a raw
+/// Zeek TSV row) for [`Enricher::enrich_parts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Parts<'r> {
+    /// A DNS record: its `query` is scored.
+    pub dns: bool,
+    /// `ts`: attribution uses the lease valid then.
+    pub ts: Option<Nanos>,
+    /// The address to attribute: `id.orig_h` (a DHCP record's client address).
+    pub addr: Option<IpAddr>,
+    /// `query` (DNS records).
+    pub query: Option<&'r [u8]>,
+    /// The record has a `mac` field of its own (so none is added).
+    pub has_mac: bool,
 }
 
-fn seen<'r>(rec: &'r Record<'_>) -> Seen<'r> {
-    let mut s = Seen::default();
+fn seen<'r>(rec: &'r Record<'_>) -> Parts<'r> {
+    let mut s = Parts::default();
+    let mut client = None;
     let dns = rec.path == "dns";
     let dhcp = rec.path == "dhcp";
     // Only DHCP and known_devices records may carry `mac`; the others can stop early (in DNS
@@ -119,23 +127,25 @@ fn seen<'r>(rec: &'r Record<'_>) -> Seen<'r> {
                     _ => time_of(rec, "ts"),
                 }
             }
-            "id.orig_h" => s.orig = addr_value(&f.value),
+            "id.orig_h" => s.addr = addr_value(&f.value),
             "query" => {
                 if let Value::Str(q) = &f.value {
                     s.query = Some(q);
                 }
             }
-            "client_addr" if dhcp => s.client = addr_value(&f.value),
-            "assigned_addr" | "assigned_ip" if dhcp && s.client.is_none() => {
-                s.client = addr_value(&f.value)
+            "client_addr" if dhcp => client = addr_value(&f.value),
+            "assigned_addr" | "assigned_ip" if dhcp && client.is_none() => {
+                client = addr_value(&f.value)
             }
             "mac" => s.has_mac = true,
             _ => continue,
         }
-        if !whole && s.ts.is_some() && s.orig.is_some() && (!dns || s.query.is_some()) {
+        if !whole && s.ts.is_some() && s.addr.is_some() && (!dns || s.query.is_some()) {
             break;
         }
     }
+    s.dns = dns;
+    s.addr = s.addr.or(client);
     s
 }
 
@@ -250,26 +260,56 @@ impl Enricher {
             .collect()
     }
 
-    fn add_fields(&mut self, rec: &Record<'_>, out: &mut Vec<Field<'static>>) {
-        let s = seen(rec);
-        if rec.path == "dns" {
-            if let (Some(scorer), Some(q)) = (self.scorer.as_mut(), s.query) {
+    /// Whether records of `log_type` must be whole [`Record`]s (given to
+    /// [`Enricher::learn`], then [`Enricher::enrich_learned`]; or to
+    /// [`Enricher::enrich_batch`]): intel looks at every field, DHCP and known_devices records
+    /// teach attribution and are attributed by their client address. Others can use
+    /// [`Enricher::enrich_parts`].
+    pub fn needs_record(&self, log_type: &str) -> bool {
+        self.intel.is_some() || matches!(log_type, "dhcp" | "known_devices")
+    }
+
+    /// Whether intel indicators are matched (records are then read whole).
+    pub fn has_intel(&self) -> bool {
+        self.intel.is_some()
+    }
+
+    /// Whether scores are shared through a cache worth a [`Enricher::prefetch`] per batch.
+    pub fn shares_scores(&self) -> bool {
+        self.scorer.as_ref().is_some_and(Scorer::has_shared)
+    }
+
+    /// Looks up a batch of DNS names in the shared score cache at once (one round trip), so
+    /// the [`Enricher::enrich_parts`] calls that follow find them in process. Does nothing
+    /// without a shared cache.
+    pub fn prefetch<'n>(&mut self, names: impl IntoIterator<Item = &'n str>) {
+        if let Some(s) = self.scorer.as_mut() {
+            s.prefetch(names);
+        }
+    }
+
+    /// The fields to add to a record known by its [`Parts`]: scores and host attribution
+    /// (not intel, and nothing is learned: see [`Enricher::needs_record`]).
+    pub fn enrich_parts(&mut self, p: &Parts<'_>, out: &mut Vec<Field<'static>>) {
+        if p.dns {
+            if let (Some(scorer), Some(q)) = (self.scorer.as_mut(), p.query) {
                 if let Ok(q) = std::str::from_utf8(q) {
-                    let e = scorer.score(q);
-                    if let Outcome::Scored { phish, dga } = e.outcome {
-                        out.push(field("phish_score", DOUBLE, Value::Double(round(phish))));
-                        out.push(field("dga_score", DOUBLE, Value::Double(round(dga))));
-                    }
-                    if let Some(r) = e.reasons.as_ref().filter(|r| !r.is_empty()) {
-                        let list = r.iter().map(|x| text(x)).collect();
-                        out.push(field("score_reasons", VEC_STRING, Value::List(list)));
+                    if scorer.reasons() {
+                        let e = scorer.score(q);
+                        push_scores(e.outcome, out);
+                        if let Some(r) = e.reasons.as_ref().filter(|r| !r.is_empty()) {
+                            let list = r.iter().map(|x| text(x)).collect();
+                            out.push(field("score_reasons", VEC_STRING, Value::List(list)));
+                        }
+                    } else {
+                        push_scores(scorer.outcome(q), out);
                     }
                 }
             }
         }
-        if let (Some(ip), Some(ts)) = (s.orig.or(s.client), s.ts) {
+        if let (Some(ip), Some(ts)) = (p.addr, p.ts) {
             if let Some(h) = self.attribution.lookup(ip, ts) {
-                if let Some(m) = h.mac.filter(|_| !s.has_mac) {
+                if let Some(m) = h.mac.filter(|_| !p.has_mac) {
                     out.push(field("mac", STRING, text(m)));
                 }
                 if let Some(w) = h.workstation {
@@ -280,12 +320,43 @@ impl Enricher {
                 }
             }
         }
+    }
+
+    /// Learns leases and names from a DHCP or known_devices record (when learning is on);
+    /// other records teach nothing. [`Enricher::enrich_batch`] does this for its batch.
+    pub fn learn(&mut self, rec: &Record<'_>) {
+        if self.learn {
+            self.attribution.observe(rec);
+        }
+    }
+
+    /// What [`Enricher::enrich_parts`] needs of a record, read in one pass.
+    pub fn parts<'r>(rec: &'r Record<'_>) -> Parts<'r> {
+        seen(rec)
+    }
+
+    /// [`Enricher::enrich_into`] without learning: for records already given to
+    /// [`Enricher::learn`] (batches learn first, so order within a batch does not matter).
+    pub fn enrich_learned(&mut self, rec: &Record<'_>, out: &mut Vec<Field<'static>>) {
+        self.add_fields(rec, out);
+    }
+
+    fn add_fields(&mut self, rec: &Record<'_>, out: &mut Vec<Field<'static>>) {
+        let p = seen(rec);
+        self.enrich_parts(&p, out);
         if let Some(intel) = &self.intel {
             let hits = intel.matches_record(rec);
             if !hits.is_empty() {
                 intel_fields(&hits, out);
             }
         }
+    }
+}
+
+fn push_scores(o: Outcome, out: &mut Vec<Field<'static>>) {
+    if let Outcome::Scored { phish, dga } = o {
+        out.push(field("phish_score", DOUBLE, Value::Double(round(phish))));
+        out.push(field("dga_score", DOUBLE, Value::Double(round(dga))));
     }
 }
 

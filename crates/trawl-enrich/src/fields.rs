@@ -40,7 +40,12 @@ pub fn addr_value(v: &Value<'_>) -> Option<IpAddr> {
 
 /// A time: typed, seconds as a number, or epoch/ISO 8601 text.
 pub fn time_of(rec: &Record<'_>, name: &str) -> Option<Nanos> {
-    match rec.get(name)? {
+    time_value(rec.get(name)?)
+}
+
+/// A time from one value: typed, seconds as a number, or epoch/ISO 8601 text.
+pub fn time_value(v: &Value<'_>) -> Option<Nanos> {
+    match v {
         Value::Time(t) => Some(*t),
         Value::Double(d) => from_secs_f64(*d),
         Value::Count(c) => i64::try_from(*c).ok()?.checked_mul(1_000_000_000),

@@ -42,14 +42,15 @@ pub mod attribution;
 pub mod cache;
 pub mod enrich;
 mod fields;
+mod front;
 pub mod intel;
 pub mod inventory;
 pub mod score;
 
 pub use attribution::{Attribution, AttributionConfig, Host, StoreError};
 pub use cache::{CacheStats, Entry, LocalCache, Outcome, RedisCache, RedisConfig, ScoreCache};
-pub use enrich::{EnrichConfig, EnrichError, Enricher};
-pub use fields::normalize_mac;
+pub use enrich::{EnrichConfig, EnrichError, Enricher, Parts};
+pub use fields::{addr_value, normalize_mac, time_value};
 pub use intel::{Hit, Indicator, Intel, IntelError, Kind};
 pub use inventory::{Inventory, InventoryEntry, InventoryError};
 pub use score::{ModelRef, Scorer, ScorerStats};

@@ -1,11 +1,15 @@
 //! [`Scorer`]: DNS names to scores through two cache tiers, the in-process [`LocalCache`]
 //! and an optional shared [`ScoreCache`] (Redis), scoring only what neither holds.
 
+use std::collections::HashSet;
 use std::sync::Arc;
+
+use quick_cache::DefaultHashBuilder;
 
 use trawl_score::{Model, Verdict};
 
 use crate::cache::{CacheStats, Entry, LocalCache, Outcome, ScoreCache};
+use crate::front::Front;
 
 /// A model shared by reference: the built-in one is `&'static`, a loaded one an `Arc`.
 #[derive(Debug, Clone)]
@@ -41,6 +45,10 @@ pub struct ScorerStats {
 pub struct Scorer {
     model: ModelRef,
     local: LocalCache,
+    /// Outcomes without reasons, looked up before `local` (absent when reasons are on).
+    front: Option<Front>,
+    front_hits: u64,
+    front_misses: u64,
     shared: Option<Box<dyn ScoreCache>>,
     reasons: bool,
     scored: u64,
@@ -66,6 +74,9 @@ impl Scorer {
         Scorer {
             model,
             local: LocalCache::new(capacity),
+            front: (!reasons).then(|| Front::new(capacity)),
+            front_hits: 0,
+            front_misses: 0,
             shared: None,
             reasons,
             scored: 0,
@@ -80,6 +91,11 @@ impl Scorer {
         self
     }
 
+    /// Whether a shared cache is behind the in-process one.
+    pub fn has_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
     /// The model.
     pub fn model(&self) -> &Model {
         &self.model
@@ -90,21 +106,41 @@ impl Scorer {
         self.reasons
     }
 
-    /// Counters so far.
+    /// Counters so far (`local` counts both in-process tiers).
     pub fn stats(&self) -> ScorerStats {
+        let mut local = self.local.stats();
+        local.hits += self.front_hits;
+        local.misses += self.front_misses;
         ScorerStats {
-            local: self.local.stats(),
+            local,
             shared: self.shared.as_ref().map(|s| s.stats()),
             scored: self.scored,
         }
     }
 
-    /// Makes sure every name is in the in-process cache: one shared-cache lookup for those it
-    /// lacks, the model for the rest, one shared-cache write of what the model gave.
+    /// With a shared cache, makes sure every name is in the in-process cache: one
+    /// shared-cache lookup for those it lacks, the model for the rest, one shared-cache write
+    /// of what the model gave. Without one there is nothing to batch: names are scored when
+    /// first asked for.
     pub fn prefetch<'n>(&mut self, names: impl IntoIterator<Item = &'n str>) {
+        if self.shared.is_none() {
+            return;
+        }
         self.misses.clear();
+        let mut seen: HashSet<&str, DefaultHashBuilder> = HashSet::default();
         for n in names {
-            if self.local.get(n, self.reasons).is_none() && !self.misses.iter().any(|m| **m == *n) {
+            if let Some(f) = self.front.as_mut() {
+                if f.get(f.key(n)).is_some() {
+                    continue;
+                }
+            }
+            // With a front table, hits and misses are counted there (by `outcome`).
+            let cached = if self.front.is_some() {
+                self.local.peek(n).is_some()
+            } else {
+                self.local.get(n, self.reasons).is_some()
+            };
+            if !cached && seen.insert(n) {
                 self.misses.push(n.into());
             }
         }
@@ -116,10 +152,8 @@ impl Scorer {
         let mut computed: Vec<(usize, Entry)> = Vec::new();
         if let Some(shared) = self.shared.as_mut() {
             shared.get_many(&refs, self.reasons, &mut self.found);
-        } else {
-            self.found.clear();
-            self.found.resize(refs.len(), None);
         }
+        self.found.resize(refs.len(), None);
         for (i, (name, found)) in refs.iter().zip(self.found.drain(..)).enumerate() {
             match found {
                 Some(e) => self.local.put(name, e),
@@ -141,19 +175,77 @@ impl Scorer {
         self.misses = misses;
     }
 
-    /// The entry of one name: from the in-process cache, else as [`Scorer::prefetch`] does.
-    /// A clone: cheap (the reasons are shared).
+    /// The entry of one name: from the in-process cache, else from the shared cache or the
+    /// model (and then cached). A clone: cheap (the reasons are shared).
     #[inline]
     pub fn score(&mut self, name: &str) -> Entry {
         if let Some(e) = self.local.get(name, self.reasons) {
             return e.clone();
         }
-        self.prefetch([name]);
-        match self.local.peek(name) {
-            Some(e) => e.clone(),
-            // Only when the cache evicted the entry at once (a tiny capacity).
-            None => compute(&self.model, name, self.reasons),
+        self.fetch(name)
+    }
+
+    /// The outcome of one name, without reasons: what the TSV path needs, through the front
+    /// table (no allocation, one memory line) when reasons are off.
+    #[inline]
+    pub fn outcome(&mut self, name: &str) -> Outcome {
+        let Some(front) = self.front.as_mut() else {
+            return self.score(name).outcome;
+        };
+        let k = front.key(name);
+        if let Some(o) = front.get(k) {
+            self.front_hits += 1;
+            return o;
         }
+        self.front_misses += 1;
+        // Without reasons the front table is the in-process cache: names it lacks are not in
+        // `local` either (only `prefetch` fills that, and only with a shared cache).
+        let o = match self.local.peek(name) {
+            Some(e) => e.outcome,
+            None => self.fetch_outcome(name),
+        };
+        if let Some(f) = self.front.as_mut() {
+            f.put(k, o);
+        }
+        o
+    }
+
+    /// [`Scorer::fetch`] for the front table: the shared cache, else the model.
+    fn fetch_outcome(&mut self, name: &str) -> Outcome {
+        if let Some(shared) = self.shared.as_mut() {
+            shared.get_many(&[name], false, &mut self.found);
+            let found = self.found.pop().flatten();
+            self.found.clear();
+            if let Some(e) = found {
+                return e.outcome;
+            }
+        }
+        let e = compute(&self.model, name, false);
+        self.scored += 1;
+        if let Some(shared) = self.shared.as_mut() {
+            shared.put_many(&[(name, &e)]);
+        }
+        e.outcome
+    }
+
+    /// A name the in-process cache lacks: from the shared cache, else the model.
+    fn fetch(&mut self, name: &str) -> Entry {
+        if let Some(shared) = self.shared.as_mut() {
+            shared.get_many(&[name], self.reasons, &mut self.found);
+            if let Some(Some(e)) = self.found.pop() {
+                self.found.clear();
+                self.local.put(name, e.clone());
+                return e;
+            }
+            self.found.clear();
+        }
+        let e = compute(&self.model, name, self.reasons);
+        self.scored += 1;
+        if let Some(shared) = self.shared.as_mut() {
+            shared.put_many(&[(name, &e)]);
+        }
+        self.local.put(name, e.clone());
+        e
     }
 
     /// Entries of a batch of names, in order, with one shared-cache round trip.

@@ -114,7 +114,7 @@ impl Event {
                 let markers = header.markers();
                 let mut want = cols.iter().peekable();
                 for (i, raw) in trawl_zeek::header::split(line, &header.separator).enumerate() {
-                    let Some(&&(c, name)) = want.peek() else {
+                    let Some(&&(c, name, _)) = want.peek() else {
                         break;
                     };
                     if i != c {
@@ -167,8 +167,9 @@ pub struct Projection {
     block: Option<(Arc<Header>, Columns)>,
 }
 
-/// Column index and field name, in column order.
-type Columns = Vec<(usize, &'static str)>;
+/// Column index, field name and the name's place in [`Projection::new`]'s list, in column
+/// order.
+type Columns = Vec<(usize, &'static str, usize)>;
 
 impl Projection {
     /// Fields to keep, by name.
@@ -179,16 +180,52 @@ impl Projection {
         }
     }
 
-    fn columns(&mut self, header: &Arc<Header>) -> &[(usize, &'static str)] {
+    /// The values of the named fields of a raw TSV row, borrowed from the line: `out[k]` is
+    /// the field named `names[k]` (`None` when the block has no such column). Only those
+    /// columns are split off and parsed, and nothing is allocated for scalars without
+    /// escapes; a value that does not match its type is [`Value::Invalid`].
+    pub fn tsv_values<'l>(
+        &mut self,
+        header: &Arc<Header>,
+        line: &'l [u8],
+        out: &mut Vec<Option<Value<'l>>>,
+    ) {
+        out.clear();
+        out.resize(self.names.len(), None);
+        let cols = self.columns(header);
+        let Some(&(last, _, _)) = cols.last() else {
+            return;
+        };
+        let markers = header.markers();
+        let mut want = cols.iter().peekable();
+        for (i, raw) in trawl_zeek::header::split(line, &header.separator)
+            .take(last + 1)
+            .enumerate()
+        {
+            let Some(&&(c, _, slot)) = want.peek() else {
+                break;
+            };
+            if i != c {
+                continue;
+            }
+            want.next();
+            let value = trawl_zeek::value::parse_tsv(raw, header.type_of(i), &markers)
+                .unwrap_or(Value::Invalid(Cow::Borrowed(raw)));
+            out[slot] = Some(value);
+        }
+    }
+
+    fn columns(&mut self, header: &Arc<Header>) -> &[(usize, &'static str, usize)] {
         let same = self
             .block
             .as_ref()
             .is_some_and(|(h, _)| Arc::ptr_eq(h, header));
         if !same {
-            let mut cols: Vec<(usize, &'static str)> = self
+            let mut cols: Columns = self
                 .names
                 .iter()
-                .filter_map(|n| header.index_of(n).map(|i| (i, *n)))
+                .enumerate()
+                .filter_map(|(k, n)| header.index_of(n).map(|i| (i, *n, k)))
                 .collect();
             cols.sort_unstable();
             self.block = Some((header.clone(), cols));

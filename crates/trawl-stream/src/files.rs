@@ -112,11 +112,14 @@ impl Formatter {
         extra: &[trawl_zeek::Field<'static>],
         out: &mut Vec<u8>,
     ) {
+        // Usually every row of a block gets the same added fields in the same order: check
+        // that first, the general case only when it fails.
         let fits = match &self.block {
             Some((h, cols)) => {
                 same_block(h, header)
-                    && extra.len() <= cols.len()
-                    && extra.iter().all(|f| cols.iter().any(|(n, _)| *n == f.name))
+                    && (aligned(extra, cols)
+                        || (extra.len() <= cols.len()
+                            && extra.iter().all(|f| cols.iter().any(|(n, _)| *n == f.name))))
             }
             None => false,
         };
@@ -143,13 +146,7 @@ impl Formatter {
         };
         out.extend_from_slice(line);
         let m = h.markers();
-        // Fast path: the event's added fields are the block's, in order.
-        let aligned = extra.len() == cols.len()
-            && extra
-                .iter()
-                .zip(cols.iter())
-                .all(|(f, (n, _))| f.name == *n);
-        if aligned {
+        if aligned(extra, cols) {
             for f in extra {
                 out.extend_from_slice(&h.separator);
                 f.value.write_tsv(out, &h.separator, &m);
@@ -170,6 +167,15 @@ impl Formatter {
         }
         out.push(b'\n');
     }
+}
+
+/// Whether an event's added fields are the block's added columns, in order.
+fn aligned(extra: &[trawl_zeek::Field<'static>], cols: &[(String, ZeekType)]) -> bool {
+    extra.len() == cols.len()
+        && extra
+            .iter()
+            .zip(cols.iter())
+            .all(|(f, (n, _))| f.name == *n)
 }
 
 /// Whether two header blocks describe the same columns and markers (`#open` aside).

@@ -72,7 +72,10 @@ const MAX_PREFIX: usize = 16;
 pub fn separator_line_prefix(line: &[u8]) -> Option<&[u8]> {
     // Only the first bytes can hold it: this runs on every line, so keep the search short.
     let window = &line[..line.len().min(MAX_PREFIX + 10)];
-    let i = memchr::memmem::find(window, b"separator")?;
+    // A plain scan: building a memmem searcher for every line costs more than the search.
+    let i = window
+        .windows(9)
+        .position(|w| w[0] == b's' && w == b"separator")?;
     let prefix = &line[..i];
     // The prefix is short punctuation such as `#` or `PREFIX<>`, never the start of a data row.
     // and never ends inside a word (`#set_separator` is not a block start with prefix `#set_`).

@@ -291,9 +291,7 @@ impl<'a> Value<'a> {
             Value::Int(v) => {
                 let _ = write!(out, "{v}");
             }
-            Value::Double(v) | Value::Interval(v) => {
-                let _ = write!(out, "{v:.6}");
-            }
+            Value::Double(v) | Value::Interval(v) => write_fixed6(out, *v),
             Value::Time(t) => write_epoch(out, *t),
             Value::Str(s) | Value::Invalid(s) => out.extend_from_slice(s),
             Value::Addr(a) => {
@@ -392,6 +390,45 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
+/// `{v:.6}` (Zeek's ASCII format for doubles and intervals), without `fmt` for the common
+/// case: a value whose millionths are a whole number far from a rounding tie (scores with four
+/// decimals, RTTs in microseconds). Others go through `fmt`.
+fn write_fixed6(out: &mut Vec<u8>, v: f64) {
+    use std::io::Write;
+    let m = v * 1e6;
+    let k = m.round();
+    // Below 2^40 the product is off by less than 2^-12 of a unit, so a product within 1e-3 of
+    // a whole number k means the exact value rounds to k too; -0.0 keeps its sign through fmt.
+    let exact = m.abs() < (1u64 << 40) as f64 && (m - k).abs() < 1e-3;
+    if !exact || (k == 0.0 && v.is_sign_negative()) {
+        let _ = write!(out, "{v:.6}");
+        return;
+    }
+    if k < 0.0 {
+        out.push(b'-');
+    }
+    // Digits from the right: six decimals, the point, then the whole part (at least "0").
+    let mut n = k.abs() as u64;
+    let mut buf = [0u8; 24];
+    let mut i = buf.len();
+    for _ in 0..6 {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    i -= 1;
+    buf[i] = b'.';
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,5 +474,54 @@ mod tests {
         let mut out = Vec::new();
         write_json_str(&mut out, b"a\"\xffb");
         assert_eq!(out, b"\"a\\\"\\\\xffb\"");
+    }
+
+    fn fixed6(v: f64) -> String {
+        let mut out = Vec::new();
+        write_fixed6(&mut out, v);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn doubles_print_like_fmt() {
+        for v in [
+            0.0,
+            -0.0,
+            0.5,
+            1.0,
+            -1.0,
+            0.0001,
+            0.00015,
+            0.0000005,
+            0.0000015,
+            -0.0000004,
+            1e-7,
+            123456.789012,
+            2230.0,
+            0.00087,
+            1e12,
+            1e300,
+            -3.25,
+            f64::NAN,
+            f64::INFINITY,
+        ] {
+            assert_eq!(fixed6(v), format!("{v:.6}"), "{v:e}");
+        }
+        // Scores as written (four decimals) and a spread of others.
+        for k in 0..=10_000 {
+            let v = (f64::from(k) / 10_000.0 * 10_000.0).round() / 10_000.0;
+            assert_eq!(fixed6(v), format!("{v:.6}"));
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits(x);
+            let scaled = (x % 2_000_000_000) as f64 / 1e6 - 1000.0;
+            for v in [v, scaled, scaled / 1e3] {
+                assert_eq!(fixed6(v), format!("{v:.6}"), "{v:e}");
+            }
+        }
     }
 }

@@ -1,14 +1,15 @@
 //! The enrichment transform: trawl-enrich's scores, host attribution and intel, applied to
 //! pipeline events.
 
+use std::borrow::Cow;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use trawl_enrich::Enricher;
+use trawl_enrich::{addr_value, time_value, Enricher, Parts};
 use trawl_stream::metrics::{Counter, Gauge};
-use trawl_stream::{Event, Metrics, Projection, Transform};
-use trawl_zeek::Record;
+use trawl_stream::{Body, Event, Metrics, Projection, Transform};
+use trawl_zeek::{Record, Value};
 
 /// Fields scoring and host attribution read; a raw TSV row is parsed for these only.
 /// With intel on, whole records are used (intel looks at many more fields).
@@ -27,11 +28,23 @@ const READ: &[&str] = &[
     "msg_types",
 ];
 
+/// The columns a raw TSV row is read for on the fast path, in this order.
+const TSV_READ: &[&str] = &["ts", "id.orig_h", "query", "mac"];
+
 /// Scores, attribution and intel as a pipeline step.
 pub struct Enrich {
-    inner: Mutex<(Enricher, Projection)>,
-    whole_records: bool,
+    inner: Mutex<Inner>,
     m: EnrichMetrics,
+}
+
+struct Inner {
+    enricher: Enricher,
+    /// Whole records, for the records that need them (see [`Enricher::needs_record`]).
+    projection: Projection,
+    /// `TSV_READ` of raw TSV rows.
+    fast: Projection,
+    /// Records learned from, by place in the batch (reused by batches).
+    learned: Vec<(usize, Record<'static>)>,
 }
 
 /// Cache hit rate and scoring latency, for `/metrics`.
@@ -65,11 +78,16 @@ impl EnrichMetrics {
 }
 
 impl Enrich {
-    /// Wraps an enricher; `intel` says whether it matches intel (which reads whole records).
-    pub fn new(enricher: Enricher, intel: bool, metrics: &Metrics) -> Self {
+    /// Wraps an enricher. Whether it reads whole records (intel) or a few columns is the
+    /// enricher's to say ([`Enricher::needs_record`]); `_intel` is kept for callers.
+    pub fn new(enricher: Enricher, _intel: bool, metrics: &Metrics) -> Self {
         Enrich {
-            inner: Mutex::new((enricher, Projection::new(READ))),
-            whole_records: intel,
+            inner: Mutex::new(Inner {
+                enricher,
+                projection: Projection::new(READ),
+                fast: Projection::new(TSV_READ),
+                learned: Vec::new(),
+            }),
             m: EnrichMetrics::new(metrics),
         }
     }
@@ -77,21 +95,8 @@ impl Enrich {
     fn run(&self, events: &mut [Event]) {
         let started = Instant::now();
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let (enricher, projection) = &mut *inner;
-        let records: Vec<Record<'static>> = events
-            .iter()
-            .map(|e| {
-                if self.whole_records {
-                    e.to_record()
-                } else {
-                    e.project_with(projection)
-                }
-            })
-            .collect();
-        for (event, extra) in events.iter_mut().zip(enricher.enrich_batch(&records)) {
-            event.extra.extend(extra);
-        }
-        if let Some(st) = enricher.scorer_stats() {
+        inner.run(events);
+        if let Some(st) = inner.enricher.scorer_stats() {
             self.m.hits.set(st.local.hits);
             self.m.misses.set(st.local.misses);
             if let Some(sh) = st.shared {
@@ -102,6 +107,82 @@ impl Enrich {
         }
         self.m.records.add(events.len() as u64);
         self.m.micros.add(started.elapsed().as_micros() as u64);
+    }
+}
+
+impl Inner {
+    /// Enriches a batch: first learns from its DHCP and known_devices records (attribution is
+    /// by each record's own time, so order within the batch does not matter), then looks the
+    /// batch's DNS names up in the shared cache at once, then adds fields event by event.
+    /// Raw TSV rows are read for four columns only, without building a record.
+    fn run(&mut self, events: &mut [Event]) {
+        let Inner {
+            enricher,
+            projection,
+            fast,
+            learned,
+        } = self;
+        learned.clear();
+        for (i, e) in events.iter().enumerate() {
+            if enricher.needs_record(e.log_type()) {
+                let rec = if enricher.has_intel() {
+                    e.to_record()
+                } else {
+                    e.project_with(projection)
+                };
+                enricher.learn(&rec);
+                learned.push((i, rec));
+            }
+        }
+        if enricher.shares_scores() {
+            let mut names: Vec<Cow<'_, str>> = Vec::new();
+            let mut v = Vec::new();
+            for e in events.iter().filter(|e| e.log_type() == "dns") {
+                let q = match &e.body {
+                    Body::Tsv { header, line } => {
+                        fast.tsv_values(header, line, &mut v);
+                        v[2].take()
+                    }
+                    Body::Record(r) => r.get("query").map(|q| match q {
+                        Value::Str(s) => Value::Str(Cow::Borrowed(&**s)),
+                        _ => Value::Unset,
+                    }),
+                };
+                if let Some(Value::Str(q)) = q {
+                    names.extend(match q {
+                        Cow::Borrowed(b) => std::str::from_utf8(b).ok().map(Cow::Borrowed),
+                        Cow::Owned(b) => String::from_utf8(b).ok().map(Cow::Owned),
+                    });
+                }
+            }
+            enricher.prefetch(names.iter().map(|n| &**n));
+        }
+        let mut learned = learned.iter().peekable();
+        let mut v = Vec::with_capacity(TSV_READ.len());
+        for (i, e) in events.iter_mut().enumerate() {
+            let Event { body, extra, .. } = e;
+            if let Some((_, rec)) = learned.next_if(|(j, _)| *j == i) {
+                enricher.enrich_learned(rec, extra);
+                continue;
+            }
+            match body {
+                Body::Tsv { header, line } => {
+                    fast.tsv_values(header, line, &mut v);
+                    let parts = Parts {
+                        dns: header.path.as_deref() == Some("dns"),
+                        ts: v[0].as_ref().and_then(time_value),
+                        addr: v[1].as_ref().and_then(addr_value),
+                        query: match &v[2] {
+                            Some(Value::Str(q)) => Some(q),
+                            _ => None,
+                        },
+                        has_mac: v[3].is_some(),
+                    };
+                    enricher.enrich_parts(&parts, extra);
+                }
+                Body::Record(r) => enricher.enrich_parts(&Enricher::parts(r), extra),
+            }
+        }
     }
 }
 
@@ -119,9 +200,100 @@ impl Transform for Enrich {
     async fn committed(&self) {
         tokio::task::block_in_place(|| {
             let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = inner.0.save() {
+            if let Err(e) = inner.enricher.save() {
                 tracing::warn!(error = %e, "could not save host attribution state");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use trawl_enrich::EnrichConfig;
+    use trawl_zeek::header::Directive;
+    use trawl_zeek::Header;
+
+    use super::*;
+
+    fn header(path: &str, fields: &str, types: &str) -> Arc<Header> {
+        let mut h = Header {
+            path: Some(path.into()),
+            ..Header::default()
+        };
+        h.apply(Directive::Fields, fields.as_bytes());
+        h.apply(Directive::Types, types.as_bytes());
+        Arc::new(h)
+    }
+
+    fn enrich() -> Enrich {
+        let e = Enricher::new(EnrichConfig::default()).unwrap();
+        Enrich::new(e, false, &Metrics::default())
+    }
+
+    /// Added fields as `name=value` text, for comparing.
+    fn added(e: &Event) -> Vec<String> {
+        e.extra
+            .iter()
+            .map(|f| {
+                let mut v = Vec::new();
+                f.value.write_text(&mut v);
+                format!("{}={}", f.name, String::from_utf8_lossy(&v))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn raw_rows_get_what_whole_records_get_and_a_lease_later_in_the_batch_counts() {
+        let dns = header(
+            "dns",
+            "ts\tuid\tid.orig_h\tquery",
+            "time\tstring\taddr\tstring",
+        );
+        let dhcp = header(
+            "dhcp",
+            "ts\tassigned_addr\tmac\thost_name\tlease_time",
+            "time\taddr\tstring\tstring\tinterval",
+        );
+        let rows: [(&Arc<Header>, &str); 5] = [
+            // Before the lease's row in the batch, but inside the lease by its own time.
+            (
+                &dns,
+                "1700000100.0\tC1\t10.0.0.7\tpaypal-login.secure-verify.xyz",
+            ),
+            (&dns, "1700000100.5\tC2\t10.0.0.8\tx\\x09y.example.com"),
+            (&dns, "1700000101.0\tC3\t-\t(empty)"),
+            (&dns, "oops\tC4\tnot-an-ip\tgoogle.com"),
+            (
+                &dhcp,
+                "1700000000.0\t10.0.0.7\taa:bb:cc:00:00:07\tws-seven\t3600.0",
+            ),
+        ];
+        let mut fast: Vec<Event> = rows
+            .iter()
+            .map(|(h, l)| Event::tsv((*h).clone(), l.as_bytes().to_vec()))
+            .collect();
+        // The same rows as whole records, through the record path.
+        let mut whole: Vec<Event> = fast.iter().map(|e| Event::record(e.to_record())).collect();
+        enrich().run(&mut fast);
+        enrich().run(&mut whole);
+        let got: Vec<Vec<String>> = fast.iter().map(added).collect();
+        assert_eq!(got, whole.iter().map(added).collect::<Vec<_>>());
+        assert!(
+            got[0].iter().any(|f| f == "workstation=ws-seven"),
+            "{got:?}"
+        );
+        assert!(
+            got[0].iter().any(|f| f == "mac=aa:bb:cc:00:00:07"),
+            "{got:?}"
+        );
+        assert!(got[0][0].starts_with("phish_score="), "{got:?}");
+        // An escaped tab: unescaped, it is no valid name; a bad ts and address: scores only.
+        assert!(got[1].is_empty(), "{got:?}");
+        assert!(got[2].is_empty(), "{got:?}");
+        assert_eq!(got[3].len(), 2, "{got:?}");
+        // The DHCP record keeps its own mac and gets its workstation.
+        assert_eq!(got[4], ["workstation=ws-seven"], "{got:?}");
     }
 }
