@@ -17,7 +17,7 @@ use trawl_zeek::{Record, Scalar, Value, ZeekType};
 
 use crate::agg::AggTable;
 use crate::fields::{Fields, LazyProblems, TsvFields};
-use crate::ops::{self, count_agg, Op};
+use crate::ops::{self, count_agg, Op, Options};
 use crate::parser::{Agg, AggFunc, Named, Query, Stage};
 use crate::scan::{count_values, Block, BlockData, Rec, Scan, ScanError, ScanSummary, ValueCounts};
 
@@ -219,15 +219,28 @@ fn whole(rec: &Rec<'_>, problems: &LazyProblems) -> Record<'static> {
     }
 }
 
-/// Runs a query: result records go to `sink` (which returns `false` to stop).
+/// Runs a query with the default [`Options`]: result records go to `sink` (which returns
+/// `false` to stop).
 pub fn run(
     q: &Query,
     scan: &Scan,
     check_types: bool,
     sink: &mut dyn FnMut(Record<'static>) -> bool,
 ) -> Result<ScanSummary, ScanError> {
+    run_with(q, scan, check_types, &Options::default(), sink)
+}
+
+/// Runs a query with operator limits (`sort`/`timeline` memory, `dcount()`/`values()` caps);
+/// notes about the answer go to `o.notes`.
+pub fn run_with(
+    q: &Query,
+    scan: &Scan,
+    check_types: bool,
+    o: &Options,
+    sink: &mut dyn FnMut(Record<'static>) -> bool,
+) -> Result<ScanSummary, ScanError> {
     let plan = Plan::new(q, check_types);
-    let mut rest: Vec<Op> = plan.rest.iter().map(Op::new).collect();
+    let mut rest: Vec<Op> = plan.rest.iter().map(|s| Op::with(s, o)).collect();
     let summary = match &plan.aggregate {
         Some(agg) => {
             let rows = match plan.fast_count() {
@@ -244,7 +257,7 @@ pub fn run(
                         || {
                             (
                                 Prefix::new(&plan),
-                                AggTable::new(agg.keys.clone(), agg.aggs.clone()),
+                                AggTable::with(agg.keys.clone(), agg.aggs.clone(), o),
                             )
                         },
                         |(prefix, table), b| prefix.block(b, &mut |r| table.add(r.fields())),
@@ -252,7 +265,7 @@ pub fn run(
                     let mut it = parts.into_iter().map(|(_, t)| t);
                     let mut table = it
                         .next()
-                        .unwrap_or_else(|| AggTable::new(agg.keys.clone(), agg.aggs.clone()));
+                        .unwrap_or_else(|| AggTable::with(agg.keys.clone(), agg.aggs.clone(), o));
                     for t in it {
                         table.merge(t);
                     }

@@ -20,6 +20,7 @@ pub mod lexer;
 pub mod ops;
 pub mod parser;
 pub mod scan;
+pub mod spill;
 pub mod value;
 
 pub use error::{QueryError, Span};

@@ -1,17 +1,67 @@
 //! The operators after the scan, run on the calling thread as a push chain: each takes a
 //! record and passes what it makes to the next. Streaming operators (`where`, `cut`, `rename`,
-//! `put`, `head`) hold nothing; `tail` holds N records, `uniq` the keys it has seen, `sort` and
-//! `timeline` everything they are given, `summarize`/`top` one row per group.
+//! `put`, `head`) hold nothing; `tail` holds N records, `uniq` the keys it has seen,
+//! `summarize`/`top` one row per group. `sort` and `timeline` hold records up to a memory
+//! budget ([`Options::sort_memory`]) and spill sorted runs to temporary files past it, merged
+//! at the end ([`crate::spill`]).
 
 use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
 use std::hash::BuildHasherDefault;
+use std::sync::{Arc, Mutex};
 
 use trawl_zeek::{Field, Record, Value};
 
 use crate::agg::{cmp_keys, AggTable, Fnv};
 use crate::parser::{Agg, AggFunc, Named, Stage};
+use crate::spill::{KeyFn, Sorter};
 use crate::value::{key_bytes, type_of};
+
+/// Notes for the user about a query's answer (an estimate instead of an exact count, a list
+/// cut short, a spill that failed), shared by the operators of one run.
+#[derive(Debug, Clone, Default)]
+pub struct Notes(Arc<Mutex<Vec<String>>>);
+
+impl Notes {
+    /// Adds a note (once).
+    pub fn add(&self, note: impl Into<String>) {
+        let note = note.into();
+        if let Ok(mut v) = self.0.lock() {
+            if !v.contains(&note) {
+                v.push(note);
+            }
+        }
+    }
+
+    /// The notes so far.
+    pub fn list(&self) -> Vec<String> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+/// Limits of a query's operators.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Bytes of records a `sort` or `timeline` holds in memory before it spills to disk.
+    pub sort_memory: usize,
+    /// Distinct values `dcount()` counts exactly per group before it estimates.
+    pub dcount_exact: usize,
+    /// Values `values()` lists per group at most (then `...`).
+    pub values_max: usize,
+    /// Where operators leave notes about the answer.
+    pub notes: Notes,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            sort_memory: crate::spill::DEFAULT_BUDGET,
+            dcount_exact: crate::agg::DCOUNT_EXACT,
+            values_max: crate::agg::VALUES_MAX,
+            notes: Notes::default(),
+        }
+    }
+}
 
 /// Where records go: returns `false` when no more are wanted.
 pub type Sink<'s> = dyn FnMut(Record<'static>) -> bool + 's;
@@ -28,8 +78,8 @@ pub enum Op {
     Rename(Vec<(String, String)>),
     /// `put`
     Put(Vec<Named>),
-    /// `sort`
-    Sort(Vec<(Named, bool)>, Vec<Record<'static>>),
+    /// `sort` (`None` once finished)
+    Sort(Option<Sorter>, Notes),
     /// `head`: how many are still wanted.
     Head(usize),
     /// `tail`
@@ -40,8 +90,8 @@ pub enum Op {
     Summarize(Option<AggTable>),
     /// `top`/`rare`: the table, how many, rare.
     Top(Option<AggTable>, usize, bool),
-    /// `timeline`
-    Timeline(Vec<Record<'static>>),
+    /// `timeline`: timeline rows, sorted by time (`None` once finished)
+    Timeline(Option<Sorter>, Notes),
 }
 
 /// The aggregate `top` and `rare` count with.
@@ -54,26 +104,52 @@ pub fn count_agg() -> Agg {
 }
 
 impl Op {
-    /// The running form of a stage.
+    /// The running form of a stage, with the default [`Options`].
     pub fn new(stage: &Stage) -> Op {
+        Op::with(stage, &Options::default())
+    }
+
+    /// The running form of a stage.
+    pub fn with(stage: &Stage, o: &Options) -> Op {
         match stage {
             Stage::Where(e) => Op::Where(e.clone()),
             Stage::Cut(f) => Op::Cut(f.clone()),
             Stage::Rename(r) => Op::Rename(r.clone()),
             Stage::Put(p) => Op::Put(p.clone()),
-            Stage::Sort(k) => Op::Sort(k.clone(), Vec::new()),
+            Stage::Sort(k) => {
+                let keys = k.clone();
+                let desc = keys.iter().map(|(_, d)| *d).collect();
+                let key: KeyFn = Box::new(move |r| {
+                    keys.iter()
+                        .map(|(k, _)| k.expr.eval(r).into_owned())
+                        .collect()
+                });
+                Op::Sort(Some(Sorter::new(key, desc, o.sort_memory)), o.notes.clone())
+            }
             Stage::Head(n) => Op::Head(*n),
             Stage::Tail(n) => Op::Tail(*n, VecDeque::new()),
             Stage::Uniq(f) => Op::Uniq(f.clone(), HashSet::default()),
             Stage::Summarize { aggs, by } => {
-                Op::Summarize(Some(AggTable::new(by.clone(), aggs.clone())))
+                Op::Summarize(Some(AggTable::with(by.clone(), aggs.clone(), o)))
             }
             Stage::Top { n, keys, rare } => Op::Top(
-                Some(AggTable::new(keys.clone(), vec![count_agg()])),
+                Some(AggTable::with(keys.clone(), vec![count_agg()], o)),
                 *n,
                 *rare,
             ),
-            Stage::Timeline => Op::Timeline(Vec::new()),
+            Stage::Timeline => {
+                // Records without a time go last, as unset sort keys do.
+                let key: KeyFn = Box::new(|r| {
+                    vec![match r.get("ts") {
+                        Some(Value::Time(t)) => Value::Time(*t),
+                        _ => Value::Unset,
+                    }]
+                });
+                Op::Timeline(
+                    Some(Sorter::new(key, vec![false], o.sort_memory)),
+                    o.notes.clone(),
+                )
+            }
         }
     }
 
@@ -91,8 +167,17 @@ impl Op {
                 put(&mut rec, items);
                 next(rec)
             }
-            Op::Sort(_, buf) | Op::Timeline(buf) => {
-                buf.push(rec);
+            Op::Sort(sorter, _) => {
+                if let Some(s) = sorter {
+                    s.push(rec);
+                }
+                true
+            }
+            // Sorted as the small row it becomes (less to hold and to spill).
+            Op::Timeline(sorter, _) => {
+                if let Some(s) = sorter {
+                    s.push(timeline_row(rec));
+                }
                 true
             }
             Op::Head(n) => {
@@ -140,12 +225,15 @@ impl Op {
     /// End of input: emits what the operator held.
     pub fn finish(&mut self, next: &mut Sink) {
         match self {
-            Op::Sort(keys, buf) => {
-                let mut buf = std::mem::take(buf);
-                sort_records(&mut buf, keys);
-                for r in buf {
-                    if !next(r) {
-                        break;
+            Op::Sort(sorter, notes) | Op::Timeline(sorter, notes) => {
+                if let Some(s) = sorter.take() {
+                    if let Some(e) = s.spill_error() {
+                        notes.add(format!(
+                            "could not spill to a temporary file ({e}); sorted in memory"
+                        ));
+                    }
+                    if let Some(e) = s.finish(next) {
+                        notes.add(format!("output cut short: {e}"));
                     }
                 }
             }
@@ -171,19 +259,6 @@ impl Op {
                         if !next(r) {
                             break;
                         }
-                    }
-                }
-            }
-            Op::Timeline(buf) => {
-                let mut buf = std::mem::take(buf);
-                // Stable: records with the same time keep their file order.
-                buf.sort_by_key(|r| match r.get("ts") {
-                    Some(Value::Time(t)) => *t,
-                    _ => i64::MAX,
-                });
-                for r in buf {
-                    if !next(timeline_row(r)) {
-                        break;
                     }
                 }
             }
@@ -224,51 +299,6 @@ pub fn top_rows(t: AggTable, n: usize, rare: bool) -> Vec<Record<'static>> {
     });
     rows.truncate(n);
     rows
-}
-
-/// Sorts records by keys (unset last whatever the direction), stably.
-pub fn sort_records(buf: &mut [Record<'static>], keys: &[(Named, bool)]) {
-    let mut keyed: Vec<(Vec<Value<'static>>, usize)> = buf
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            (
-                keys.iter()
-                    .map(|(k, _)| k.expr.eval(r).into_owned())
-                    .collect(),
-                i,
-            )
-        })
-        .collect();
-    keyed.sort_by(|(a, i), (b, j)| {
-        for (((x, y), (_, desc)), _) in a.iter().zip(b).zip(keys).zip(0..) {
-            let o = match (x.is_unset(), y.is_unset()) {
-                (true, true) => std::cmp::Ordering::Equal,
-                (true, false) => std::cmp::Ordering::Greater,
-                (false, true) => std::cmp::Ordering::Less,
-                _ => {
-                    let o = crate::expr::compare(x, y).unwrap_or(std::cmp::Ordering::Equal);
-                    if *desc {
-                        o.reverse()
-                    } else {
-                        o
-                    }
-                }
-            };
-            if o != std::cmp::Ordering::Equal {
-                return o;
-            }
-        }
-        i.cmp(j)
-    });
-    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-    let mut taken: Vec<Option<Record<'static>>> =
-        buf.iter_mut().map(|r| Some(std::mem::take(r))).collect();
-    for (slot, i) in buf.iter_mut().zip(order) {
-        if let Some(r) = taken[i].take() {
-            *slot = r;
-        }
-    }
 }
 
 /// Only these fields, in this order; a field the record lacks is unset.
@@ -425,12 +455,21 @@ pub fn run_records(
     q: &crate::parser::Query,
     records: impl IntoIterator<Item = Record<'static>>,
 ) -> Vec<Record<'static>> {
+    run_records_with(q, records, &Options::default())
+}
+
+/// [`run_records`] with operator limits.
+pub fn run_records_with(
+    q: &crate::parser::Query,
+    records: impl IntoIterator<Item = Record<'static>>,
+    o: &Options,
+) -> Vec<Record<'static>> {
     let mut ops: Vec<Op> = Vec::new();
     if !q.types.is_empty() {
         let types = q.types.clone();
         ops.push(Op::TypeFilter(types));
     }
-    ops.extend(q.stages.iter().map(Op::new));
+    ops.extend(q.stages.iter().map(|s| Op::with(s, o)));
     let mut out = Vec::new();
     let mut sink = |r: Record<'static>| {
         out.push(r);

@@ -303,10 +303,9 @@ impl<'s> Parser<'s> {
 
     /// The first stage: log types, `*`, or nothing (the query starts with an operator).
     fn types(&mut self) -> Result<Vec<String>, QueryError> {
-        if self.eat_punct("*") {
-            return Ok(Vec::new());
-        }
+        let mut any = false;
         match self.peek() {
+            Tok::Punct("*") => any = true,
             Tok::Ident(w)
                 if OPERATORS.contains(&w.as_str())
                     && !matches!(self.peek_at(1), Tok::Punct(",")) =>
@@ -325,7 +324,8 @@ impl<'s> Parser<'s> {
         loop {
             match self.bump().tok {
                 Tok::Ident(t) => types.push(t),
-                Tok::Punct("*") => {}
+                // `*` anywhere in the list: every type (`*,dns` is `*`).
+                Tok::Punct("*") => any = true,
                 _ => {
                     self.pos -= 1;
                     return Err(self
@@ -346,6 +346,9 @@ impl<'s> Parser<'s> {
                     self.describe()
                 ))
                 .hint("several log types are separated by commas: conn,dns | ..."));
+        }
+        if any {
+            types.clear();
         }
         Ok(types)
     }

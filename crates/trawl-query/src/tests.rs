@@ -251,6 +251,114 @@ mod pipeline {
             .join("\n")
     }
 
+    /// Many records of several log types, times out of order (conn is written at the end of
+    /// a connection), some without a time.
+    fn many() -> Vec<Record<'static>> {
+        (0..5000u64)
+            .map(|i| {
+                let path = ["conn", "dns", "http"][(i % 3) as usize];
+                let ts = 1_712_912_400 + ((i * 7919) % 3600) as i64;
+                let mut r = rec(path, ts, "10.0.0.1", &format!("n{}.example.com", i % 97), i);
+                if i % 50 == 0 {
+                    r.fields.retain(|f| f.name != "ts");
+                }
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn timeline_and_sort_with_a_tiny_memory_budget_equal_the_in_memory_result() {
+        use crate::ops::{run_records_with, Options};
+        for q in [
+            "conn,dns,http | timeline",
+            "* | sort query desc, bytes",
+            "dns,http | sort ts | head 100",
+        ] {
+            let q = parse_query(q).unwrap_or_else(|e| panic!("{e}"));
+            let mem = run_records(&q, many());
+            let tiny = Options {
+                sort_memory: 8 << 10,
+                ..Options::default()
+            };
+            let disk = run_records_with(&q, many(), &tiny);
+            assert!(!mem.is_empty());
+            assert_eq!(mem, disk, "{q:?}");
+            assert!(tiny.notes.list().is_empty(), "{:?}", tiny.notes.list());
+        }
+        // The timeline is in time order (records without a time last), stable.
+        let q = parse_query("conn,dns,http | timeline").unwrap();
+        let out = run_records(&q, many());
+        let ts: Vec<Option<i64>> = out
+            .iter()
+            .map(|r| match r.get("ts") {
+                Some(Value::Time(t)) => Some(*t),
+                _ => None,
+            })
+            .collect();
+        let mut sorted = ts.clone();
+        sorted.sort_by_key(|t| t.unwrap_or(i64::MAX));
+        assert_eq!(ts, sorted);
+    }
+
+    #[test]
+    fn dcount_estimates_past_its_cap_and_values_are_cut() {
+        use crate::ops::{run_records_with, Options};
+        let recs = || {
+            (0..30_000u64).map(|i| {
+                rec(
+                    "dns",
+                    1_712_912_400,
+                    "10.0.0.1",
+                    &format!("n{i}.example.com"),
+                    i % 7,
+                )
+            })
+        };
+        let q =
+            parse_query("dns | summarize d = dcount(query), v = values(bytes), w = values(query)")
+                .unwrap();
+        let o = Options {
+            dcount_exact: 1000,
+            values_max: 5,
+            ..Options::default()
+        };
+        let out = run_records_with(&q, recs(), &o);
+        let d = match out[0].get("d") {
+            Some(Value::Count(c)) => *c as f64,
+            other => panic!("{other:?}"),
+        };
+        assert!((d - 30_000.0).abs() / 30_000.0 < 0.03, "estimate {d}");
+        let text = |n: &str| {
+            let mut v = Vec::new();
+            out[0].get(n).unwrap().write_text(&mut v);
+            String::from_utf8(v).unwrap()
+        };
+        assert_eq!(text("v"), "0,1,2,3,4,...");
+        assert!(text("w").ends_with(",..."), "{}", text("w"));
+        let notes = o.notes.list();
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert!(
+            notes[0].starts_with("d: over 1000 distinct values in 1 group"),
+            "{notes:?}"
+        );
+        // Under the caps: exact, complete, no notes.
+        let o = Options::default();
+        let out = run_records_with(&q, recs(), &o);
+        assert_eq!(out[0].get("d"), Some(&Value::Count(30_000)));
+        assert_eq!(text_of(out[0].get("v").unwrap()), "0,1,2,3,4,5,6");
+        // values(query) holds 30,000 names: cut at 100 by default.
+        let notes = o.notes.list();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("w: more than 100 values"), "{notes:?}");
+    }
+
+    fn text_of(v: &Value) -> String {
+        let mut out = Vec::new();
+        v.write_text(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn types_where_cut_head_tail() {
         assert_eq!(
@@ -352,4 +460,18 @@ fn cut_scores_dns_without_score_columns() {
         out[0]
     );
     assert_eq!(out[0].get("nope"), Some(&Value::Unset));
+}
+
+#[test]
+fn a_star_among_the_types_means_every_type() {
+    use crate::parse_query;
+    for src in ["* | count", "*,dns | count", "dns, * | count", "*"] {
+        let q = parse_query(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        assert!(q.types.is_empty(), "{src}: {:?}", q.types);
+    }
+    assert_eq!(
+        parse_query("conn,dns | count").unwrap().types,
+        ["conn", "dns"]
+    );
+    assert!(parse_query("*,| count").is_err());
 }
