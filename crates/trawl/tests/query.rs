@@ -357,3 +357,26 @@ fn bad_values_the_query_reads_are_reported() {
         "{err}"
     );
 }
+
+/// `--file` reads a saved query (comment lines left out); `*,dns` is every type; a timeline
+/// and dcount/values notes on the samples.
+#[test]
+fn query_from_a_file_and_star_types() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hunt = dir.path().join("top.tq");
+    std::fs::write(&hunt, "# the most asked names\ndns\n| top 3 query\n# end\n").expect("write");
+    let samples = repo().join("samples/zeek");
+    let s = samples.to_str().expect("utf-8");
+    let from_file = query(&["-F", hunt.to_str().expect("utf-8"), s]);
+    assert_eq!(tsv_rows(&from_file), tsv_rows(&query(&["dns | top 3 query", s])));
+    assert_eq!(tsv_rows(&from_file).len(), 3);
+    assert_eq!(
+        tsv_rows(&query(&["*,dns | count", s])),
+        tsv_rows(&query(&["* | count", s])),
+        "*,dns is every type"
+    );
+    // A mistake in the file is shown on its line.
+    std::fs::write(&hunt, "# comment\ndns | top x query\n").expect("write");
+    let out = trawl(&["query", "-F", hunt.to_str().expect("utf-8"), s]);
+    assert_eq!(out.status.code(), Some(2));
+}

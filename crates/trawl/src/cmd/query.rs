@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use trawl_input::{discover, Filter, LogFile};
+use trawl_query::ops::Options;
 use trawl_query::scan::{Input, Progress, Scan, ScanSummary};
 use trawl_query::{parse_query, Query};
 use trawl_zeek::write::{CsvWriter, ZeekTsvWriter};
@@ -33,9 +34,15 @@ pub enum QueryFormat {
 #[derive(Args, Debug)]
 #[command(after_help = HELP)]
 pub struct QueryArgs {
-    /// The query: log types, then stages separated by `|` (see below).
-    #[arg(value_name = "QUERY")]
-    pub query: String,
+    /// The query: log types, then stages separated by `|` (see below). With `--file`, the
+    /// query is read from the file and every argument here is a path.
+    #[arg(value_name = "QUERY", required_unless_present = "file")]
+    pub query: Option<String>,
+
+    /// Read the query from a file (a saved hunt; `#` starts a comment line). `-f` is
+    /// `--format`, as in the other commands.
+    #[arg(long, short = 'F', value_name = "FILE")]
+    pub file: Option<PathBuf>,
 
     /// Files or folders (Zeek's `current/` and dated archive folders, .gz and .zst included);
     /// `-` reads stdin. Default: the current folder.
@@ -60,6 +67,7 @@ pub struct QueryArgs {
 
 const HELP: &str = r#"Query language:
   TYPES | stage | stage ...          TYPES: dns   conn,dns   *   (log types by file name)
+  trawl query -F hunt.tq logs/       the query from a file (`#` lines are comments)
 
 Stages:
   where EXPR                         keep records where EXPR holds
@@ -74,6 +82,11 @@ Stages:
   summarize AGG, ... [by KEYS]       count() sum() avg() min() max() dcount() values()
                                      keys may be expressions: by bucket(ts, 1h), tld(query)
   timeline                           several log types merged in time order
+
+Memory: `sort` and `timeline` hold up to 32 MB of records, then spill sorted runs to
+temporary files and merge them. dcount() is exact up to 100,000 distinct values per group,
+then a HyperLogLog estimate (about ±1%); values() lists at most 100 values per group, then
+`...`. A note on stderr says when an answer holds an estimate or a cut list.
 
 Expressions:
   == != < <= > >=   =~ /regex/  !~   in [..]  not in  in 10.0.0.0/8   contains
@@ -99,9 +112,35 @@ Examples:
 A mistake in a query is shown with a caret under it and a hint. Problems in the logs are
 reported as file:line: reason on stderr, with a summary at the end."#;
 
+/// The query text: the argument, or the `--file` (whose comment lines are left out; the
+/// argument, if any, is then a path).
+fn query_text(args: &mut QueryArgs) -> Result<String> {
+    let Some(file) = &args.file else {
+        return Ok(args.query.clone().unwrap_or_default());
+    };
+    if let Some(p) = args.query.take() {
+        args.paths.insert(0, PathBuf::from(p));
+    }
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading the query from {}", file.display()))?;
+    // Comment lines become blank lines, so a mistake's line and column stay the file's.
+    Ok(text
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with('#') {
+                ""
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
 /// Runs `trawl query`.
-pub fn run(args: QueryArgs) -> Result<i32> {
-    let query = match parse_query(&args.query) {
+pub fn run(mut args: QueryArgs) -> Result<i32> {
+    let text = query_text(&mut args)?;
+    let query = match parse_query(&text) {
         Ok(q) => q,
         Err(e) => {
             eprintln!("trawl: error in the query: {e}");
@@ -143,8 +182,11 @@ pub fn run(args: QueryArgs) -> Result<i32> {
     let mut rows = 0u64;
     let mut io_err: Option<std::io::Error> = None;
     let started = Instant::now();
+    let options = Options::default();
     let summary =
-        trawl_query::exec::run(&query, &scan, check_types, &mut |rec: Record<'static>| {
+        trawl_query::exec::run_with(&query, &scan, check_types, &options, &mut |rec: Record<
+            'static,
+        >| {
             rows += 1;
             writer.record(&rec, &mut buf);
             if buf.len() >= 1 << 16 {
@@ -163,6 +205,9 @@ pub fn run(args: QueryArgs) -> Result<i32> {
     writer.finish(&mut buf);
     out.write_all(&buf)?;
     out.flush()?;
+    for n in options.notes.list() {
+        eprintln!("trawl: note: {n}");
+    }
     report(&summary, rows, started, args.quiet);
     Ok(
         if summary.failed_files > 0 && summary.failed_files == summary.files {
