@@ -8,6 +8,7 @@ for a webhook. A receiver here notes each request's arrival; the latency of an a
 minus the record's `ts` (the moment it was written into trawl's input).
 
   alert_latency.py TRAWL_BIN --source stdin|folder [--rate 10000] [--seconds 30] [--every 100]
+                   [--batch-size 10000]
 """
 import argparse
 import json
@@ -68,6 +69,7 @@ def main():
     ap.add_argument("--rate", type=int, default=10_000)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--every", type=int, default=100)
+    ap.add_argument("--batch-size", type=int, default=10_000, help="trawl run's batch_size")
     args = ap.parse_args()
 
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
@@ -82,6 +84,7 @@ def main():
     cfg = os.path.join(work, "trawl.toml")
     with open(cfg, "w") as f:
         f.write(f'''state_dir = "{work}/state"
+batch_size = {args.batch_size}
 {source}
 [sinks.out]
 type = "files"
@@ -155,7 +158,7 @@ url = "http://127.0.0.1:{srv.server_address[1]}/hook"
         print("no alert arrived; see", err.name)
         sys.exit(1)
     ms = lambda x: f"{x * 1000:.0f}"
-    print(f"| {args.source} | {sent / fed:,.0f} | {alerts} | {len(seen)} | {dupes} | "
+    print(f"| {args.source} | {args.batch_size:,} | {sent / fed:,.0f} | {alerts} | {len(seen)} | {dupes} | "
           f"{ms(pct(lat, 50))} | {ms(pct(lat, 90))} | {ms(pct(lat, 99))} | {ms(lat[-1])} |")
     with open(err.name) as f:
         tail = [l.strip() for l in f if "records in" in l]

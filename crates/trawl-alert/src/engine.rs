@@ -247,6 +247,10 @@ impl Engine {
             self.workstations.insert(h.clone(), w);
         }
         let mut out = Vec::new();
+        if self.clock == Clock::Record && !self.windows.is_empty() {
+            // Record time moves with the records: windows close as it passes their end.
+            out = self.close_due(now);
+        }
         if !self.allow.iter().any(|a| a.matches(rec)) {
             for i in 0..self.rules.len() {
                 let rule = &self.rules[i];
@@ -351,6 +355,10 @@ impl Engine {
     /// run) and returns their summaries (already in the outbox). Also re-reads changed mutes.
     pub fn tick(&mut self, now: f64) -> Vec<Alert> {
         self.refresh_mutes();
+        self.close_due(now)
+    }
+
+    fn close_due(&mut self, now: f64) -> Vec<Alert> {
         let due: Vec<usize> = self
             .windows
             .iter()

@@ -248,36 +248,67 @@ fn mutes(a: MutesArgs) -> Result<i32> {
         );
         return Ok(0);
     }
-    println!(
-        "{:<4} {:<20} {:<34} {:<22} reason",
-        "id", "rule", "matching", "until"
-    );
-    for m in &list {
-        let mut matching: Vec<String> = m.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        if let Some(k) = &m.key {
-            matching.insert(0, format!("key={k}"));
-        }
-        let until = match m.until {
-            Some(u) if u <= now => "expired".to_string(),
-            Some(u) => format!(
-                "{} ({} left)",
-                &trawl_alert::alert::rfc3339(u)[..16],
-                trawl_alert::duration::format(std::time::Duration::from_secs_f64(u - now))
-            ),
-            None => "until unmuted".into(),
-        };
-        println!(
-            "{:<4} {:<20} {:<34} {:<22} {}",
-            m.id,
-            m.rule,
-            if matching.is_empty() {
-                "all".into()
+    let rows: Vec<[String; 5]> = list
+        .iter()
+        .map(|m| {
+            let mut matching: Vec<String> =
+                m.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            if let Some(k) = &m.key {
+                matching.insert(0, format!("key={k}"));
+            }
+            let until = match m.until {
+                Some(u) if u <= now => "expired".to_string(),
+                Some(u) => {
+                    // Whole minutes left, rounded up.
+                    let left = ((u - now) / 60.0).ceil() as u64 * 60;
+                    format!(
+                        "{} ({} left)",
+                        &trawl_alert::alert::rfc3339(u)[..16],
+                        trawl_alert::duration::format(std::time::Duration::from_secs(left))
+                    )
+                }
+                None => "until unmuted".into(),
+            };
+            let matching = if matching.is_empty() {
+                "all".to_string()
             } else {
                 matching.join(" ")
-            },
-            until,
-            m.reason
-        );
+            };
+            [
+                m.id.to_string(),
+                m.rule.clone(),
+                matching,
+                until,
+                m.reason.clone(),
+            ]
+        })
+        .collect();
+    let head = ["id", "rule", "matching", "until", "reason"];
+    let width = |c: usize| {
+        rows.iter()
+            .map(|r| r[c].len())
+            .chain([head[c].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let w: Vec<usize> = (0..4).map(width).collect();
+    let line = |r: [&str; 5]| {
+        println!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3]
+        )
+    };
+    line(head);
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
     }
     Ok(0)
 }
