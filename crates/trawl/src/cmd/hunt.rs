@@ -151,11 +151,15 @@ fn collect(
         .max(1);
     let scan = Scan::from_inputs(inputs, threads).progress(Progress::Auto);
     let mut rows = Vec::new();
-    let summary = trawl_query::exec::run(q, &scan, check, &mut |r| {
+    let options = trawl_query::ops::Options::default();
+    let summary = trawl_query::exec::run_with(q, &scan, check, &options, &mut |r| {
         rows.push(r);
         true
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for n in options.notes.list() {
+        eprintln!("trawl: note: {n}");
+    }
     Ok((rows, summary))
 }
 
