@@ -148,29 +148,44 @@ fn len_bucket(n: usize) -> u32 {
     }
 }
 
+/// Longest text [`ngrams`] looks at: a label is at most 63 bytes and the subdomain part is
+/// cut to [`MAX_SUB_NGRAM`], so this never shortens a text (it bounds the stack buffer).
+const MAX_NGRAM_TEXT: usize = 92;
+
 /// Character n-grams (2..=5, with `^`/`$` boundaries) of `text`; returns how many.
 /// Single characters are left to the shape features.
 #[inline]
 fn ngrams<S: Sink>(text: &[u8], ns: usize, t: u8, ctx: u8, s: &mut S) -> u16 {
-    let mut buf = [0u8; 258];
-    let n = text.len().min(255);
+    let mut buf = [0u8; MAX_NGRAM_TEXT + 4];
+    let n = text.len().min(MAX_NGRAM_TEXT);
     buf[0] = b'^';
     buf[1..=n].copy_from_slice(&text[..n]);
     buf[n + 1] = b'$';
     let m = n + 2;
     let seed = hash::step(hash::seed(t), ctx);
-    let mut count = 0u16;
-    // From each start, the 2..=MAX_N-grams that fit: one running hash per start.
-    for i in 0..m - 1 {
+    // From each start, the 2..=MAX_N-grams that fit: one running hash per start. Starts
+    // with all four lengths in the text go without per-length bounds.
+    let full = m.saturating_sub(MAX_N - 1);
+    for w in buf[..m].windows(MAX_N).take(full) {
+        let mut h = hash::step(seed, w[0]);
+        h = hash::step(h, w[1]);
+        s.put(ns, t, h);
+        h = hash::step(h, w[2]);
+        s.put(ns, t, h);
+        h = hash::step(h, w[3]);
+        s.put(ns, t, h);
+        h = hash::step(h, w[4]);
+        s.put(ns, t, h);
+    }
+    for i in full..m - 1 {
         let mut h = hash::step(seed, buf[i]);
-        let end = (i + MAX_N).min(m);
-        for &b in &buf[i + 1..end] {
+        for &b in &buf[i + 1..m] {
             h = hash::step(h, b);
             s.put(ns, t, h);
         }
-        count += (end - i - 1) as u16;
     }
-    count
+    // Every start i < m - 1 gives min(MAX_N, m - i) - 1 n-grams.
+    (full * (MAX_N - 1) + (m - 1 - full) * (m - full) / 2) as u16
 }
 
 /// Whether `name` contains `xn--` (a byte loop: cheaper than a substring searcher).
@@ -211,62 +226,108 @@ struct Shape {
     hex: bool,
 }
 
+/// Byte kinds of the shape pass.
+const K_OTHER: u8 = 0;
+const K_DIGIT: u8 = 1;
+const K_CONS: u8 = 2;
+const K_VOWEL: u8 = 3;
+
+/// Per byte: kind (bits 0-1), hex digit (bit 2), histogram slot (bits 3-8, as u16).
+const SHAPE_OF: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let (kind, slot) = if c.is_ascii_digit() {
+            (K_DIGIT, 26 + (c - b'0') as u16)
+        } else if c.is_ascii_lowercase() {
+            let v = matches!(c, b'a' | b'e' | b'i' | b'o' | b'u');
+            (if v { K_VOWEL } else { K_CONS }, (c - b'a') as u16)
+        } else {
+            (K_OTHER, 36)
+        };
+        t[b] = kind as u16 | (c.is_ascii_hexdigit() as u16) << 2 | slot << 3;
+        b += 1;
+    }
+    t
+};
+
+/// Whether going from the previous byte's kind to this one is a letter/digit switch.
+const SWITCH: [[u8; 4]; 4] = {
+    let mut t = [[0u8; 4]; 4];
+    let mut a = 0;
+    while a < 4 {
+        let mut b = 0;
+        while b < 4 {
+            let pa = if a == 1 {
+                1
+            } else if a >= 2 {
+                2
+            } else {
+                0
+            };
+            let pb = if b == 1 {
+                1
+            } else if b >= 2 {
+                2
+            } else {
+                0
+            };
+            t[a][b] = (pa != 0 && pb != 0 && pa != pb) as u8;
+            b += 1;
+        }
+        a += 1;
+    }
+    t
+};
+
+/// Counts, runs and entropy of a label in one table-driven pass (no per-class branches).
 fn shape(l: &[u8]) -> Shape {
+    let l = &l[..l.len().min(255)];
     let mut hist = [0u8; 40];
-    let (mut digits, mut letters, mut vowels, mut hyphens) = (0u8, 0u8, 0u8, 0u8);
+    let mut seen = 0u64;
+    let mut kinds = [0u8; 4];
     let (mut cr, mut dr, mut rr) = (0u8, 0u8, 0u8);
     let (mut cons_run, mut digit_run, mut repeat, mut switches) = (0u8, 0u8, 0u8, 0u8);
     let mut prev = 0u8;
+    // The byte 0 never occurs in a name, so the first byte never repeats "prev".
+    let mut pkind = K_OTHER;
     let mut hex = true;
     for &b in l {
-        let class = if b.is_ascii_digit() {
-            digits += 1;
-            dr += 1;
-            cr = 0;
-            hist[26 + usize::from(b - b'0')] += 1;
-            1
-        } else if b.is_ascii_lowercase() {
-            letters += 1;
-            dr = 0;
-            hist[usize::from(b - b'a')] += 1;
-            if matches!(b, b'a' | b'e' | b'i' | b'o' | b'u') {
-                vowels += 1;
-                cr = 0;
-            } else {
-                cr += 1;
-            }
-            2
-        } else {
-            hyphens += 1;
-            cr = 0;
-            dr = 0;
-            hist[36] += 1;
-            3
-        };
-        hex &= b.is_ascii_hexdigit();
+        let v = SHAPE_OF[usize::from(b)];
+        let kind = (v & 3) as u8;
+        let slot = usize::from(v >> 3) % 40;
+        kinds[usize::from(kind)] += 1;
+        hist[slot] += 1;
+        seen |= 1 << slot;
+        hex &= v & 4 != 0;
+        dr = (dr + 1) * u8::from(kind == K_DIGIT);
+        cr = (cr + 1) * u8::from(kind == K_CONS);
         rr = if b == prev { rr + 1 } else { 1 };
-        let pclass = if prev.is_ascii_digit() {
-            1
-        } else if prev.is_ascii_lowercase() {
-            2
-        } else {
-            0
-        };
-        if pclass != 0 && class != 3 && pclass != class {
-            switches = switches.saturating_add(1);
-        }
+        switches = switches.saturating_add(SWITCH[usize::from(pkind)][usize::from(kind)]);
         prev = b;
+        pkind = kind;
         cons_run = cons_run.max(cr);
         digit_run = digit_run.max(dr);
         repeat = repeat.max(rr);
     }
-    // H = log2(n) - (1/n) * sum(c * log2 c), with c * log2 c from a table.
+    let digits = kinds[usize::from(K_DIGIT)];
+    let vowels = kinds[usize::from(K_VOWEL)];
+    let letters = kinds[usize::from(K_CONS)] + vowels;
+    let hyphens = kinds[usize::from(K_OTHER)];
+    // H = log2(n) - (1/n) * sum(c * log2 c), with c * log2 c from a table. Empty slots add
+    // 0.0, which leaves a float sum unchanged, so only the seen ones are added, in order.
     let clog = clog2();
-    let n = l.len().min(255);
+    let n = l.len();
     let entropy = if n == 0 {
         0.0
     } else {
-        let sum: f32 = hist.iter().map(|&c| clog[usize::from(c)]).sum();
+        let mut sum = -0.0f32;
+        while seen != 0 {
+            let i = seen.trailing_zeros() as usize;
+            sum += clog[usize::from(hist[i % 40])];
+            seen &= seen - 1;
+        }
         clog[n] / n as f32 - sum / n as f32
     };
     Shape {

@@ -428,6 +428,20 @@ impl Dfa {
         Dfa { next, start, ids }
     }
 
+    /// One transition from state `s` (premultiplied) on byte `b`: the next state, and the
+    /// patterns that end here (empty for most states).
+    #[inline(always)]
+    fn step(&self, s: usize, b: u8) -> (usize, &[u16]) {
+        let v = self.next[s + usize::from(CLASS[usize::from(b)])];
+        let s = (v & !MATCH_BIT) as usize;
+        if v & MATCH_BIT == 0 {
+            return (s, &[]);
+        }
+        let k = s / CLASSES;
+        let (a, z) = (self.start[k] as usize, self.start[k + 1] as usize);
+        (s, &self.ids[a..z])
+    }
+
     /// Call `f(pattern, end)` for every match in `text`, in `aho_corasick` order.
     #[inline]
     fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, usize)) {
@@ -448,11 +462,18 @@ impl Dfa {
 
 struct Lexicon {
     dfa: Dfa,
-    /// Brand indices by (length, first letter) and (length, last letter): one edit leaves
-    /// the first or the last letter in place, so these two buckets hold every candidate.
-    by_first: Vec<Vec<u16>>,
-    by_last: Vec<Vec<u16>>,
+    /// Brand indices by (length, first letter) and by (length, last letter), as offsets
+    /// into `cands` (`first[b]..first[b + 1]`): one edit leaves the first or the last
+    /// letter in place, so these two buckets hold every candidate.
+    first: Vec<u16>,
+    last: Vec<u16>,
+    cands: Vec<u16>,
+    /// [`byte_set`] of each brand.
+    sets: Vec<u64>,
 }
+
+/// Number of (length, letter) buckets.
+const BUCKETS: usize = (MAX_EDIT_LEN + 2) * 37;
 
 #[inline(always)]
 fn bucket(len: usize, c: u8) -> usize {
@@ -467,8 +488,8 @@ fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
     LEX.get_or_init(|| {
         let dfa = Dfa::new(&patterns());
-        let mut by_first = vec![Vec::new(); (MAX_EDIT_LEN + 2) * 37];
-        let mut by_last = vec![Vec::new(); (MAX_EDIT_LEN + 2) * 37];
+        let mut by_first = vec![Vec::new(); BUCKETS];
+        let mut by_last = vec![Vec::new(); BUCKETS];
         for (i, b) in BRANDS.iter().enumerate() {
             let b = b.as_bytes();
             if b.len() >= 5 && b.len() <= MAX_EDIT_LEN {
@@ -476,12 +497,40 @@ fn lexicon() -> &'static Lexicon {
                 by_last[bucket(b.len(), b[b.len() - 1])].push(i as u16);
             }
         }
+        let mut cands = Vec::new();
+        let mut flat = |buckets: &[Vec<u16>]| {
+            let mut starts = Vec::with_capacity(BUCKETS + 1);
+            for v in buckets {
+                starts.push(cands.len() as u16);
+                cands.extend_from_slice(v);
+            }
+            starts.push(cands.len() as u16);
+            starts
+        };
+        let first = flat(&by_first);
+        let last = flat(&by_last);
         Lexicon {
             dfa,
-            by_first,
-            by_last,
+            first,
+            last,
+            cands,
+            sets: BRANDS.iter().map(|b| byte_set(b.as_bytes())).collect(),
         }
     })
+}
+
+impl Lexicon {
+    /// Brands in bucket `k` of `starts`.
+    #[inline(always)]
+    fn bucket<'a>(&'a self, starts: &[u16], k: usize) -> &'a [u16] {
+        match (starts.get(k), starts.get(k + 1)) {
+            (Some(&a), Some(&z)) => self
+                .cands
+                .get(usize::from(a)..usize::from(z))
+                .unwrap_or(&[]),
+            _ => &[],
+        }
+    }
 }
 
 /// Build the automaton now (it is otherwise built on first use).
@@ -494,17 +543,43 @@ fn owner_key(s: &str) -> u64 {
     crate::hash::bytes(crate::hash::seed(0x0e), s.as_bytes())
 }
 
+/// Sorted keys of brand and owner labels, and a 4,096-bit filter of them that turns most
+/// labels away without the binary search.
+struct Owners {
+    keys: Vec<u64>,
+    filter: [u64; 64],
+}
+
+#[inline(always)]
+fn owner_bit(k: u64) -> usize {
+    (k.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize
+}
+
 /// Whether the registered label owns a brand. Compares 64-bit hashes in a sorted table:
 /// cheaper than hashing with SipHash and comparing strings.
 fn is_owner(label: &str) -> bool {
-    static KEYS: OnceLock<Vec<u64>> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let mut v: Vec<u64> = BRANDS.iter().chain(OWNERS).map(|s| owner_key(s)).collect();
-        v.sort_unstable();
-        v
-    })
-    .binary_search(&owner_key(label))
-    .is_ok()
+    static OWN: OnceLock<Owners> = OnceLock::new();
+    let own = OWN.get_or_init(|| {
+        let mut keys: Vec<u64> = BRANDS.iter().chain(OWNERS).map(|s| owner_key(s)).collect();
+        keys.sort_unstable();
+        let mut filter = [0u64; 64];
+        for &k in &keys {
+            let b = owner_bit(k);
+            filter[(b >> 6) % 64] |= 1 << (b & 63);
+        }
+        Owners { keys, filter }
+    });
+    let k = owner_key(label);
+    let b = owner_bit(k);
+    own.filter[(b >> 6) % 64] & (1 << (b & 63)) != 0 && own.keys.binary_search(&k).is_ok()
+}
+
+/// Bit set of the bytes of `s` (bit `b % 64` for byte `b`). A string one edit away from
+/// another differs from it in at most two such bits, which rules out most candidates
+/// before the edit check.
+#[inline(always)]
+fn byte_set(s: &[u8]) -> u64 {
+    s.iter().fold(0u64, |m, &b| m | 1 << (b & 63))
 }
 
 /// Folded form of a byte that folds on its own (0: dropped); `r` and `v` fold in pairs.
@@ -525,36 +600,51 @@ const FOLD: [u8; 256] = {
     t
 };
 
-/// Fold ASCII look-alikes into `out`; returns the folded length and whether anything
-/// changed. `rn`->`m`, `vv`->`w`, digits that look like letters -> those letters, hyphens
-/// dropped (`pay-pal`).
+/// Run the automaton over `s` with ASCII look-alikes folded on the fly (`rn`->`m`,
+/// `vv`->`w`, digits that look like letters -> those letters, hyphens dropped:
+/// `pay-pal`), starting in state `state`; returns the state after the last byte. For each
+/// match calls `f(pattern, changed)`, where `changed` says whether folding changed
+/// anything in `s` up to the end of the match (if not, the match is there as written).
 #[inline]
-fn fold(s: &[u8], out: &mut [u8]) -> (usize, bool) {
-    let mut n = 0;
+fn fold_scan(dfa: &Dfa, s: &[u8], mut state: usize, mut f: impl FnMut(usize, bool)) -> usize {
     let mut i = 0;
     let mut changed = false;
-    while i < s.len() && n < out.len() {
+    while i < s.len() {
         let b = s[i];
         let mut c = FOLD[usize::from(b)];
-        let mut adv = 1;
-        if (b == b'r' || b == b'v') && i + 1 < s.len() {
-            let next = s[i + 1];
+        i += 1;
+        if (b == b'r' || b == b'v') && i < s.len() {
+            let next = s[i];
             if b == b'r' && next == b'n' {
                 c = b'm';
-                adv = 2;
+                i += 1;
             } else if b == b'v' && next == b'v' {
                 c = b'w';
-                adv = 2;
+                i += 1;
             }
         }
         changed |= c != b;
         if c != 0 {
-            out[n] = c;
-            n += 1;
+            let (next, hits) = dfa.step(state, c);
+            state = next;
+            for &id in hits {
+                f(usize::from(id), changed);
+            }
         }
-        i += adv;
     }
-    (n, changed || i < s.len())
+    state
+}
+
+/// Whether `needle` occurs in `hay`: for a brand in a name, a first-byte scan is cheaper
+/// than setting up a substring searcher.
+#[inline]
+fn find(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    hay.len() >= needle.len()
+        && (0..=hay.len() - needle.len())
+            .any(|i| hay[i] == first && same(&hay[i + 1..i + needle.len()], rest))
 }
 
 /// Byte-wise equality of short slices (no `memcmp` call).
@@ -588,8 +678,9 @@ fn one_edit(a: &[u8], b: &[u8]) -> bool {
 
 /// Scan the registered label and subdomain of a name.
 ///
-/// One automaton pass over `folded(sub) . folded(label)`; a brand found where folding
-/// changed the text counts as a look-alike only if it is not also there as written.
+/// One automaton pass over `folded(sub) . folded(label)`, folding on the fly; a brand
+/// found where folding changed the text counts as a look-alike only if it is not also
+/// there as written.
 pub(crate) fn scan(label: &str, sub: &str) -> LexHits {
     let lex = lexicon();
     let nb = BRANDS.len();
@@ -597,13 +688,7 @@ pub(crate) fn scan(label: &str, sub: &str) -> LexHits {
         owned: is_owner(label),
         ..LexHits::default()
     };
-    let mut buf = [0u8; 512];
-    let (ns, sub_changed) = fold(sub.as_bytes(), &mut buf[..256]);
-    buf[ns] = b'.';
-    let (nl, label_changed) = fold(label.as_bytes(), &mut buf[ns + 1..ns + 257]);
-    let (sub_same, label_same) = (!sub_changed, !label_changed);
-    lex.dfa.for_each(&buf[..ns + 1 + nl], |pid, end| {
-        let in_sub = end <= ns;
+    let mut hit = |pid: usize, changed: bool, in_sub: bool| {
         if pid >= nb {
             let kid = (pid - nb) as u16;
             h.kw_first.get_or_insert(kid);
@@ -618,12 +703,9 @@ pub(crate) fn scan(label: &str, sub: &str) -> LexHits {
         if h.owned || brand == label {
             return;
         }
-        let (orig, same) = if in_sub {
-            (sub, sub_same)
-        } else {
-            (label, label_same)
-        };
-        let written = same || orig.contains(brand);
+        let orig = if in_sub { sub } else { label };
+        // Unchanged so far: the folded match is the written text.
+        let written = !changed || find(orig.as_bytes(), brand.as_bytes());
         let id = pid as u16;
         if !written {
             h.brand_glyph.get_or_insert(id);
@@ -632,7 +714,11 @@ pub(crate) fn scan(label: &str, sub: &str) -> LexHits {
         } else {
             h.brand_label.get_or_insert(id);
         }
-    });
+    };
+    // The dot between the parts is in no pattern: it sends the automaton back to its root.
+    let state = fold_scan(&lex.dfa, sub.as_bytes(), 0, |p, c| hit(p, c, true));
+    let (state, _) = lex.dfa.step(state, b'.');
+    fold_scan(&lex.dfa, label.as_bytes(), state, |p, c| hit(p, c, false));
     if h.owned {
         return h;
     }
@@ -642,17 +728,15 @@ pub(crate) fn scan(label: &str, sub: &str) -> LexHits {
                 continue;
             }
             let (first, last) = (t[0], t[t.len() - 1]);
+            let set = byte_set(t);
             for len in t.len() - 1..=t.len() + 1 {
-                let a = lex
-                    .by_first
-                    .get(bucket(len, first))
-                    .map_or(&[][..], |v| &v[..]);
-                let b = lex
-                    .by_last
-                    .get(bucket(len, last))
-                    .map_or(&[][..], |v| &v[..]);
+                let a = lex.bucket(&lex.first, bucket(len, first));
+                let b = lex.bucket(&lex.last, bucket(len, last));
                 for &id in a.iter().chain(b) {
-                    if one_edit(t, BRANDS[id as usize].as_bytes()) {
+                    let id_set = lex.sets.get(usize::from(id)).copied().unwrap_or(!0);
+                    if (set ^ id_set).count_ones() <= 2
+                        && one_edit(t, BRANDS[usize::from(id)].as_bytes())
+                    {
                         // The first candidate found is kept; nothing else is left to do.
                         h.brand_typo = Some(id);
                         return h;

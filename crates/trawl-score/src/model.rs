@@ -139,7 +139,12 @@ struct Acc<'a> {
 impl Sink for Acc<'_> {
     #[inline(always)]
     fn put(&mut self, ns: usize, _tag: u8, h: u64) {
-        let w = self.w[features::index(h, self.bits)];
+        let i = features::index(h, self.bits);
+        debug_assert!(i < self.w.len());
+        // SAFETY: `index` keeps the top `bits` bits of a u64, so i < 2^bits, and every
+        // `Model` holds exactly 2^bits weights (`from_bytes` reads that many and is the
+        // only constructor). This is the innermost line of scoring: no bounds check.
+        let w = unsafe { *self.w.get_unchecked(i) };
         let a = &mut self.acc[ns];
         a[0] += i32::from(w[0]);
         a[1] += i32::from(w[1]);

@@ -185,6 +185,11 @@ pub fn normalize<'b>(input: &str, buf: &'b mut NameBuf) -> Result<Parsed<'b>, Na
     if s.is_empty() {
         return Err(NameError::Empty);
     }
+    if let Some(len) = fast_copy(s.as_bytes(), &mut buf.buf) {
+        // SAFETY: `fast_copy` wrote only bytes of [a-z0-9._-] into `buf[..len]`.
+        let name = unsafe { std::str::from_utf8_unchecked(&buf.buf[..len]) };
+        return Ok(finish(name));
+    }
     if let Some(ip) = ip_literal(s) {
         return Ok(copy_plain(ip, buf, NameKind::IpLiteral));
     }
@@ -206,14 +211,62 @@ pub fn normalize<'b>(input: &str, buf: &'b mut NameBuf) -> Result<Parsed<'b>, Na
         len
     };
     let name = std::str::from_utf8(&buf.buf[..len]).map_err(|_| NameError::IllegalChar('?'))?;
-    if name == "in-addr.arpa"
-        || name == "ip6.arpa"
-        || name.ends_with(".in-addr.arpa")
-        || name.ends_with(".ip6.arpa")
+    Ok(finish(name))
+}
+
+/// Reverse-DNS names aside, split a valid, lower-case name.
+#[inline]
+fn finish(name: &str) -> Parsed<'_> {
+    if name.ends_with("arpa")
+        && (name == "in-addr.arpa"
+            || name == "ip6.arpa"
+            || name.ends_with(".in-addr.arpa")
+            || name.ends_with(".ip6.arpa"))
     {
-        return Ok(plain(name, NameKind::ReverseDns));
+        return plain(name, NameKind::ReverseDns);
     }
-    Ok(split(name))
+    split(name)
+}
+
+/// Byte -> its lower-case form if it may appear in a name (`.` included), else 0.
+const LOWER_OK: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = (b as u8).to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_' || c == b'.' {
+            t[b] = c;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// The common case in one pass: an ASCII name of letters, digits, `-`, `_` and dots, with
+/// no empty or over-long label and at least one byte that is neither a digit nor a dot (so
+/// it cannot be an IP literal), lower-cased into `dst`. Returns its length, or `None` for
+/// anything else, which then takes the careful path (same result, plus the reasons).
+#[inline]
+fn fast_copy(src: &[u8], dst: &mut [u8; 256]) -> Option<usize> {
+    if src.len() > MAX_NAME_LEN {
+        return None;
+    }
+    let mut ok = true;
+    let mut label = 0usize;
+    let mut not_ip = false;
+    for (d, &b) in dst.iter_mut().zip(src) {
+        let c = LOWER_OK[usize::from(b)];
+        *d = c;
+        ok &= c != 0;
+        not_ip |= !(c.is_ascii_digit() || c == b'.');
+        if c == b'.' {
+            ok &= label != 0 && label <= MAX_LABEL_LEN;
+            label = 0;
+        } else {
+            label += 1;
+        }
+    }
+    (ok && not_ip && label != 0 && label <= MAX_LABEL_LEN).then_some(src.len())
 }
 
 /// `s` as an IP literal (brackets allowed around IPv6), if it is one.
@@ -340,12 +393,36 @@ const fn lengths(list: &[&str]) -> u64 {
     m
 }
 
-/// Whether `s` is one of `list`, with a length filter first: most names are rejected on
-/// their length or their first byte, without a string comparison.
+/// Filter key of a string: its length, first and last bytes.
+const fn filter_key(s: &[u8]) -> usize {
+    if s.is_empty() {
+        return 0;
+    }
+    (s.len() * 7 + s[0] as usize * 3 + s[s.len() - 1] as usize) & 255
+}
+
+/// 256-bit filter of the keys of `list`.
+const fn filter(list: &[&str]) -> [u64; 4] {
+    let mut m = [0u64; 4];
+    let mut i = 0;
+    while i < list.len() {
+        let k = filter_key(list[i].as_bytes());
+        m[k >> 6] |= 1 << (k & 63);
+        i += 1;
+    }
+    m
+}
+
+/// Whether `s` is one of `list`, with a filter on length, first and last byte first: most
+/// names are rejected without a string comparison.
 #[inline(always)]
-fn one_of(s: &str, list: &[&str], lens: u64) -> bool {
+fn one_of(s: &str, list: &[&str], lens: u64, keys: &[u64; 4]) -> bool {
     let n = s.len();
     if n >= 64 || lens & (1 << n) == 0 {
+        return false;
+    }
+    let k = filter_key(s.as_bytes());
+    if keys[k >> 6] & (1 << (k & 63)) == 0 {
         return false;
     }
     let b = s.as_bytes();
@@ -356,13 +433,15 @@ fn one_of(s: &str, list: &[&str], lens: u64) -> bool {
 #[inline]
 fn is_extra_platform(s: &str) -> bool {
     const LENS: u64 = lengths(EXTRA_PLATFORMS);
-    one_of(s, EXTRA_PLATFORMS, LENS)
+    const KEYS: [u64; 4] = filter(EXTRA_PLATFORMS);
+    one_of(s, EXTRA_PLATFORMS, LENS, &KEYS)
 }
 
 #[inline]
 fn is_host_label(s: &str) -> bool {
     const LENS: u64 = lengths(HOST_LABELS);
-    one_of(s, HOST_LABELS, LENS)
+    const KEYS: [u64; 4] = filter(HOST_LABELS);
+    one_of(s, HOST_LABELS, LENS, &KEYS)
 }
 
 /// Split a valid, lower-case, ASCII name with the Public Suffix List.

@@ -64,11 +64,13 @@ pub(crate) fn build(list: &str) -> Vec<u64> {
     bits
 }
 
+/// Whether the bit set holds the word hashed to `h`. The set is a fixed-size array, so
+/// the probes (all below 2^WORD_BITS) need no bounds checks.
 #[inline(always)]
-fn contains(bits: &[u64], h: u64) -> bool {
+fn contains(bits: &[u64; WORDS_LEN], h: u64) -> bool {
     probes(h)
         .iter()
-        .all(|&p| bits.get(p >> 6).is_some_and(|w| w & (1 << (p & 63)) != 0))
+        .all(|&p| bits[(p >> 6) % WORDS_LEN] & (1 << (p & 63)) != 0)
 }
 
 /// Exact tables of which 3- and 4-letter strings start some word of [`BUILTIN`]: they let
@@ -125,62 +127,94 @@ pub(crate) struct Seg {
     pub short: u8,
 }
 
+/// A DP state packed so that "better" is one integer comparison: letters covered (bits
+/// 16-23), 255 minus words used (bits 8-15), one- and two-letter words (bits 0-7, not
+/// compared).
+#[inline(always)]
+fn key(covered: u32, words: u32, short: u32) -> u32 {
+    covered << 16 | (255 - words) << 8 | short
+}
+
+/// Keep `cand` at `slot` if it covers more letters, or as many with fewer words.
+#[inline(always)]
+fn relax(slot: &mut u32, cand: u32) {
+    if cand >> 8 > *slot >> 8 {
+        *slot = cand;
+    }
+}
+
 /// Best segmentation: most letters covered, then fewest words. O(len * 10) probes.
 pub(crate) fn segment(bits: &[u64], label: &[u8]) -> Seg {
     let n = label.len().min(63);
-    if bits.len() != WORDS_LEN || n < MIN_WORD {
+    let Ok(bits) = <&[u64; WORDS_LEN]>::try_from(bits) else {
+        return Seg::default();
+    };
+    if n < MIN_WORD {
         return Seg::default();
     }
+    let label = &label[..n];
     let pre = prefixes();
-    // dp[i] = best (covered, words, two-letter words) for the prefix of length i.
-    let mut dp = [(0u8, 0u8, 0u8); 64];
-    let better = |a: (u8, u8, u8), b: (u8, u8, u8)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
+    // run[i]: letters from i on, up to MAX_WORD (a word ends at the first non-letter).
+    let mut run = [0u8; 65];
+    for i in (0..n).rev() {
+        run[i] = if label[i].is_ascii_lowercase() {
+            (run[i + 1] + 1).min(MAX_WORD as u8)
+        } else {
+            0
+        };
+    }
+    // dp[i] = best packed state for the prefix of length i.
+    let mut dp = [key(0, 0, 0); 65];
+    // What a word adds to a state: letters covered, one more word (one less in bits
+    // 8-15), and for "a", "i" and the two-letter words one more short word.
+    let word = |len: u32| (len << 16).wrapping_sub(1 << 8);
+    let one = word(1) + 1;
+    let two = word(2) + 1;
     for i in 0..n {
         let cur = dp[i];
         // Every position is reachable by leaving a letter uncovered.
-        if better(cur, dp[i + 1]) {
-            dp[i + 1] = cur;
+        relax(&mut dp[i + 1], cur);
+        let lim = usize::from(run[i]);
+        if lim == 0 {
+            continue;
         }
-        let mut h = hash::seed(TAG_WORD);
-        let mut c = 0usize;
-        for j in i..n.min(i + MAX_WORD) {
-            let b = label[j];
-            if !b.is_ascii_lowercase() {
-                break;
-            }
+        let w = &label[i..i + lim];
+        let b0 = w[0];
+        if b0 == b'a' || b0 == b'i' {
+            // "a" and "i": the one-letter words.
+            relax(&mut dp[i + 1], cur.wrapping_add(one));
+        }
+        if lim < 2 {
+            continue;
+        }
+        let mut c = usize::from(b0 - b'a') * 26 + usize::from(w[1] - b'a');
+        if bit(&TWO, c) {
+            relax(&mut dp[i + 2], cur.wrapping_add(two));
+        }
+        if lim < MIN_WORD {
+            continue;
+        }
+        let mut h = hash::step(hash::step(hash::seed(TAG_WORD), b0), w[1]);
+        for (k, &b) in w.iter().enumerate().skip(2) {
             h = hash::step(h, b);
-            let len = j + 1 - i;
-            if len == 1 && (b == b'a' || b == b'i') {
-                // "a" and "i": the one-letter words.
-                let cand = (cur.0 + 1, cur.1 + 1, cur.2 + 1);
-                if better(cand, dp[j + 1]) {
-                    dp[j + 1] = cand;
-                }
-            }
+            let len = k + 1;
             if len <= 4 {
                 c = c * 26 + usize::from(b - b'a');
-                if len == 2 && bit(&TWO, c) {
-                    let cand = (cur.0 + 2, cur.1 + 1, cur.2 + 1);
-                    if better(cand, dp[j + 1]) {
-                        dp[j + 1] = cand;
-                    }
-                }
                 if (len == 3 && !bit(&pre.p3, c)) || (len == 4 && !bit(&pre.p4, c)) {
                     break;
                 }
             }
-            if len >= MIN_WORD && contains(bits, h) {
-                let cand = (cur.0 + len as u8, cur.1 + 1, cur.2);
-                if better(cand, dp[j + 1]) {
-                    dp[j + 1] = cand;
-                }
+            if contains(bits, h) {
+                let cand = cur.wrapping_add(word(len as u32));
+                relax(&mut dp[(i + len).min(64)], cand);
             }
         }
     }
+    let best = dp[n];
     Seg {
-        covered: dp[n].0,
-        words: dp[n].1,
-        short: dp[n].2,
+        covered: (best >> 16) as u8,
+        words: (255 - ((best >> 8) & 0xff)) as u8,
+        short: best as u8,
     }
 }
 
