@@ -301,7 +301,7 @@ impl Builder {
 }
 
 /// Whether a TSV header's `#fields` line starts with `ts`.
-fn ts_first(header: &[u8]) -> bool {
+pub fn ts_first(header: &[u8]) -> bool {
     let Some(fields) = header
         .split(|&b| b == b'\n')
         .rfind(|l| l.starts_with(b"#fields"))

@@ -232,7 +232,7 @@ mod tests {
         let s = Indexed::new(files, 1);
         let v = PivotValue::parse(v).unwrap();
         let mut l: Vec<u64> = s
-            .find(std::slice::from_ref(&v), &|_| true, None)
+            .find(std::slice::from_ref(&v), &|_| true, None, None)
             .hits
             .iter()
             .map(|h| h.line)

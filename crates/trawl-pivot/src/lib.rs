@@ -59,7 +59,7 @@ pub mod story;
 
 pub use index::{Index, IndexedFile, Refresh};
 pub use kind::{Kind, KindError, PivotValue};
-pub use search::{Found, Hit, Indexed, Scan, Searcher};
+pub use search::{Found, Hit, Indexed, Limit, Scan, Searcher};
 pub use story::{pivot, Item, Options, Story, Via};
 
 /// What stops a pivot from running at all (a bad file only becomes a reported problem).

@@ -1,18 +1,19 @@
 //! Finding the records that hold some values: through the index (read only the blocks the
 //! postings name) or, without one, by scanning every file.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::io::{self, Cursor, Read};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use memchr::memmem;
 use rayon::prelude::*;
 use trawl_input::LogFile;
 use trawl_zeek::{Event, LogReader, Record};
 
-use crate::build::HeaderTracker;
+use crate::build::{line_ts, ts_first, HeaderTracker};
 use crate::index::IndexedFile;
 use crate::kind::{for_each_token, PivotValue};
 
@@ -58,7 +59,66 @@ pub trait Searcher: Sync {
         values: &[PivotValue],
         want: &(dyn Fn(&LogFile) -> bool + Sync),
         window: Option<(i64, i64)>,
+        limit: Option<&Limit>,
     ) -> Found;
+}
+
+/// Keeps the earliest `max` records of a search without parsing (or holding) the rest: a busy
+/// server's address can be on millions of lines. Shared by the threads of one search.
+#[derive(Debug)]
+pub struct Limit {
+    max: usize,
+    heap: Mutex<BinaryHeap<i64>>,
+    /// The latest time still admitted (`i64::MAX` until `max` records were seen).
+    cutoff: AtomicI64,
+    dropped: AtomicU64,
+}
+
+impl Limit {
+    /// At most `max` records (at least one).
+    pub fn new(max: usize) -> Limit {
+        Limit {
+            max: max.max(1),
+            heap: Mutex::new(BinaryHeap::new()),
+            cutoff: AtomicI64::new(i64::MAX),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// The most records kept.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Matching lines left out unread because `max` earlier ones were found.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn cutoff(&self) -> i64 {
+        self.cutoff.load(Ordering::Relaxed)
+    }
+
+    /// Whether a record at `t` may be among the earliest; counts it either way.
+    fn admit(&self, t: i64) -> bool {
+        if t > self.cutoff() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        let Ok(mut heap) = self.heap.lock() else {
+            return true;
+        };
+        heap.push(t);
+        if heap.len() > self.max {
+            heap.pop();
+        }
+        if heap.len() == self.max {
+            if let Some(&top) = heap.peek() {
+                self.cutoff.store(top, Ordering::Relaxed);
+            }
+        }
+        true
+    }
 }
 
 /// Searches through the index.
@@ -89,6 +149,7 @@ impl Searcher for Indexed {
         values: &[PivotValue],
         want: &(dyn Fn(&LogFile) -> bool + Sync),
         window: Option<(i64, i64)>,
+        limit: Option<&Limit>,
     ) -> Found {
         if values.is_empty() {
             return Found::default();
@@ -98,7 +159,7 @@ impl Searcher for Indexed {
             self.files
                 .par_iter()
                 .filter(|ix| want(&ix.file))
-                .map(|ix| fetch(ix, values, &keys, window))
+                .map(|ix| fetch(ix, values, &keys, window, limit))
                 .reduce(Found::default, Found::merge)
         })
     }
@@ -109,6 +170,7 @@ fn fetch(
     values: &[PivotValue],
     keys: &[u64],
     window: Option<(i64, i64)>,
+    limit: Option<&Limit>,
 ) -> Found {
     let mut found = Found::default();
     let name = ix.file.path.display().to_string();
@@ -116,7 +178,8 @@ fn fetch(
     for &k in keys {
         match ix.segment.lookup(k) {
             Ok(b) => blocks.extend(b.into_iter().filter(|&i| {
-                let Some((lo, hi)) = window else { return true };
+                let (lo, hi) = window.unwrap_or((i64::MIN, i64::MAX));
+                let hi = hi.min(limit.map_or(i64::MAX, Limit::cutoff));
                 ix.segment
                     .meta
                     .blocks
@@ -138,11 +201,14 @@ fn fetch(
         let Some(b) = meta.blocks.get(i as usize) else {
             return;
         };
+        if limit.is_some_and(|l| b.ts.0 > l.cutoff()) {
+            return;
+        }
         let header = b
             .header
             .and_then(|h| meta.headers.get(h as usize))
             .map_or(&[][..], Vec::as_slice);
-        ctx.lines(header, bytes, b.first_line, values, &mut found);
+        ctx.lines(header, bytes, b.first_line, values, limit, &mut found);
     };
     let result = if meta.compressed {
         read_stream_blocks(ix, &blocks, &mut on_block)
@@ -247,17 +313,33 @@ impl FileCtx {
         bytes: &[u8],
         first_line: u64,
         values: &[PivotValue],
+        limit: Option<&Limit>,
         found: &mut Found,
     ) {
         let mut matched: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        // The first block of a file holds its own header.
+        let mut headers = HeaderTracker::resume(None, Some(header));
+        let mut tsv_ts = limit.is_some() && ts_first(header);
         for (j, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
             if line.first() == Some(&b'#') {
+                if limit.is_some() {
+                    headers.meta_line(line);
+                }
                 continue;
             }
-            let m = matching(line, values);
-            if !m.is_empty() {
-                matched.insert(j as u64, m);
+            if limit.is_some() && headers.data_line() {
+                tsv_ts = ts_first(headers.text());
             }
+            let m = matching(line, values);
+            if m.is_empty() {
+                continue;
+            }
+            if let Some(l) = limit {
+                if !l.admit(line_ts(line, tsv_ts).unwrap_or(i64::MIN)) {
+                    continue;
+                }
+            }
+            matched.insert(j as u64, m);
         }
         if !matched.is_empty() {
             self.parse(header, bytes, first_line, matched, found);
@@ -387,6 +469,7 @@ impl Searcher for Scan {
         values: &[PivotValue],
         want: &(dyn Fn(&LogFile) -> bool + Sync),
         _window: Option<(i64, i64)>,
+        limit: Option<&Limit>,
     ) -> Found {
         if values.is_empty() {
             return Found::default();
@@ -399,13 +482,18 @@ impl Searcher for Scan {
             self.files
                 .par_iter()
                 .filter(|f| want(f))
-                .map(|f| scan_file(f, values, &finders))
+                .map(|f| scan_file(f, values, &finders, limit))
                 .reduce(Found::default, Found::merge)
         })
     }
 }
 
-fn scan_file(file: &LogFile, values: &[PivotValue], finders: &[memmem::Finder<'_>]) -> Found {
+fn scan_file(
+    file: &LogFile,
+    values: &[PivotValue],
+    finders: &[memmem::Finder<'_>],
+    limit: Option<&Limit>,
+) -> Found {
     let mut found = Found::default();
     let ctx = FileCtx::new(file);
     let mut r = match trawl_input::open(&file.path) {
@@ -447,8 +535,7 @@ fn scan_file(file: &LogFile, values: &[PivotValue], finders: &[memmem::Finder<'_
             &mut line_no,
             &mut headers,
             &ctx,
-            values,
-            finders,
+            (values, finders, limit),
             &mut found,
         );
         buf.copy_within(done..filled, 0);
@@ -464,8 +551,7 @@ fn scan_chunk(
     line_no: &mut u64,
     headers: &mut HeaderTracker,
     ctx: &FileCtx,
-    values: &[PivotValue],
-    finders: &[memmem::Finder<'_>],
+    (values, finders, limit): (&[PivotValue], &[memmem::Finder<'_>], Option<&Limit>),
     found: &mut Found,
 ) {
     // (line start, is a header line)
@@ -499,12 +585,7 @@ fn scan_chunk(
             continue;
         }
         headers.data_line();
-        let m = matching(line, values);
-        if !m.is_empty() {
-            let mut one = BTreeMap::new();
-            one.insert(0, m);
-            ctx.parse(headers.text(), line, *line_no + 1, one, found);
-        }
+        ctx.lines(headers.text(), line, *line_no + 1, values, limit, found);
     }
     *line_no += memchr::memchr_iter(b'\n', &chunk[counted..]).count() as u64;
     if chunk.last().is_some_and(|&b| b != b'\n') {

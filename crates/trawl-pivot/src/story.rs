@@ -12,7 +12,7 @@ use trawl_zeek::time::Nanos;
 use trawl_zeek::{Record, Value};
 
 use crate::kind::{Kind, PivotValue};
-use crate::search::{Hit, Searcher};
+use crate::search::{Hit, Limit, Searcher};
 
 /// How far a pivot reaches.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +26,9 @@ pub struct Options {
     pub until: Option<Nanos>,
     /// Do not follow links (uid -> file ids, file or hash -> uid).
     pub no_follow: bool,
+    /// Keep only the earliest this many records that hold the value (a busy server's address
+    /// is on millions of lines); the rest are counted in [`Story::left_out`], not read.
+    pub limit: Option<usize>,
 }
 
 /// Why a record is in the story.
@@ -78,6 +81,9 @@ pub struct Story {
     pub items: Vec<Item>,
     /// Lines that could not be read and files that failed, `file:line: reason`.
     pub problems: Vec<String>,
+    /// Records holding the value left out by [`Options::limit`]: a lower bound, as parts of
+    /// files holding only later records are skipped unread.
+    pub left_out: u64,
 }
 
 /// Fields holding file ids a connection's records point at.
@@ -111,6 +117,7 @@ pub fn pivot(search: &dyn Searcher, value: &PivotValue, opts: &Options) -> Story
         value: value.clone(),
         items: Vec::new(),
         problems: Vec::new(),
+        left_out: 0,
     };
     let mut seen: HashSet<(Arc<PathBuf>, u64)> = HashSet::new();
     let all = |_: &LogFile| true;
@@ -120,8 +127,18 @@ pub fn pivot(search: &dyn Searcher, value: &PivotValue, opts: &Options) -> Story
             opts.until.map_or(i64::MAX, |u| u.saturating_sub(1)),
         )
     });
-    let found = search.find(std::slice::from_ref(value), &all, window);
+    let limit = opts.limit.map(Limit::new);
+    let mut found = search.find(std::slice::from_ref(value), &all, window, limit.as_ref());
     story.problems.extend(found.problems);
+    if let Some(l) = &limit {
+        // Parallel threads may have read a few more than the earliest `max`.
+        found
+            .hits
+            .sort_by_cached_key(|h| (ts_of(&h.record), h.file.clone(), h.line));
+        let extra = found.hits.len().saturating_sub(l.max());
+        found.hits.truncate(l.max());
+        story.left_out = l.dropped() + extra as u64;
+    }
     for hit in found.hits {
         add(&mut story, &mut seen, hit, Via::Match);
     }
@@ -130,7 +147,7 @@ pub fn pivot(search: &dyn Searcher, value: &PivotValue, opts: &Options) -> Story
         let links = links(value, &story.items);
         if !links.is_empty() {
             let values: Vec<PivotValue> = links.iter().map(|l| l.value.clone()).collect();
-            let found = search.find(&values, &all, window);
+            let found = search.find(&values, &all, window, None);
             story.problems.extend(found.problems);
             for hit in found.hits {
                 let accepted = hit.matched.iter().find_map(|&i| {
@@ -334,7 +351,7 @@ fn lookups_before(
     // Only DNS logs (or files of no known type); the index skips blocks of other times. File
     // names' dates are not trusted for this: a misnamed archive folder must not hide a lookup.
     let want = |f: &LogFile| f.log_type.as_deref().map_or(true, |t| t == "dns");
-    let found = search.find(&values, &want, Some((lo, hi)));
+    let found = search.find(&values, &want, Some((lo, hi)), None);
     story.problems.extend(found.problems);
     let mut hits: Vec<(Hit, Via)> = Vec::new();
     for hit in found.hits {

@@ -78,6 +78,11 @@ pub struct PivotArgs {
     #[arg(long)]
     pub no_follow: bool,
 
+    /// Show at most the earliest N records that hold the value (links and lookups come on
+    /// top); 0 shows all.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub limit: usize,
+
     /// Print nothing on stderr but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -121,6 +126,7 @@ pub fn run(args: PivotArgs) -> Result<i32> {
         since: bound(&args.select.since)?,
         until: bound(&args.select.until)?,
         no_follow: args.no_follow,
+        limit: (args.limit > 0).then_some(args.limit),
     };
 
     let searcher: Box<dyn Searcher> = if args.no_index {
@@ -163,6 +169,14 @@ pub fn run(args: PivotArgs) -> Result<i32> {
         );
     }
 
+    if story.left_out > 0 {
+        eprintln!(
+            "trawl pivot: showing the earliest {} records that hold {value}, not {} or more later \
+             ones (parts of files past the earliest were not even read); --limit 0 shows all, \
+             --since/--until narrow the time",
+            args.limit, story.left_out
+        );
+    }
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         PivotFormat::Table
     } else {
