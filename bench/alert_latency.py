@@ -69,7 +69,8 @@ def main():
     ap.add_argument("--rate", type=int, default=10_000)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--every", type=int, default=100)
-    ap.add_argument("--batch-size", type=int, default=10_000, help="trawl run's batch_size")
+    ap.add_argument("--batch-size", type=int, default=0,
+                    help="trawl run's batch_size (0: trawl's default)")
     args = ap.parse_args()
 
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
@@ -84,7 +85,7 @@ def main():
     cfg = os.path.join(work, "trawl.toml")
     with open(cfg, "w") as f:
         f.write(f'''state_dir = "{work}/state"
-batch_size = {args.batch_size}
+{f"batch_size = {args.batch_size}" if args.batch_size else ""}
 {source}
 [sinks.out]
 type = "files"
@@ -158,7 +159,8 @@ url = "http://127.0.0.1:{srv.server_address[1]}/hook"
         print("no alert arrived; see", err.name)
         sys.exit(1)
     ms = lambda x: f"{x * 1000:.0f}"
-    print(f"| {args.source} | {args.batch_size:,} | {sent / fed:,.0f} | {alerts} | {len(seen)} | {dupes} | "
+    bs = f"{args.batch_size:,}" if args.batch_size else "default"
+    print(f"| {args.source} | {bs} | {sent / fed:,.0f} | {alerts} | {len(seen)} | {dupes} | "
           f"{ms(pct(lat, 50))} | {ms(pct(lat, 90))} | {ms(pct(lat, 99))} | {ms(lat[-1])} |")
     with open(err.name) as f:
         tail = [l.strip() for l in f if "records in" in l]

@@ -41,6 +41,9 @@ impl Default for DeliveryOptions {
     }
 }
 
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+const KEEP_DELIVERED: f64 = 86_400.0;
+
 struct Lane {
     name: String,
     wake: Arc<Notify>,
@@ -63,6 +66,14 @@ impl Dispatcher {
         dests: Vec<Box<dyn Destination>>,
         opts: DeliveryOptions,
     ) -> Dispatcher {
+        // Delivery works on its own connection (see `Store::reopen`).
+        let store = match store.reopen() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "alert store: delivery shares the pipeline's connection");
+                store
+            }
+        };
         let (stop, stop_rx) = watch::channel(false);
         let mut lanes = Vec::new();
         let mut tasks = Vec::new();
@@ -149,7 +160,16 @@ async fn lane(
     let name = dest.name().to_string();
     let mut backoff = opts.min_backoff;
     let mut down_since: Option<tokio::time::Instant> = None;
+    let mut pruned = tokio::time::Instant::now();
     loop {
+        // Delivered alerts are kept a day (a re-read record then finds its alert done).
+        if pruned.elapsed() >= PRUNE_EVERY {
+            pruned = tokio::time::Instant::now();
+            let now = crate::alert::now();
+            if let Err(e) = store.prune(now - KEEP_DELIVERED, now) {
+                tracing::warn!(destination = %name, error = %e, "could not prune the alert outbox");
+            }
+        }
         if *stop.borrow() {
             return;
         }

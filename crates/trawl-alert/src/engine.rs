@@ -231,6 +231,22 @@ impl Engine {
         }
     }
 
+    /// Starts a batch: the store's writes until [`Engine::end_batch`] are committed together.
+    pub fn begin_batch(&mut self) {
+        if let Err(e) = self.store.begin_batch() {
+            self.stats.store_errors += 1;
+            tracing::warn!(error = %e, "alert store");
+        }
+    }
+
+    /// Commits the batch's writes (before the alerts are handed to delivery).
+    pub fn end_batch(&mut self) {
+        if let Err(e) = self.store.end_batch() {
+            self.stats.store_errors += 1;
+            tracing::error!(error = %e, "alert store: could not commit a batch of alerts");
+        }
+    }
+
     /// Runs the rules over one record; returns the alerts that fire (already in the outbox).
     pub fn process(&mut self, rec: &Record<'_>) -> Vec<Alert> {
         self.stats.records += 1;
@@ -592,14 +608,12 @@ impl Engine {
             let p = trawl_score::normalize(&name, &mut self.name_buf).ok()?;
             if p.kind != NameKind::Domain
                 || matches!(p.suffix_kind, SuffixKind::None | SuffixKind::Unknown)
+                || self.seen.contains(p.registered)
             {
                 return None;
             }
             p.registered.to_string()
         };
-        if self.seen.contains(&reg) {
-            return None;
-        }
         let learn = rule.learn;
         let rule_name = rule.name.clone();
         let new = match self.store.first_seen(&reg, ts, host) {

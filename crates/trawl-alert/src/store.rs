@@ -159,6 +159,34 @@ impl Store {
         &self.path
     }
 
+    /// Another connection to the same file (delivery tasks use their own, so the pipeline's
+    /// batch transaction and their updates do not share one); a store in memory is shared.
+    pub fn reopen(&self) -> Result<Store, StoreError> {
+        if self.path.as_os_str() == ":memory:" {
+            return Ok(self.clone());
+        }
+        Store::open(&self.path)
+    }
+
+    /// Starts a transaction holding a batch's writes (quiet windows, outbox entries,
+    /// first-seen names): one commit per batch instead of one per alert.
+    pub fn begin_batch(&self) -> Result<(), StoreError> {
+        let c = self.conn();
+        if c.is_autocommit() {
+            c.execute_batch("BEGIN").map_err(|e| self.e(e))?;
+        }
+        Ok(())
+    }
+
+    /// Commits the batch's writes.
+    pub fn end_batch(&self) -> Result<(), StoreError> {
+        let c = self.conn();
+        if !c.is_autocommit() {
+            c.execute_batch("COMMIT").map_err(|e| self.e(e))?;
+        }
+        Ok(())
+    }
+
     /// A number that changes when another connection (`trawl alert mute`) commits.
     pub fn data_version(&self) -> Result<i64, StoreError> {
         self.conn()
@@ -260,7 +288,8 @@ impl Store {
         dests: &[&str],
     ) -> Result<(), StoreError> {
         let mut c = self.conn();
-        let tx = c.transaction().map_err(|e| self.e(e))?;
+        // A savepoint: its own transaction, or part of a batch's (see `begin_batch`).
+        let tx = c.savepoint().map_err(|e| self.e(e))?;
         if let Some(u) = until {
             tx.execute(
                 "INSERT INTO dedup (rule, key, until) VALUES (?1, ?2, ?3)
@@ -326,7 +355,7 @@ impl Store {
             return Ok(());
         }
         let mut c = self.conn();
-        let tx = c.transaction().map_err(|e| self.e(e))?;
+        let tx = c.savepoint().map_err(|e| self.e(e))?;
         {
             let mut st = tx
                 .prepare_cached(
@@ -442,10 +471,13 @@ impl Store {
         Ok(out)
     }
 
-    /// Forgets delivered alerts done before `before` (they only served to drop repeats).
-    pub fn prune(&self, before: f64) -> Result<usize, StoreError> {
-        self.conn()
-            .execute("DELETE FROM outbox WHERE state = 1 AND done < ?1", [before])
+    /// Forgets delivered alerts done before `before` (they only served to drop repeats) and
+    /// quiet windows that ended before `now`.
+    pub fn prune(&self, before: f64, now: f64) -> Result<usize, StoreError> {
+        let c = self.conn();
+        c.execute("DELETE FROM dedup WHERE until <= ?1", [now])
+            .map_err(|e| self.e(e))?;
+        c.execute("DELETE FROM outbox WHERE state = 1 AND done < ?1", [before])
             .map_err(|e| self.e(e))
     }
 }

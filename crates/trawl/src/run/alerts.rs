@@ -271,6 +271,8 @@ impl AlertStep {
         let (engine, projection) = &mut *inner;
         // A mute written by `trawl alert mute` counts from this batch on.
         engine.refresh_mutes();
+        // One store transaction for the batch, committed before delivery is woken.
+        engine.begin_batch();
         let mut fired = 0;
         for e in events {
             let mut rec: Record<'static> = e.project_with(projection);
@@ -281,6 +283,7 @@ impl AlertStep {
                 print(&alerts);
             }
         }
+        engine.end_batch();
         drop(inner);
         self.m.records.add(events.len() as u64);
         if fired > 0 {

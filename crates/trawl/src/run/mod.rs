@@ -25,14 +25,15 @@ pub fn run_config(cmd: ConfigCmd) -> Result<i32> {
                 .with_context(|| format!("reading {}", file.display()))?;
             match config::parse(&text) {
                 Ok(c) => {
-                    println!(
-                        "{}: ok ({} source{}, {} sink{})",
-                        file.display(),
-                        c.sources.len(),
-                        if c.sources.len() == 1 { "" } else { "s" },
-                        c.sinks.len(),
-                        if c.sinks.len() == 1 { "" } else { "s" }
-                    );
+                    let n = |k: usize, what: &str| {
+                        format!("{k} {what}{}", if k == 1 { "" } else { "s" })
+                    };
+                    let mut parts = vec![n(c.sources.len(), "source"), n(c.sinks.len(), "sink")];
+                    if !c.alerts.rules.is_empty() {
+                        parts.push(n(c.alerts.rules.len(), "alert rule"));
+                        parts.push(n(c.alerts.destinations.len(), "alert destination"));
+                    }
+                    println!("{}: ok ({})", file.display(), parts.join(", "));
                     Ok(0)
                 }
                 Err(errors) => {
