@@ -49,6 +49,8 @@ pub struct Scorer {
     front: Option<Front>,
     front_hits: u64,
     front_misses: u64,
+    /// The last name given to [`Scorer::outcome`] and its outcome.
+    last: Option<(String, Outcome)>,
     shared: Option<Box<dyn ScoreCache>>,
     reasons: bool,
     scored: u64,
@@ -77,6 +79,7 @@ impl Scorer {
             front: (!reasons).then(|| Front::new(capacity)),
             front_hits: 0,
             front_misses: 0,
+            last: None,
             shared: None,
             reasons,
             scored: 0,
@@ -192,9 +195,17 @@ impl Scorer {
         let Some(front) = self.front.as_mut() else {
             return self.score(name).outcome;
         };
+        // Neighbouring DNS records often ask the same name (A then AAAA, retries).
+        if let Some((last, o)) = &self.last {
+            if **last == *name {
+                self.front_hits += 1;
+                return *o;
+            }
+        }
         let k = front.key(name);
         if let Some(o) = front.get(k) {
             self.front_hits += 1;
+            self.remember(name, o);
             return o;
         }
         self.front_misses += 1;
@@ -207,7 +218,20 @@ impl Scorer {
         if let Some(f) = self.front.as_mut() {
             f.put(k, o);
         }
+        self.remember(name, o);
         o
+    }
+
+    /// Keeps the last name looked up and its outcome (reusing the string's buffer).
+    fn remember(&mut self, name: &str, o: Outcome) {
+        match &mut self.last {
+            Some((last, out)) => {
+                last.clear();
+                last.push_str(name);
+                *out = o;
+            }
+            None => self.last = Some((name.to_string(), o)),
+        }
     }
 
     /// [`Scorer::fetch`] for the front table: the shared cache, else the model.

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::io::{self, Read};
 
+use crate::cut::Splitter;
 use crate::header::{split, Directive, Header};
 use crate::lines::{Line, LineReader};
 use crate::record::{Field, Problem, Record};
@@ -30,6 +31,8 @@ pub struct TsvState {
     header: Header,
     generation: u64,
     spans: Vec<(usize, usize)>,
+    /// Splits rows of a one-byte separator 16 bytes a step, for a separator and field count.
+    splitter: Option<(u8, usize, Splitter)>,
     problems: Vec<Problem>,
 }
 
@@ -142,11 +145,28 @@ impl TsvState {
                 directive: None,
             };
         }
-        self.spans.clear();
-        let mut at = 0usize;
-        for f in split(text, &h.separator) {
-            self.spans.push((at, at + f.len()));
-            at += f.len() + h.separator.len();
+        let n = h.fields.len();
+        let mut split_fast = false;
+        if let [sep] = h.separator[..] {
+            if !matches!(&self.splitter, Some((s, k, _)) if *s == sep && *k == n) {
+                // One field more than declared, so longer rows are told apart.
+                self.splitter = Some((sep, n, Splitter::new(sep, vec![true; n + 1])));
+            }
+            if let Some((_, _, sp)) = &self.splitter {
+                self.spans.resize(n + 1, (0, 0));
+                let (found, _) = sp.split(text, &mut self.spans);
+                // Past `n`, the splitter stops counting: the exact count comes from below.
+                split_fast = found <= n;
+                self.spans.truncate(found);
+            }
+        }
+        if !split_fast {
+            self.spans.clear();
+            let mut at = 0usize;
+            for f in split(text, &h.separator) {
+                self.spans.push((at, at + f.len()));
+                at += f.len() + h.separator.len();
+            }
         }
         if self.spans.len() != h.fields.len() {
             self.problems.push(Problem {
@@ -338,5 +358,44 @@ mod tests {
         let (recs, probs) = rows("#separator \\x09\nhi\n#fields\ta\tb\nx\n");
         assert_eq!(recs.len(), 1);
         assert_eq!(probs.len(), 2);
+    }
+
+    #[test]
+    fn rows_split_the_same_whatever_their_length_and_separator() {
+        // Rows short, exact, one and several fields too long, long fields (past one 16-byte
+        // step), empty fields; then the same rows under a two-byte separator.
+        let long = "x".repeat(40);
+        let body = format!("a\nb\t\t\nb\tc\t\nb\tc\td\te\n\tc\td\te\tf\n{long}\t\t{long}\n");
+        let tab = format!("#separator \\x09\n#fields\tp\tq\tr\n{body}");
+        let expect = |input: &str, sep: &str| {
+            let mut r = TsvReader::new(input.as_bytes());
+            let mut got = Vec::new();
+            while let Some(ev) = r.next_event().unwrap() {
+                if let TsvEvent::Row(row) = ev {
+                    let fields: Vec<&[u8]> = (0..row.len()).filter_map(|i| row.raw(i)).collect();
+                    let text = String::from_utf8_lossy(row.line.text).into_owned();
+                    let want: Vec<&[u8]> = text.split(sep).map(str::as_bytes).collect();
+                    assert_eq!(fields, want, "{text:?}");
+                    got.push(fields.len());
+                }
+            }
+            let probs: Vec<String> = r.take_problems().into_iter().map(|p| p.reason).collect();
+            (got, probs)
+        };
+        let (lens, probs) = expect(&tab, "\t");
+        assert_eq!(lens, [1, 3, 3, 4, 5, 3]);
+        assert_eq!(
+            probs,
+            [
+                "row has 1 fields, #fields declares 3",
+                "row has 4 fields, #fields declares 3",
+                "row has 5 fields, #fields declares 3"
+            ]
+        );
+        let two = format!(
+            "#separator ||\n#fields||p||q||r\n{}",
+            body.replace('\t', "||")
+        );
+        assert_eq!(expect(&two, "||"), (lens, probs));
     }
 }
