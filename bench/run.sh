@@ -1,33 +1,74 @@
 #!/usr/bin/env bash
 # Benchmark of `trawl run`: a folder holding the gen_dns.py workload (Zeek dns.log TSV) enriched
-# into TSV files on ONE core (taskset), with peak memory. Needs TRAWL_SHARED, python3, GNU time.
+# into TSV files on ONE core (taskset -c 0: the reading thread, the runtime and the sink share
+# it), with peak memory, next to peers pinned the same way in the same run:
+#   - `trawl cat -f zeek` (read and write back the same TSV, no enrichment): the I/O floor;
+#   - mawk appending two columns to every row (read, append, write; no scoring).
+# Needs TRAWL_SHARED (unless the input exists), python3, GNU time, mawk.
 #
 #   TRAWL_SHARED=/work/shared bash bench/run.sh            # REPLICAS=34: 1.8 M records, 352 MB
 #   REPLICAS=4 TRAWL_SHARED=/work/shared bash bench/run.sh
+#   TRAWL=/tmp/trawl-old bash bench/run.sh                  # another build of trawl
 set -euo pipefail
 cd "$(dirname "$0")/.."
-: "${TRAWL_SHARED:?set TRAWL_SHARED to the shared data folder}"
 REPLICAS=${REPLICAS:-34}
 RUNS=${RUNS:-3}
 WORK="${TMPDIR:-/tmp}/trawl-bench-run"
 mkdir -p "$WORK/in"
 if [ ! -s "$WORK/in/dns.log" ] || [ "$(cat "$WORK/replicas" 2>/dev/null)" != "$REPLICAS" ]; then
+    : "${TRAWL_SHARED:?set TRAWL_SHARED to the shared data folder}"
     echo "generating gen_dns.py $REPLICAS ..." >&2
     python3 "$TRAWL_SHARED/bench/gen_dns.py" "$REPLICAS" "$WORK/dns"
     mv "$WORK/dns.log" "$WORK/in/dns.log"
     rm -f "$WORK/dns.json"
     echo "$REPLICAS" > "$WORK/replicas"
 fi
-cargo build --release -q -p trawl
-records=$(grep -vc '^#' "$WORK/in/dns.log")
-mb=$(( $(stat -L -c %s "$WORK/in/dns.log") / 1000000 ))
-echo "| run | wall s | records/s | CPU s (user+sys) | records per CPU-second | peak RSS MB |"
-echo "|---|---|---|---|---|---|"
-for i in $(seq 1 "$RUNS"); do
+if [ -z "${TRAWL:-}" ]; then
+    cargo build --release -q -p trawl
+    TRAWL=target/release/trawl
+fi
+IN="$WORK/in/dns.log"
+records=$(grep -vc '^#' "$IN")
+mb=$(( $(stat -L -c %s "$IN") / 1000000 ))
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# One timed run: label, then the command (its output goes under $WORK/out).
+timed() {
+    local label=$1
+    shift
     rm -rf "$WORK/out"
-    /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" taskset -c 0 target/release/trawl run --once "$WORK/in" --out "$WORK/out" 2>/dev/null
+    mkdir -p "$WORK/out"
+    /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" taskset -c 0 "$@" 2>/dev/null
     read -r wall user sys rss < "$WORK/time"
-    awk -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v n="$records" -v i="$i" \
-        'BEGIN { printf "| %d | %.2f | %.0f | %.2f | %.0f | %.0f |\n", i, w, n / w, u + s, n / (u + s), r / 1024 }'
+    echo "$label $wall $user $sys $rss" >> "$WORK/results"
+}
+
+rm -f "$WORK/results"
+for _ in $(seq 1 "$RUNS"); do
+    timed "trawl-run" "$TRAWL" run --once "$WORK/in" --out "$WORK/out"
+    timed "trawl-cat" sh -c "\"$TRAWL\" cat -f zeek \"$IN\" > \"$WORK/out/dns.log\""
+    timed "mawk" sh -c "mawk -F'\t' -v OFS='\t' '/^#/ { print; next } { print \$0, \"0.5\", \"0.5\" }' \"$IN\" > \"$WORK/out/dns.log\""
 done
-echo "($records records, $mb MB of TSV, load: $(cut -d' ' -f1-3 /proc/loadavg))"
+
+echo "| task (taskset -c 0) | median wall s | records/s | CPU s (user+sys) | records per CPU-second | peak RSS MB | records/s vs mawk |"
+echo "|---|---|---|---|---|---|---|"
+awk -v n="$records" '
+    { wall[$1] = wall[$1] " " $2; cpu[$1] = cpu[$1] " " ($3 + $4); rss[$1] = ($5 > rss[$1] ? $5 : rss[$1]) }
+    function median(list,   a, k, i, j, t) {
+        k = split(list, a, " ")
+        for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return a[int((k + 1) / 2)]
+    }
+    END {
+        split("trawl-run trawl-cat mawk", order, " ")
+        name["trawl-run"] = "`trawl run --once` (scores + attribution, enriched TSV)"
+        name["trawl-cat"] = "`trawl cat -f zeek` (TSV through, no enrichment)"
+        name["mawk"] = "mawk appending two columns (peer)"
+        peer = median(wall["mawk"])
+        for (o = 1; o <= 3; o++) {
+            t = order[o]; w = median(wall[t]); c = median(cpu[t])
+            printf "| %s | %.2f | %.0f | %.2f | %.0f | %.0f | %.2fx |\n", name[t], w, n / w, c, n / c, rss[t] / 1024, peer / w
+        }
+    }' "$WORK/results"
+echo
+echo "($records records, $mb MB of TSV, $RUNS runs each, interleaved; load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg))"
