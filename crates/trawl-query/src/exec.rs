@@ -288,18 +288,27 @@ pub fn run_with(
             let summary = scan.map_ordered(
                 |b| {
                     // One prefix a block: cheap (the row ops are clones of small stages).
+                    // Records are handed on encoded: a block's records as `Record`s take
+                    // several times the text's size, and a few blocks wait per worker.
                     let mut prefix = Prefix::new(&plan);
-                    let mut out: Vec<Record<'static>> = Vec::new();
-                    prefix.block(b, &mut |r| {
-                        out.push(match r {
-                            Out::Lazy(_, rec, problems) => whole(rec, problems),
-                            Out::Shaped(r) => r,
-                        })
+                    let mut out: Vec<u8> = Vec::new();
+                    prefix.block(b, &mut |r| match r {
+                        Out::Lazy(_, Rec::Row(row), problems) => {
+                            let mut found = Vec::new();
+                            crate::spill::encode_record(&row.to_record(&mut found), &mut out);
+                            for p in found {
+                                problems.note(p);
+                            }
+                        }
+                        Out::Lazy(_, Rec::Record { record, .. }, _) => {
+                            crate::spill::encode_record(record, &mut out)
+                        }
+                        Out::Shaped(r) => crate::spill::encode_record(&r, &mut out),
                     });
                     out
                 },
                 |ordered| {
-                    for r in ordered.value {
+                    for r in crate::spill::decode_records(&ordered.value) {
                         if !ops::push(&mut rest, r, sink) {
                             return ControlFlow::Break(());
                         }

@@ -295,7 +295,8 @@ const CONTAINERS: [Container; 4] = [
     Container::Table,
 ];
 
-fn encode_record(r: &Record, out: &mut Vec<u8>) {
+/// Appends a record's encoding (read back by [`decode_records`]).
+pub(crate) fn encode_record(r: &Record, out: &mut Vec<u8>) {
     put_bytes(out, r.path.as_bytes());
     put_u32(out, r.fields.len());
     for f in &r.fields {
@@ -461,6 +462,13 @@ impl<'a> Cursor<'a> {
             fields,
         })
     }
+}
+
+/// The records of a buffer of [`encode_record`]s, in order (stops at a malformed one, which
+/// cannot happen for a buffer this process wrote).
+pub(crate) fn decode_records(bytes: &[u8]) -> impl Iterator<Item = Record<'static>> + '_ {
+    let mut c = Cursor(bytes);
+    std::iter::from_fn(move || if c.0.is_empty() { None } else { c.record() })
 }
 
 fn decode_entry(bytes: &[u8]) -> Option<Entry> {
