@@ -368,7 +368,10 @@ fn query_from_a_file_and_star_types() {
     let samples = repo().join("samples/zeek");
     let s = samples.to_str().expect("utf-8");
     let from_file = query(&["-F", hunt.to_str().expect("utf-8"), s]);
-    assert_eq!(tsv_rows(&from_file), tsv_rows(&query(&["dns | top 3 query", s])));
+    assert_eq!(
+        tsv_rows(&from_file),
+        tsv_rows(&query(&["dns | top 3 query", s]))
+    );
     assert_eq!(tsv_rows(&from_file).len(), 3);
     assert_eq!(
         tsv_rows(&query(&["*,dns | count", s])),
