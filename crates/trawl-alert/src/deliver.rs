@@ -189,13 +189,12 @@ async fn lane(
             }
             continue;
         }
+        let mut done = Marks::default();
         for item in items {
             loop {
                 match dest.send(&item.alert).await {
                     Ok(()) => {
-                        if let Err(e) = store.delivered(item.seq) {
-                            tracing::error!(destination = %name, error = %e, "alert outbox");
-                        }
+                        done.mark(item.seq, &store, &name);
                         stats.sent.fetch_add(1, Ordering::Relaxed);
                         if let Some(t) = down_since.take() {
                             tracing::info!(destination = %name, after = ?t.elapsed(), "destination is back");
@@ -219,6 +218,7 @@ async fn lane(
                         } else {
                             tracing::debug!(destination = %name, %why, retry_in = ?wait, "alert delivery failed");
                         }
+                        done.flush(&store, &name);
                         tokio::select! {
                             _ = tokio::time::sleep(wait) => {}
                             _ = stop.changed() => return,
@@ -228,5 +228,34 @@ async fn lane(
                 }
             }
         }
+        done.flush(&store, &name);
+    }
+}
+
+/// Delivered alerts not yet marked in the outbox: marked together, at the end of a chunk or
+/// every 50 ms, so a burst costs one transaction per chunk rather than one per alert. A crash
+/// can re-send only alerts delivered in those last milliseconds (receivers can drop them by
+/// their id).
+#[derive(Default)]
+struct Marks {
+    seqs: Vec<i64>,
+    since: Option<std::time::Instant>,
+}
+
+impl Marks {
+    fn mark(&mut self, seq: i64, store: &Store, name: &str) {
+        self.seqs.push(seq);
+        let since = *self.since.get_or_insert_with(std::time::Instant::now);
+        if since.elapsed() >= Duration::from_millis(50) {
+            self.flush(store, name);
+        }
+    }
+
+    fn flush(&mut self, store: &Store, name: &str) {
+        if let Err(e) = store.delivered_all(&self.seqs) {
+            tracing::error!(destination = %name, error = %e, "alert outbox");
+        }
+        self.seqs.clear();
+        self.since = None;
     }
 }

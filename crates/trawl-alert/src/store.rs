@@ -415,13 +415,28 @@ impl Store {
 
     /// The destination accepted the alert.
     pub fn delivered(&self, seq: i64) -> Result<(), StoreError> {
-        self.conn()
-            .execute(
-                "UPDATE outbox SET state = 1, done = ?2, attempts = attempts + 1 WHERE seq = ?1",
-                params![seq, crate::alert::now()],
-            )
-            .map(drop)
-            .map_err(|e| self.e(e))
+        self.delivered_all(&[seq])
+    }
+
+    /// The destination accepted these alerts (one transaction).
+    pub fn delivered_all(&self, seqs: &[i64]) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.conn();
+        let tx = c.savepoint().map_err(|e| self.e(e))?;
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "UPDATE outbox SET state = 1, done = ?2, attempts = attempts + 1 WHERE seq = ?1",
+                )
+                .map_err(|e| self.e(e))?;
+            let now = crate::alert::now();
+            for s in seqs {
+                st.execute(params![s, now]).map_err(|e| self.e(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.e(e))
     }
 
     /// A failed attempt (to be retried).
