@@ -538,3 +538,108 @@ async fn email_reaches_an_smtp_server() {
         "{m}"
     );
 }
+
+fn http(ts: f64, host: &str, ua: &str) -> Record<'static> {
+    let t = |x| ZeekType::single(x);
+    let mut r = Record::new("http");
+    r.push("ts", t(Scalar::Time), Value::Time((ts * 1e9) as i64));
+    r.push("uid", t(Scalar::String), s(&format!("C{ts}")));
+    r.push(
+        "id.orig_h",
+        t(Scalar::Addr),
+        Value::Addr(host.parse().unwrap()),
+    );
+    r.push("host", t(Scalar::String), s("example.com"));
+    r.push("user_agent", t(Scalar::String), s(ua));
+    r
+}
+
+#[test]
+fn curl_from_a_windows_workstation_is_odd_and_evidence_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.sqlite");
+    let cfg = config("[rules.ua]\nkind = \"user_agent\"\nmin_evidence = 3\n[destinations.out]\ntype = \"stdout\"\n");
+    let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 Edg/130.0.0.0";
+    {
+        let store = Store::open(&path).unwrap();
+        let mut e = engine(&cfg, &store);
+        // Too little evidence yet: curl is not odd.
+        assert!(e.process(&http(1.0, "10.0.0.7", "curl/8.5.0")).is_empty());
+        for i in 0..3 {
+            assert!(e
+                .process(&http(2.0 + i as f64, "10.0.0.7", edge))
+                .is_empty());
+        }
+        e.save();
+    }
+    let store = Store::open(&path).unwrap();
+    let mut e = engine(&cfg, &store);
+    let a = e.process(&http(10.0, "10.0.0.7", "curl/8.5.0"));
+    assert_eq!(a.len(), 1, "curl after restart on a Windows host");
+    assert_eq!(a[0].fields["claimed"], "command-line tool (curl)");
+    assert_eq!(a[0].fields["host_os"], "Windows");
+    // A browser on that host is what it should be.
+    assert!(e.process(&http(11.0, "10.0.0.7", edge)).is_empty());
+}
+
+#[test]
+fn first_seen_learns_quietly_then_alerts_once_per_registered_domain() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.sqlite");
+    let cfg = config("[rules.new]\nkind = \"first_seen\"\nlearn = \"1h\"\n[destinations.out]\ntype = \"stdout\"\n");
+    let t0 = 1_763_629_200.0;
+    {
+        let store = Store::open(&path).unwrap();
+        let mut e = engine(&cfg, &store);
+        // Learning for the first hour (record time): known names, no alerts.
+        assert!(e
+            .process(&dns(t0, "C1", "10.0.0.1", "www.github.com", 0.0))
+            .is_empty());
+        assert!(e
+            .process(&dns(t0 + 60.0, "C2", "10.0.0.1", "mail.example.co.uk", 0.0))
+            .is_empty());
+        // After it: a new registered domain alerts, once.
+        let a = e.process(&dns(
+            t0 + 4000.0,
+            "C3",
+            "10.0.0.2",
+            "cdn.fresh-domain.net",
+            0.0,
+        ));
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].fields["registered_domain"], "fresh-domain.net");
+        assert!(e
+            .process(&dns(
+                t0 + 4001.0,
+                "C4",
+                "10.0.0.3",
+                "www.fresh-domain.net",
+                0.0
+            ))
+            .is_empty());
+        // A known one under another host name is not new; internal names are never new.
+        assert!(e
+            .process(&dns(t0 + 4002.0, "C5", "10.0.0.1", "api.github.com", 0.0))
+            .is_empty());
+        assert!(e
+            .process(&dns(
+                t0 + 4003.0,
+                "C6",
+                "10.0.0.1",
+                "printer.lab.internal",
+                0.0
+            ))
+            .is_empty());
+    }
+    // The names and the learning start are in the store.
+    let store = Store::open(&path).unwrap();
+    let mut e = engine(&cfg, &store);
+    assert!(e
+        .process(&dns(t0 + 5000.0, "C7", "10.0.0.1", "example.co.uk", 0.0))
+        .is_empty());
+    assert_eq!(
+        e.process(&dns(t0 + 5001.0, "C8", "10.0.0.1", "another.org", 0.0))
+            .len(),
+        1
+    );
+}
