@@ -123,9 +123,7 @@ impl ValueCounts {
         } else {
             (std::mem::take(&mut self.values), other.values)
         };
-        for (k, c) in small.iter() {
-            big.add(k, c);
-        }
+        big.merge_from(&small);
         self.values = big;
     }
 }
@@ -433,7 +431,6 @@ impl Counter {
         let mut problems = Vec::new();
         let mut batch = Batch::new();
         while pos < text.len() {
-            let start = pos;
             let rest = &text[pos..];
             let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
             pos += end + 1;
@@ -482,7 +479,6 @@ impl Counter {
                     problems.clear();
                 }
             }
-            let _ = start;
         }
         batch.flush(&mut self.counts.values, None, text);
         b.add_records(recs);

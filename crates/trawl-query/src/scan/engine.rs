@@ -103,6 +103,47 @@ enum Msg<T> {
 struct OrderedV<'a, M, T> {
     map: &'a M,
     tx: Mutex<Sender<Msg<T>>>,
+    window: &'a Window<'a>,
+}
+
+/// Chunks handed to the consumer and not yet taken: workers wait while there are too many,
+/// so a slow consumer bounds memory. The chunk the consumer waits for is always in the hands
+/// of a worker that is not waiting (chunks are claimed in order and waiting comes after
+/// sending), so this cannot deadlock.
+struct Window<'a> {
+    outstanding: Mutex<u64>,
+    cv: Condvar,
+    limit: u64,
+    stop: &'a AtomicBool,
+}
+
+impl Window<'_> {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn sent(&self) {
+        let Ok(mut n) = self.outstanding.lock() else {
+            return;
+        };
+        *n += 1;
+        while *n > self.limit && !self.stopped() {
+            n = match self
+                .cv
+                .wait_timeout(n, std::time::Duration::from_millis(50))
+            {
+                Ok((g, _)) => g,
+                Err(_) => return,
+            };
+        }
+    }
+
+    fn taken(&self) {
+        if let Ok(mut n) = self.outstanding.lock() {
+            *n = n.saturating_sub(1);
+            self.cv.notify_all();
+        }
+    }
 }
 
 impl<T: Send, M: Fn(&Block<'_>) -> T + Sync> Visitor for OrderedV<'_, M, T> {
@@ -123,6 +164,7 @@ impl<T: Send, M: Fn(&Block<'_>) -> T + Sync> Visitor for OrderedV<'_, M, T> {
         if let Ok(tx) = self.tx.lock() {
             let _ = tx.send(Msg::Chunk { file, chunk, items });
         }
+        self.window.sent();
     }
     fn file_end(&self, file: u32, chunks: u32) {
         if let Ok(tx) = self.tx.lock() {
@@ -142,13 +184,20 @@ where
     C: FnMut(Ordered<T>) -> ControlFlow<()>,
 {
     let (tx, rx) = mpsc::channel::<Msg<T>>();
+    let stop = AtomicBool::new(false);
+    let window = Window {
+        outstanding: Mutex::new(0),
+        cv: Condvar::new(),
+        limit: 4 * scan.threads as u64 + 4,
+        stop: &stop,
+    };
     let v = OrderedV {
         map,
         tx: Mutex::new(tx),
+        window: &window,
     };
-    let stop = AtomicBool::new(false);
     let (_, summary) = run(scan, &v, &stop, |done: &dyn Fn() -> bool| {
-        deliver(&rx, &stop, &mut consume, done);
+        deliver(&rx, &stop, &window, &mut consume, done);
     })?;
     Ok(summary)
 }
@@ -157,6 +206,7 @@ where
 fn deliver<T, C: FnMut(Ordered<T>) -> ControlFlow<()>>(
     rx: &Receiver<Msg<T>>,
     stop: &AtomicBool,
+    window: &Window<'_>,
     consume: &mut C,
     done: &dyn Fn() -> bool,
 ) {
@@ -181,7 +231,11 @@ fn deliver<T, C: FnMut(Ordered<T>) -> ControlFlow<()>>(
         };
         match msg {
             Some(Msg::Chunk { file, chunk, items }) => {
-                pending.insert((file, chunk), items);
+                if stop.load(Ordering::Relaxed) {
+                    window.taken();
+                } else {
+                    pending.insert((file, chunk), items);
+                }
             }
             Some(Msg::FileEnd { file, chunks }) => {
                 ends.insert(file, chunks);
@@ -189,14 +243,21 @@ fn deliver<T, C: FnMut(Ordered<T>) -> ControlFlow<()>>(
             None => {}
         }
         if stop.load(Ordering::Relaxed) {
+            for _ in 0..pending.len() {
+                window.taken();
+            }
             pending.clear();
             continue;
         }
         loop {
             if let Some(items) = pending.remove(&(file, chunk)) {
+                window.taken();
                 for it in items {
                     if consume(it).is_break() {
                         stop.store(true, Ordering::Relaxed);
+                        for _ in 0..pending.len() {
+                            window.taken();
+                        }
                         pending.clear();
                         break;
                     }
@@ -935,13 +996,13 @@ impl<V: Visitor> Worker<'_, V> {
             let text = &data[seg.start..seg.end];
             let line0 = first_line + seg.line_offset;
             let data = match &seg.kind {
-                SegKind::Stray => {
+                SegKind::Stray { blanks } => {
                     let mut no = line0;
                     let mut pos = 0;
                     while pos < text.len() {
                         let (t, next) = line_at(text, pos);
                         pos = next;
-                        if !t.is_empty() {
+                        if *blanks || !t.is_empty() {
                             self.out.problems.borrow_mut().push((
                                 no,
                                 "data row before any #fields header".into(),

@@ -218,6 +218,23 @@ impl KeyTable {
         }
     }
 
+    /// Adds every count of `other` (same hasher: stored hashes are reused, and the slots are
+    /// prefetched a batch ahead).
+    pub fn merge_from(&mut self, other: &KeyTable) {
+        const AHEAD: usize = 16;
+        let live: Vec<&Slot> = other.slots.iter().filter(|s| s.count > 0).collect();
+        for (i, s) in live.iter().enumerate() {
+            if let Some(n) = live.get(i + AHEAD) {
+                self.prefetch_slot(n.hash);
+            }
+            let key = &other.arena[s.off as usize..(s.off + s.len) as usize];
+            self.add_hashed(key, s.hash, s.count);
+        }
+        for (k, &c) in &other.overflow {
+            self.add(k, c);
+        }
+    }
+
     /// Every key with its count.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
         self.slots
@@ -263,5 +280,13 @@ mod tests {
         let got: HashMap<Vec<u8>, u64> = t.iter().map(|(k, c)| (k.to_vec(), c)).collect();
         assert_eq!(got, m);
         assert_eq!(t.len(), m.len());
+        let mut u = KeyTable::default();
+        u.add(b"k1", 5);
+        u.add(b"new", 1);
+        u.merge_from(&t);
+        *m.entry(b"k1".to_vec()).or_insert(0) += 5;
+        *m.entry(b"new".to_vec()).or_insert(0) += 1;
+        let got: HashMap<Vec<u8>, u64> = u.iter().map(|(k, c)| (k.to_vec(), c)).collect();
+        assert_eq!(got, m);
     }
 }

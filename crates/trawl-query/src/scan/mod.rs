@@ -52,6 +52,8 @@ pub use block::{Block, BlockData, FileInfo, Ordinal, Rec};
 pub use count::{count_values, count_values_where, ValueCounts};
 #[doc(hidden)]
 pub use engine::Sizes;
+#[doc(hidden)]
+pub use jsonkey::check_against_parser;
 pub use segment::Schema;
 use trawl_input::LogFile;
 

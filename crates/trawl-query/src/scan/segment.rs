@@ -48,8 +48,9 @@ pub(crate) enum SegKind {
     Tsv(Arc<Schema>),
     /// Lines starting with `{` (one JSON object each; others are reported when read).
     Json,
-    /// Rows before any `#fields` header: each is reported, none is a record.
-    Stray,
+    /// Rows before any `#fields` header: each is reported, none is a record. `blanks`: blank
+    /// lines are reported too (after a header line, as the record reader does).
+    Stray { blanks: bool },
 }
 
 /// A run of lines of one kind inside a buffer.
@@ -88,6 +89,9 @@ pub(crate) struct Tracker {
     /// Whether the last record line was JSON: until the next header line, lines are read as
     /// JSON (a TSV row there is no record), as the record reader does.
     pub in_json: bool,
+    /// Whether a header line came since the last JSON line (the record reader's "in TSV"):
+    /// then a `{` line must be a whole object to be JSON, and a blank line is a row.
+    pub tsv_mode: bool,
 }
 
 /// Counts `\n` bytes: 16 at a time with SSE2 (every x86_64 has it), summed every 255 steps.
@@ -202,6 +206,7 @@ impl Tracker {
             schema,
             building: None,
             in_json: false,
+            tsv_mode: false,
         }
     }
 
@@ -305,6 +310,7 @@ impl Tracker {
                     // A directive, a comment, or (after JSON lines) a `#` line read as one.
                     if matches!(meta, Meta::Directive) {
                         self.in_json = false;
+                        self.tsv_mode = true;
                     }
                     out.problems.extend(warn.drain(..).map(|w| (line, w)));
                     pos = next;
@@ -313,26 +319,29 @@ impl Tracker {
                 }
             }
             let (text, next) = line_at(s, pos);
-            let in_tsv = self.has_fields() && !self.in_json;
+            let in_tsv = self.tsv_mode && !self.in_json;
             let json = if in_tsv {
                 looks_like_json(text)
             } else {
                 trim_ws(text).first() == Some(&b'{')
             };
             // A blank line is no record (Zeek writes none), except in a one-column block where
-            // it is an empty value. Blank lines inside a run are skipped by the readers.
-            if text.is_empty() && !(in_tsv && self.field_count() == 1) {
+            // it is an empty value, and before any `#fields` (a stray row, as the record
+            // reader sees it). Blank lines inside a run are skipped by the readers.
+            let blank_row = in_tsv && self.field_count() <= 1;
+            if text.is_empty() && !blank_row {
                 pos = next;
                 line += 1;
                 continue;
             }
             let kind = if json || self.in_json {
                 self.in_json = true;
+                self.tsv_mode = false;
                 SegKind::Json
             } else if self.has_fields() {
                 SegKind::Tsv(self.current().unwrap_or_default())
             } else {
-                SegKind::Stray
+                SegKind::Stray { blanks: in_tsv }
             };
             // The run goes on to the next line that may start something else.
             let mut end = next;
@@ -342,7 +351,7 @@ impl Tracker {
                 }
                 let h = hash.find(s, end - 1);
                 let b = match kind {
-                    SegKind::Tsv(_) | SegKind::Stray => brace.find(s, end - 1),
+                    SegKind::Tsv(_) | SegKind::Stray { .. } => brace.find(s, end - 1),
                     SegKind::Json => None,
                 };
                 let stop = match (h, b) {
@@ -394,7 +403,7 @@ impl Tracker {
             (None, Some(s)) => Some(s.as_ref()),
             (None, None) => None,
         };
-        self.in_json == other.in_json && self.same_as(theirs)
+        self.in_json == other.in_json && self.tsv_mode == other.tsv_mode && self.same_as(theirs)
     }
 
     /// Whether rows after this point read as under `h0` (the tracker's header, finished or
@@ -470,7 +479,7 @@ mod tests {
                     match s.kind {
                         SegKind::Tsv(_) => "tsv",
                         SegKind::Json => "json",
-                        SegKind::Stray => "stray",
+                        SegKind::Stray { .. } => "stray",
                     },
                     s.line_offset,
                     s.lines,
