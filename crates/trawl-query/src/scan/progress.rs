@@ -44,15 +44,18 @@ impl Bar {
             } else {
                 ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
             };
+            // Short enough never to wrap on an 80-column terminal (a wrapped bar is cleared
+            // wrongly).
             let style = if self.total > 0 {
-                "scanning {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+                "scan {bar:20} {bytes}/{total_bytes} eta {eta}"
             } else {
-                "scanning {spinner} {bytes} {bytes_per_sec}"
+                "scan {spinner} {bytes}"
             };
             if let Ok(s) = ProgressStyle::with_template(style) {
                 b.set_style(s);
             }
-            b
+            // Rates and the ETA count from the scan's start, not the bar's.
+            b.with_elapsed(self.start.elapsed())
         });
         bar.set_position(done.min(self.total.max(done)));
     }
