@@ -145,9 +145,11 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
     shutdown.on_signals();
     // With alert rules, smaller batches: a source that never goes quiet (stdin) fills a whole
     // batch before the rules see its first record (10,000 at 10,000 records/s: 1 s).
-    let batch_size = cfg
-        .batch_size
-        .unwrap_or(if cfg.alerts.rules.is_empty() { 10_000 } else { 1_000 });
+    let batch_size = cfg.batch_size.unwrap_or(if cfg.alerts.rules.is_empty() {
+        10_000
+    } else {
+        1_000
+    });
     let state_dir = match (&cfg.state_dir, &default_out) {
         (Some(d), _) => d.get_ref().clone(),
         (None, Some(out)) => out.join(".trawl"),
