@@ -56,6 +56,8 @@ pub(crate) trait Visitor: Sync {
     fn chunk_done(&self, _st: &mut Self::State, _file: u32, _chunk: u32) {}
     /// File `file` has `chunks` chunks in all.
     fn file_end(&self, _file: u32, _chunks: u32) {}
+    /// A worker thread or the dispatching thread is done (it sends nothing more).
+    fn thread_done(&self) {}
 }
 
 struct FoldV<'a, I, E> {
@@ -98,6 +100,8 @@ enum Msg<T> {
         file: u32,
         chunks: u32,
     },
+    /// A thread has sent all it will.
+    Done,
 }
 
 struct OrderedV<'a, M, T> {
@@ -171,6 +175,11 @@ impl<T: Send, M: Fn(&Block<'_>) -> T + Sync> Visitor for OrderedV<'_, M, T> {
             let _ = tx.send(Msg::FileEnd { file, chunks });
         }
     }
+    fn thread_done(&self) {
+        if let Ok(tx) = self.tx.lock() {
+            let _ = tx.send(Msg::Done);
+        }
+    }
 }
 
 pub(crate) fn map_ordered<T, M, C>(
@@ -196,8 +205,9 @@ where
         tx: Mutex::new(tx),
         window: &window,
     };
+    let threads = scan.threads as u64 + 1;
     let (_, summary) = run(scan, &v, &stop, |done: &dyn Fn() -> bool| {
-        deliver(&rx, &stop, &window, &mut consume, done);
+        deliver(&rx, &stop, &window, &mut consume, threads, done);
     })?;
     Ok(summary)
 }
@@ -208,13 +218,23 @@ fn deliver<T, C: FnMut(Ordered<T>) -> ControlFlow<()>>(
     stop: &AtomicBool,
     window: &Window<'_>,
     consume: &mut C,
+    threads: u64,
     done: &dyn Fn() -> bool,
 ) {
+    let mut finished = 0u64;
     let mut pending: BTreeMap<(u32, u32), Vec<Ordered<T>>> = BTreeMap::new();
     let mut ends: HashMap<u32, u32> = HashMap::new();
     let (mut file, mut chunk) = (0u32, 0u32);
     loop {
-        let msg = match rx.recv_timeout(std::time::Duration::from_millis(50)) {
+        if finished == threads {
+            // Every thread said it is done, and a thread's messages arrive in order.
+            match rx.try_recv() {
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+        // The timeout only matters if a thread died without saying it was done.
+        let msg = match rx.recv_timeout(std::time::Duration::from_millis(200)) {
             Ok(m) => Some(m),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if done() {
@@ -240,6 +260,7 @@ fn deliver<T, C: FnMut(Ordered<T>) -> ControlFlow<()>>(
             Some(Msg::FileEnd { file, chunks }) => {
                 ends.insert(file, chunks);
             }
+            Some(Msg::Done) => finished += 1,
             None => {}
         }
         if stop.load(Ordering::Relaxed) {
@@ -396,7 +417,8 @@ fn run<V: Visitor>(
             let (bar, shared, finished) = (&bar, &shared, &finished);
             s.spawn(move || {
                 while !finished.load(Ordering::Relaxed) {
-                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    // Unparked when the scan ends, so a quick scan does not wait for a tick.
+                    std::thread::park_timeout(std::time::Duration::from_millis(100));
                     bar.tick(shared.bytes.load(Ordering::Relaxed));
                 }
             })
@@ -415,6 +437,7 @@ fn run<V: Visitor>(
             summary.merge(sum);
         }
         finished.store(true, Ordering::Relaxed);
+        ticker.thread().unpark();
         let _ = ticker.join();
         Ok::<_, ScanError>((states, summary))
     });
@@ -509,6 +532,7 @@ fn dispatch<V: Visitor>(scan: &Scan, v: &V, sh: &Shared<'_>, tx: SyncSender<Job>
             }
         }
     }
+    v.thread_done();
     sum
 }
 
@@ -958,6 +982,7 @@ fn worker<V: Visitor>(
             Job::Whole { file, path } => w.whole(file, &path),
         }
     }
+    v.thread_done();
     (w.st, w.sum)
 }
 
