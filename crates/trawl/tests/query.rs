@@ -383,3 +383,29 @@ fn query_from_a_file_and_star_types() {
     let out = trawl(&["query", "-F", hunt.to_str().expect("utf-8"), s]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_named_file_is_read_whatever_its_name_when_its_records_do_not_say() {
+    // JSON without `_path` in a file whose name is not its log type (`gen_dns.py` writes such
+    // files): the user named it, so it is read as the query's type, not skipped.
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(repo().join("samples/zeek-json/dns.json")).unwrap();
+    let stripped: String = src
+        .lines()
+        .map(|l| l.replacen("\"_path\":\"dns\",", "", 1) + "\n")
+        .collect();
+    let plain = dir.path().join("capture_big.json");
+    std::fs::write(&plain, &stripped).unwrap();
+    let expected = src.lines().count();
+    let count = |p: &std::path::Path| -> usize {
+        let out = query(&["dns | count", "-f", "csv", p.to_str().unwrap()]);
+        out.lines().nth(1).unwrap().parse().unwrap()
+    };
+    assert_eq!(count(&plain), expected);
+    // With `_path`, records are checked: a conn query over a dns file finds nothing.
+    let tagged = dir.path().join("capture_tagged.json");
+    std::fs::write(&tagged, &src).unwrap();
+    assert_eq!(count(&tagged), expected);
+    let out = query(&["conn | count", "-f", "csv", tagged.to_str().unwrap()]);
+    assert_eq!(out.lines().nth(1).unwrap_or("0"), "0", "{out}");
+}

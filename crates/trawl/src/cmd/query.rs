@@ -284,8 +284,8 @@ pub fn report(s: &ScanSummary, rows: u64, started: Instant, quiet: bool) {
 }
 
 /// The files to scan: folders are walked and their files chosen by name (type, time); files
-/// named directly are always read, with records checked for the query's log types when the
-/// file's name and header do not tell them. Returns the inputs and whether records must be
+/// named directly are read when their header names the type or says nothing (JSON records with
+/// `_path` are checked one by one). Returns the inputs and whether records must be
 /// checked for their type.
 pub fn select_inputs(args: &QueryArgs, query: &Query) -> Result<(Vec<Input>, bool)> {
     select(&args.paths, &args.select, &query.types)
@@ -342,23 +342,31 @@ pub fn select(paths: &[PathBuf], sel: &Selection, types: &[String]) -> Result<(V
             continue;
         }
         // A file named on the command line is read whatever its name, if its header says it
-        // holds the type (or says nothing).
+        // holds the type, or says nothing (then the user's naming it is the type: its records
+        // carry the file name's type, so they are not checked against the query's).
         if files.contains(&f.path) {
             match sniff_type(&f) {
-                Some(t) if types.contains(&t) => inputs.push(Input::File(f)),
-                Some(_) => {}
-                None => {
+                Some((t, _)) if types.contains(&t) => inputs.push(Input::File(f)),
+                // JSON records name their own type (`_path`): one file may hold several.
+                Some((_, true)) => {
                     check = true;
                     inputs.push(Input::File(f));
                 }
+                Some((t, false)) => eprintln!(
+                    "trawl: {}: skipped: its header says `{t}`, not {}",
+                    f.path.display(),
+                    types.join(",")
+                ),
+                None => inputs.push(Input::File(f)),
             }
         }
     }
     Ok((inputs, check))
 }
 
-/// The log type a file's first lines declare (`#path` or JSON `_path`).
-fn sniff_type(f: &LogFile) -> Option<String> {
+/// The log type a file's first lines declare (`#path` or JSON `_path`), and whether it came
+/// from JSON.
+fn sniff_type(f: &LogFile) -> Option<(String, bool)> {
     let mut r = trawl_input::open(&f.path).ok()?;
     let mut buf = vec![0u8; 16 << 10];
     let mut n = 0;
@@ -371,7 +379,7 @@ fn sniff_type(f: &LogFile) -> Option<String> {
     let text = String::from_utf8_lossy(&buf[..n]);
     for line in text.lines().take(20) {
         if let Some(p) = line.strip_prefix("#path") {
-            return Some(p.trim().to_string());
+            return Some((p.trim().to_string(), false));
         }
         if let Some(i) = line.find("\"_path\"") {
             let rest = line[i + 7..]
@@ -379,7 +387,7 @@ fn sniff_type(f: &LogFile) -> Option<String> {
                 .strip_prefix(':')?
                 .trim_start()
                 .strip_prefix('"')?;
-            return rest.split('"').next().map(str::to_string);
+            return rest.split('"').next().map(|t| (t.to_string(), true));
         }
     }
     None
