@@ -121,6 +121,19 @@ impl Limit {
     }
 }
 
+/// A pool of `threads` workers, or of one if the system refuses more.
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .unwrap_or_else(|_| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .expect("a one-thread pool")
+        })
+}
+
 /// Searches through the index.
 pub struct Indexed {
     files: Vec<IndexedFile>,
@@ -130,15 +143,7 @@ pub struct Indexed {
 impl Indexed {
     /// Searches `files` (with up-to-date segments), `threads` at a time.
     pub fn new(files: Vec<IndexedFile>, threads: usize) -> Indexed {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build()
-            .unwrap_or_else(|_| {
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(1)
-                    .build()
-                    .expect("a one-thread pool")
-            });
+        let pool = pool(threads);
         Indexed { files, pool }
     }
 }
@@ -450,15 +455,7 @@ pub struct Scan {
 impl Scan {
     /// Scans `files`, `threads` at a time.
     pub fn new(files: Vec<LogFile>, threads: usize) -> Scan {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build()
-            .unwrap_or_else(|_| {
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(1)
-                    .build()
-                    .expect("a one-thread pool")
-            });
+        let pool = pool(threads);
         Scan { files, pool }
     }
 }

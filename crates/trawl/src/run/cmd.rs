@@ -305,7 +305,9 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
                 let mut c = trawl_sinks::ElasticsearchConfig::new(url.clone());
                 c.index = index.replace("{date}", "{yyyy}.{mm}.{dd}");
                 c.auth = match api_key {
-                    Some(k) => trawl_sinks::Auth::ApiKey(trawl_sinks::Secret::new(k.value()?)),
+                    Some(k) => trawl_sinks::Auth::ApiKey(trawl_sinks::Secret::new(
+                        k.value().map_err(anyhow::Error::msg)?,
+                    )),
                     None => basic(user, password)?,
                 };
                 c.http = http_options(&state_dir, name);
@@ -318,7 +320,7 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
                 json_out = true;
                 let mut c = trawl_sinks::SplunkHecConfig::new(
                     url.clone(),
-                    trawl_sinks::Secret::new(token.value()?),
+                    trawl_sinks::Secret::new(token.value().map_err(anyhow::Error::msg)?),
                 );
                 c.ack = *ack;
                 c.http = http_options(&state_dir, name);
@@ -379,7 +381,7 @@ fn basic(user: &Option<String>, password: &Option<config::Secret>) -> Result<tra
     Ok(match (user, password) {
         (Some(u), Some(p)) => trawl_sinks::Auth::Basic {
             user: u.clone(),
-            password: trawl_sinks::Secret::new(p.value()?),
+            password: trawl_sinks::Secret::new(p.value().map_err(anyhow::Error::msg)?),
         },
         (Some(u), None) => bail!("user {u} has no password"),
         _ => trawl_sinks::Auth::None,

@@ -147,39 +147,8 @@ fn default_index() -> String {
 }
 
 /// A secret: written inline (discouraged), or taken from the environment or a file; never
-/// logged.
-#[derive(Deserialize, Clone)]
-#[serde(untagged)]
-pub enum Secret {
-    Env { env: String },
-    File { file: PathBuf },
-    Inline(String),
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Secret::Env { env } => write!(f, "Secret(env {env})"),
-            Secret::File { file } => write!(f, "Secret(file {})", file.display()),
-            Secret::Inline(_) => f.write_str("Secret(inline ***)"),
-        }
-    }
-}
-
-impl Secret {
-    /// The secret's value.
-    pub fn value(&self) -> anyhow::Result<String> {
-        Ok(match self {
-            Secret::Inline(s) => s.clone(),
-            Secret::Env { env } => std::env::var(env)
-                .map_err(|_| anyhow::anyhow!("environment variable {env} is not set"))?,
-            Secret::File { file } => std::fs::read_to_string(file)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
-                .trim_end()
-                .to_string(),
-        })
-    }
-}
+/// logged. The alert destinations' type, so both parts of the configuration read secrets alike.
+pub use trawl_alert::Secret;
 
 /// The domain scorer and its cache.
 #[derive(Debug, Deserialize, Default)]
