@@ -42,6 +42,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(v) = env("SYNW") {
         cfg.synthetic_words = v == "1";
     }
+    if let Some(v) = env("SEED") {
+        cfg.seed = v.parse()?;
+    }
     if let Some(v) = env("AUG") {
         cfg.augment = v == "1";
     }

@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 
 const MAGIC: &[u8; 8] = b"TRAWLSCR";
 /// Current model format version.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Index of the phishing task in two-element arrays.
 pub(crate) const PHISH: usize = 0;
 /// Index of the DGA task in two-element arrays.
@@ -139,15 +139,16 @@ struct Acc<'a> {
 impl Sink for Acc<'_> {
     #[inline(always)]
     fn put(&mut self, ns: usize, _tag: u8, h: u64) {
-        let i = features::index(h, self.bits);
+        let (i, neg) = features::index(h, ns, self.bits);
         debug_assert!(i < self.w.len());
         // SAFETY: `index` keeps the top `bits` bits of a u64, so i < 2^bits, and every
         // `Model` holds exactly 2^bits weights (`from_bytes` reads that many and is the
         // only constructor). This is the innermost line of scoring: no bounds check.
         let w = unsafe { *self.w.get_unchecked(i) };
+        let sign = 1 - 2 * i32::from(neg);
         let a = &mut self.acc[ns];
-        a[0] += i32::from(w[0]);
-        a[1] += i32::from(w[1]);
+        a[0] += sign * i32::from(w[0]);
+        a[1] += sign * i32::from(w[1]);
     }
 }
 
@@ -159,26 +160,25 @@ struct TagAcc<'a> {
 }
 
 impl Sink for TagAcc<'_> {
-    fn put(&mut self, _ns: usize, t: u8, h: u64) {
-        let w = self.w[features::index(h, self.bits)];
+    fn put(&mut self, ns: usize, t: u8, h: u64) {
+        let (i, neg) = features::index(h, ns, self.bits);
+        let w = self.w[i];
+        let sign = 1 - 2 * i32::from(neg);
         if let Some(a) = self.acc.get_mut(usize::from(t)) {
-            a[0] += i32::from(w[0]);
-            a[1] += i32::from(w[1]);
+            a[0] += sign * i32::from(w[0]);
+            a[1] += sign * i32::from(w[1]);
         }
     }
 }
 
-/// Per-namespace normalisation: n-gram namespaces by 1/sqrt(count), dense by 1.
+/// Per-namespace normalisation: n-gram namespaces by count^-0.35, dense by 1.
 #[inline]
 pub(crate) fn ns_norms(f: &Facts) -> [f32; N_NS] {
-    let inv = |c: u16| {
-        if c == 0 {
-            0.0
-        } else {
-            1.0 / f32::from(c).sqrt()
-        }
-    };
-    [inv(f.counts[0]), inv(f.counts[1]), 1.0]
+    [
+        features::ngram_norm(f.counts[0]),
+        features::ngram_norm(f.counts[1]),
+        1.0,
+    ]
 }
 
 #[inline]
@@ -245,7 +245,7 @@ impl Model {
             return Err(ModelError::Corrupt("suffix count table size"));
         }
         let prior = (0..n).map(|_| r.u16()).collect::<Result<Box<[u16]>, _>>()?;
-        let raw = r.take((1usize << bits) * 4)?;
+        let raw = r.take(features::table_len(bits) * 4)?;
         let weights = raw
             .chunks_exact(4)
             .map(|c| {
@@ -284,7 +284,7 @@ impl Model {
             let max = p.weights.iter().map(|w| w[t].abs()).fold(0f32, f32::max);
             scale[t] = if max > 0.0 { max / 32767.0 } else { 1.0 };
         }
-        let mut out = Vec::with_capacity((4usize << p.bits) + 600_000);
+        let mut out = Vec::with_capacity(features::table_len(p.bits) * 4 + 600_000);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&p.bits.to_le_bytes());
@@ -378,7 +378,7 @@ impl Model {
             markov: &self.markov,
             words: &self.words,
             prior: &self.prior,
-            loo: false,
+            loo: None,
         }
     }
 
@@ -539,9 +539,18 @@ fn reason(t: u8, task: usize, p: &Parsed<'_>, f: &Facts) -> Option<String> {
             match f.tld_count {
                 0 => format!("TLD .{tld} never seen among benign names"),
                 c if c < 64 => format!("TLD .{tld} is rare among benign names ({c} seen)"),
-                _ => format!("suffix .{} is common in {what} names", p.suffix),
+                // A common TLD: the weight came from the label's shape under it, which
+                // other reasons already say.
+                _ => return None,
             }
         }
+        tag::SUFFIX_UNSEEN if !f.suffix_seen => {
+            format!("suffix .{} is in none of the training lists", p.suffix)
+        }
+        tag::SUFFIX_PHISH if task == PHISH => format!(
+            "suffix .{}: {} phishing and {} benign names in training",
+            p.suffix, f.suffix_phish, f.suffix_benign
+        ),
         tag::SUFFIX | tag::TLD | tag::SUFFIX_KIND => {
             format!("suffix .{} is common in {what} names", p.suffix)
         }

@@ -1,22 +1,33 @@
-//! How common a suffix and a TLD are among benign names.
+//! How common a suffix and a TLD are among benign names, and whether training saw them at all.
 //!
 //! Each DGA family and phishing campaign uses its own handful of TLDs, so a weight per TLD
 //! only helps with TLDs seen in training. What generalises is the other side: the TLDs that
 //! benign traffic uses. "A random 4-character label under a TLD that benign names almost
 //! never use" holds for families the model never saw. The counts come from the benign
 //! training list and are stored in the model as a small hashed table of saturating u16
-//! counts (2^14 slots: about 1,500 TLDs and a few thousand suffixes, few collisions).
+//! counts (2^16 slots: about 700 TLDs and a few thousand suffixes per tag, few collisions).
+//!
+//! Two more counts per suffix: of all training names, so that a suffix no training name
+//! used gets an "unseen" feature instead of whatever weight its hash bucket shares with
+//! another suffix; and of phishing names, crossed with the benign count, so that "a
+//! hosting platform full of phishing and rare in benign traffic" is one learnt shape.
 
 use crate::hash;
 
 /// log2 of the table size.
-pub(crate) const PRIOR_BITS: u32 = 14;
+pub(crate) const PRIOR_BITS: u32 = 16;
 /// Table length.
 pub(crate) const PRIOR_LEN: usize = 1 << PRIOR_BITS;
 /// Hash seed of TLD entries.
 pub(crate) const TAG_TLD: u8 = 0xe1;
 /// Hash seed of public-suffix entries.
 pub(crate) const TAG_SUFFIX: u8 = 0xe2;
+/// Hash seed of TLD entries counted over all training names.
+pub(crate) const TAG_TLD_ALL: u8 = 0xe3;
+/// Hash seed of suffix entries counted over all training names.
+pub(crate) const TAG_SUFFIX_ALL: u8 = 0xe4;
+/// Hash seed of suffix entries counted over phishing names.
+pub(crate) const TAG_SUFFIX_PHISH: u8 = 0xe5;
 
 #[inline(always)]
 fn slot(tag: u8, s: &[u8]) -> usize {
@@ -44,16 +55,35 @@ pub(crate) fn bin(c: u16) -> u32 {
     16 - c.leading_zeros()
 }
 
-/// Count the suffixes and TLDs of benign names.
-pub(crate) fn build<'a>(suffixes: impl Iterator<Item = &'a [u8]>) -> Vec<u16> {
+/// Training classes whose suffixes are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    Benign,
+    Phish,
+    Dga,
+}
+
+/// Count the suffixes and TLDs of labelled names.
+pub(crate) fn build<'a>(suffixes: impl Iterator<Item = (Class, &'a [u8])>) -> Vec<u16> {
     let mut t = vec![0u16; PRIOR_LEN];
-    for s in suffixes {
+    for (class, s) in suffixes {
         if s.is_empty() {
             continue;
         }
-        for (tag, key) in [(TAG_SUFFIX, s), (TAG_TLD, tld_of(s))] {
+        let tld = tld_of(s);
+        let mut add = |tag: u8, key: &[u8]| {
             let c = &mut t[slot(tag, key)];
             *c = c.saturating_add(1);
+        };
+        add(TAG_SUFFIX_ALL, s);
+        add(TAG_TLD_ALL, tld);
+        match class {
+            Class::Benign => {
+                add(TAG_SUFFIX, s);
+                add(TAG_TLD, tld);
+            }
+            Class::Phish => add(TAG_SUFFIX_PHISH, s),
+            Class::Dga => {}
         }
     }
     t
@@ -66,7 +96,15 @@ mod tests {
     #[test]
     fn counts_and_bins() {
         let names: [&[u8]; 4] = [b"com", b"com", b"co.uk", b"github.io"];
-        let t = build(names.into_iter());
+        let t = build(
+            names
+                .into_iter()
+                .map(|s| (Class::Benign, s))
+                .chain([(Class::Phish, &b"github.io"[..]), (Class::Dga, b"cx")]),
+        );
+        assert_eq!(count(&t, TAG_SUFFIX_PHISH, b"github.io"), 1);
+        assert_eq!(count(&t, TAG_SUFFIX_ALL, b"github.io"), 2);
+        assert_eq!(count(&t, TAG_TLD_ALL, b"cx"), 1);
         assert_eq!(count(&t, TAG_TLD, b"com"), 2);
         assert_eq!(count(&t, TAG_TLD, b"uk"), 1);
         assert_eq!(count(&t, TAG_SUFFIX, b"co.uk"), 1);

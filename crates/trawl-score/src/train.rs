@@ -9,7 +9,7 @@ use crate::hash::SplitMix;
 use crate::markov;
 use crate::model::{ns_norms, Model, Parts};
 use crate::normalize::{normalize, NameBuf};
-use crate::prior;
+use crate::prior::{self, Class};
 use crate::words;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -130,7 +130,7 @@ impl Default for TrainConfig {
             family_balance: 1.0,
             generic_epochs: 0,
             augment_share: 0.3,
-            synthetic: 40_000,
+            synthetic: 80_000,
             synthetic_words: true,
         }
     }
@@ -201,8 +201,12 @@ pub struct TrainSummary {
 
 struct Collect {
     bits: u32,
+    signed: bool,
     idx: Vec<u32>,
 }
+
+/// Bit of a collected feature index that says its value is negated.
+const NEG: u32 = 1 << 29;
 
 /// Training-only group of suffix/TLD features (value 1, like the dense namespace), kept
 /// apart so it can be dropped out.
@@ -220,8 +224,9 @@ impl Sink for Collect {
             | features::tag::PRIOR_SHAPE => GROUP_SUFFIX,
             _ => ns as u32,
         };
-        self.idx
-            .push((g << 30) | features::index(h, self.bits) as u32);
+        let (i, neg) = features::index(h, ns, self.bits);
+        let sign = if neg && self.signed { NEG } else { 0 };
+        self.idx.push((g << 30) | sign | i as u32);
     }
 }
 
@@ -238,6 +243,7 @@ fn rows(names: &[String], t: &Tables<'_>, bits: u32) -> Vec<Row> {
             let mut buf = NameBuf::new();
             let mut c = Collect {
                 bits,
+                signed: true,
                 idx: Vec::with_capacity(256),
             };
             let ns: [f32; N_NS] = match normalize(n, &mut buf) {
@@ -292,15 +298,16 @@ fn fit(
     cfg: &TrainConfig,
     seed: u64,
 ) -> (Vec<f32>, f32) {
-    let size = 1usize << bits;
-    let mask = (1u32 << 30) - 1;
+    let size = features::table_len(bits);
+    let mask = NEG - 1;
     let mut w = vec![0f32; size];
     let mut g2 = vec![1e-8f32; size];
     let (mut bias, mut bias_g2) = (0f32, 1e-8f32);
-    let n = (neg.len() + pos.len()) as f32;
+    let neg_total = neg.len() as f32;
     let pos_total: f32 = pos_w.iter().sum();
+    let n = neg_total + pos_total;
     let cw = [
-        n / (2.0 * neg.len() as f32),
+        n / (2.0 * neg_total.max(1e-9)),
         n / (2.0 * pos_total.max(1e-9)),
     ];
     let keep = 1.0 - cfg.dropout.clamp(0.0, 0.9);
@@ -331,8 +338,16 @@ fn fit(
                 }
             }
             let mut z = bias;
+            let val = |f: u32| {
+                let x = v[(f >> 30) as usize];
+                if f & NEG != 0 {
+                    -x
+                } else {
+                    x
+                }
+            };
             for &f in &r.idx {
-                z += w[(f & mask) as usize] * v[(f >> 30) as usize];
+                z += w[(f & mask) as usize] * val(f);
             }
             let ew = if y { pos_w[i as usize] } else { 1.0 };
             let g = (sigmoid(z) - if y { 1.0 } else { 0.0 }) * cw[usize::from(y)] * ew;
@@ -340,7 +355,7 @@ fn fit(
             bias -= cfg.lr * g / bias_g2.sqrt();
             for &f in &r.idx {
                 let k = (f & mask) as usize;
-                let x = v[(f >> 30) as usize];
+                let x = val(f);
                 if x == 0.0 {
                     continue;
                 }
@@ -382,7 +397,7 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
     let bits = cfg.bits.clamp(10, 24);
     let (mut benign, s0) = usable(&data.benign);
     let (phish, s1) = usable(&data.phish);
-    let (mut dga, s2) = usable(&data.dga);
+    let (dga, s2) = usable(&data.dga);
     let mut dga_tags = families(&data.dga);
     if benign.is_empty() {
         return Err(TrainError::NoData("benign"));
@@ -410,14 +425,20 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
     }
     let markov = markov::train(labels.iter().map(|s| s.as_bytes()));
     let words = words::build(words::BUILTIN);
-    // Suffix and TLD counts of the benign names as listed (before augmentation).
-    let mut suffixes: Vec<String> = Vec::with_capacity(benign.len());
-    for n in &benign {
-        if let Ok(p) = normalize(n, &mut buf) {
-            suffixes.push(p.suffix.to_string());
+    // Suffix and TLD counts of the names as listed (before augmentation and synthesis).
+    let mut suffixes: Vec<(Class, String)> = Vec::new();
+    for (class, list) in [
+        (Class::Benign, &benign),
+        (Class::Phish, &phish),
+        (Class::Dga, &dga),
+    ] {
+        for n in list.iter() {
+            if let Ok(p) = normalize(n, &mut buf) {
+                suffixes.push((class, p.suffix.to_string()));
+            }
         }
     }
-    let prior = prior::build(suffixes.iter().map(|s| s.as_bytes()));
+    let prior = prior::build(suffixes.iter().map(|(c, s)| (*c, s.as_bytes())));
 
     let mut rng = SplitMix::new(cfg.seed ^ 0xa0_9e_11);
     let mut augmented = 0;
@@ -436,27 +457,21 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
     }
 
     let synthetic = synthesise(&benign, &phish, &dga, cfg);
-    for n in synthetic {
-        dga.push(n);
-        dga_tags.push("synthetic".to_string());
-    }
 
-    let tables = Tables {
+    let tables = |c: Option<Class>| Tables {
         markov: &markov,
         words: &words,
         prior: &prior,
-        loo: false,
+        loo: c,
     };
-    let rb = rows(
-        &benign,
-        &Tables {
-            loo: true,
-            ..tables
-        },
-        bits,
-    );
-    let rp = rows(&phish, &tables, bits);
-    let rd = rows(&dga, &tables, bits);
+    let rb = rows(&benign, &tables(Some(Class::Benign)), bits);
+    let rp = rows(&phish, &tables(Some(Class::Phish)), bits);
+    let mut rd = rows(&dga, &tables(Some(Class::Dga)), bits);
+    // Synthetic names were not counted: no leave-one-out for them.
+    rd.extend(rows(&synthetic, &tables(None), bits));
+    for _ in &synthetic {
+        dga_tags.push("synthetic".to_string());
+    }
     // Rare DGA families weigh more (1/sqrt(family size)), so the model learns what they
     // share rather than the two or three families that make up most of the list.
     let mut fam_count: std::collections::HashMap<&str, usize> = Default::default();
@@ -502,8 +517,9 @@ const FUNCTION_WORDS: &[&str] = &[
     "all", "any", "not", "no", "so", "if", "but", "has", "have", "new", "one", "my",
 ];
 
-/// Random names for [`TrainConfig::synthetic`]: labels of 3-24 letters (a fifth of them
-/// with digits too), TLDs uniform over the TLDs of all listed names.
+/// Random names for [`TrainConfig::synthetic`]: half are labels of 3-24 letters (a fifth
+/// of them with digits too) under TLDs uniform over the TLDs of all listed names, half are
+/// dictionary words glued together under the TLD of a random benign name.
 fn synthesise(
     benign: &[String],
     phish: &[String],
@@ -522,6 +538,7 @@ fn synthesise(
         .collect();
     tlds.sort_unstable();
     tlds.dedup();
+
     if tlds.is_empty() {
         return Vec::new();
     }
@@ -538,7 +555,8 @@ fn synthesise(
     (0..cfg.synthetic)
         .map(|i| {
             let mut n = String::new();
-            if i % 2 == 1 && !dict.is_empty() && cfg.synthetic_words {
+            let words = i % 2 == 1 && !dict.is_empty() && cfg.synthetic_words;
+            if words {
                 // Dictionary DGA: 2-7 random words glued together; in half of them a
                 // third of the words are the short function words that fill real text.
                 let k = 2 + rng.below(6);
@@ -558,7 +576,18 @@ fn synthesise(
                 n.extend((0..len).map(|_| char::from(set[rng.below(set.len())])));
             }
             n.push('.');
-            n.push_str(tlds[rng.below(tlds.len())]);
+            // Word names take the TLD of a random benign name, so that only their words
+            // set them apart; random labels take any TLD, so that "short random label,
+            // rare TLD" is learnt as generated (the lists alone teach the opposite).
+            let t = if words {
+                benign[rng.below(benign.len())]
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or("com")
+            } else {
+                tlds[rng.below(tlds.len())]
+            };
+            n.push_str(t);
             n
         })
         .collect()

@@ -12,7 +12,7 @@ pub(crate) const WORD_BITS: u32 = 21;
 /// Number of u64 words in the bit set.
 pub(crate) const WORDS_LEN: usize = 1 << (WORD_BITS - 6);
 const MIN_WORD: usize = 3;
-const MAX_WORD: usize = 12;
+const MAX_WORD: usize = 15;
 const TAG_WORD: u8 = 0xd1;
 
 /// Common two-letter English words (plus "a" and "i", handled in [`segment`]). Word lists leave them out (too many false splits in
@@ -36,7 +36,7 @@ const TWO: [u64; 11] = {
     t
 };
 
-/// The built-in word list (SCOWL `american-english-small`, 3-12 letters).
+/// The built-in word list (SCOWL `american-english`, 3-15 letters, lower-cased).
 pub(crate) const BUILTIN: &str = include_str!("../data/words.txt");
 
 #[inline(always)]
