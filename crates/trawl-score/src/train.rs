@@ -201,12 +201,8 @@ pub struct TrainSummary {
 
 struct Collect {
     bits: u32,
-    signed: bool,
     idx: Vec<u32>,
 }
-
-/// Bit of a collected feature index that says its value is negated.
-const NEG: u32 = 1 << 29;
 
 /// Training-only group of suffix/TLD features (value 1, like the dense namespace), kept
 /// apart so it can be dropped out.
@@ -224,9 +220,8 @@ impl Sink for Collect {
             | features::tag::PRIOR_SHAPE => GROUP_SUFFIX,
             _ => ns as u32,
         };
-        let (i, neg) = features::index(h, ns, self.bits);
-        let sign = if neg && self.signed { NEG } else { 0 };
-        self.idx.push((g << 30) | sign | i as u32);
+        self.idx
+            .push((g << 30) | features::index(h, ns, self.bits) as u32);
     }
 }
 
@@ -243,7 +238,6 @@ fn rows(names: &[String], t: &Tables<'_>, bits: u32) -> Vec<Row> {
             let mut buf = NameBuf::new();
             let mut c = Collect {
                 bits,
-                signed: true,
                 idx: Vec::with_capacity(256),
             };
             let ns: [f32; N_NS] = match normalize(n, &mut buf) {
@@ -299,7 +293,7 @@ fn fit(
     seed: u64,
 ) -> (Vec<f32>, f32) {
     let size = features::table_len(bits);
-    let mask = NEG - 1;
+    let mask = (1u32 << 30) - 1;
     let mut w = vec![0f32; size];
     let mut g2 = vec![1e-8f32; size];
     let (mut bias, mut bias_g2) = (0f32, 1e-8f32);
@@ -338,16 +332,8 @@ fn fit(
                 }
             }
             let mut z = bias;
-            let val = |f: u32| {
-                let x = v[(f >> 30) as usize];
-                if f & NEG != 0 {
-                    -x
-                } else {
-                    x
-                }
-            };
             for &f in &r.idx {
-                z += w[(f & mask) as usize] * val(f);
+                z += w[(f & mask) as usize] * v[(f >> 30) as usize];
             }
             let ew = if y { pos_w[i as usize] } else { 1.0 };
             let g = (sigmoid(z) - if y { 1.0 } else { 0.0 }) * cw[usize::from(y)] * ew;
@@ -355,7 +341,7 @@ fn fit(
             bias -= cfg.lr * g / bias_g2.sqrt();
             for &f in &r.idx {
                 let k = (f & mask) as usize;
-                let x = val(f);
+                let x = v[(f >> 30) as usize];
                 if x == 0.0 {
                     continue;
                 }
