@@ -864,12 +864,17 @@ pub(crate) fn scan(label: &str, sub: &str) -> LexHits {
                 set |= 1 << (b & 63);
                 continue;
             }
-            if let Some(id) = lex.typo(part.get(start..i).unwrap_or(&[]), set) {
-                h.brand_typo = Some(id);
-                return h;
+            if i - start >= 5 {
+                if let Some(id) = lex.typo(part.get(start..i).unwrap_or(&[]), set) {
+                    h.brand_typo = Some(id);
+                    return h;
+                }
             }
             start = i + 1;
             set = 0;
+        }
+        if part.len() - start.min(part.len()) < 5 {
+            continue;
         }
         if let Some(id) = lex.typo(part.get(start..).unwrap_or(&[]), set) {
             // The first candidate found is kept; nothing else is left to do.

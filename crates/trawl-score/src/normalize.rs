@@ -188,10 +188,10 @@ pub fn normalize<'b>(input: &str, buf: &'b mut NameBuf) -> Result<Parsed<'b>, Na
     if s.is_empty() {
         return Err(NameError::Empty);
     }
-    if let Some(len) = fast_copy(s.as_bytes(), &mut buf.buf) {
+    if let Some((len, dots)) = fast_copy(s.as_bytes(), &mut buf.buf) {
         // SAFETY: `fast_copy` wrote only bytes of [a-z0-9._-] into `buf[..len]`.
         let name = unsafe { std::str::from_utf8_unchecked(&buf.buf[..len]) };
-        return Ok(finish(name));
+        return Ok(finish(name, dots));
     }
     if let Some(ip) = ip_literal(s) {
         return Ok(copy_plain(ip, buf, NameKind::IpLiteral));
@@ -214,12 +214,12 @@ pub fn normalize<'b>(input: &str, buf: &'b mut NameBuf) -> Result<Parsed<'b>, Na
         len
     };
     let name = std::str::from_utf8(&buf.buf[..len]).map_err(|_| NameError::IllegalChar('?'))?;
-    Ok(finish(name))
+    Ok(finish(name, Dots::SCAN))
 }
 
 /// Reverse-DNS names aside, split a valid, lower-case name.
 #[inline]
-fn finish(name: &str) -> Parsed<'_> {
+fn finish(name: &str, dots: Dots) -> Parsed<'_> {
     if name.ends_with("arpa")
         && (name == "in-addr.arpa"
             || name == "ip6.arpa"
@@ -228,7 +228,7 @@ fn finish(name: &str) -> Parsed<'_> {
     {
         return plain(name, NameKind::ReverseDns);
     }
-    split(name)
+    split(name, dots)
 }
 
 /// Byte -> its lower-case form in the low byte (0 if it may not appear in a name; `.` may),
@@ -255,10 +255,11 @@ const NOT_IP: u16 = 0x200;
 
 /// The common case in one pass: an ASCII name of letters, digits, `-`, `_` and dots, with
 /// no empty or over-long label and at least one byte that is neither a digit nor a dot (so
-/// it cannot be an IP literal), lower-cased into `dst`. Returns its length, or `None` for
-/// anything else, which then takes the careful path (same result, plus the reasons).
+/// it cannot be an IP literal), lower-cased into `dst`. Returns its length and where its
+/// dots are, or `None` for anything else, which then takes the careful path (same result,
+/// plus the reasons).
 #[inline]
-fn fast_copy(src: &[u8], dst: &mut [u8; 256]) -> Option<usize> {
+fn fast_copy(src: &[u8], dst: &mut [u8; 256]) -> Option<(usize, Dots)> {
     if src.len() > MAX_NAME_LEN {
         return None;
     }
@@ -269,15 +270,19 @@ fn fast_copy(src: &[u8], dst: &mut [u8; 256]) -> Option<usize> {
         *d = t as u8;
         seen |= t;
     }
-    (seen & (BAD | NOT_IP) == NOT_IP && labels_ok(dst, src.len())).then_some(src.len())
+    if seen & (BAD | NOT_IP) != NOT_IP {
+        return None;
+    }
+    labels_ok(dst, src.len()).map(|d| (src.len(), d))
 }
 
 /// Whether every label of `buf[..n]` (`n` <= [`MAX_NAME_LEN`]) is 1 to [`MAX_LABEL_LEN`]
-/// bytes long. Finds the dots eight bytes at a time.
+/// bytes long, and if so where the dots are. Finds the dots eight bytes at a time.
 #[inline]
-fn labels_ok(buf: &[u8; 256], n: usize) -> bool {
+fn labels_ok(buf: &[u8; 256], n: usize) -> Option<Dots> {
     const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let mut start = 0usize;
+    let mut mask = 0u64;
     for (k, chunk) in buf.chunks_exact(8).enumerate() {
         let at = k * 8;
         if at >= n {
@@ -296,13 +301,57 @@ fn labels_ok(buf: &[u8; 256], n: usize) -> bool {
         while dots != 0 {
             let p = at + (dots.trailing_zeros() / 8) as usize;
             if p == start || p - start > MAX_LABEL_LEN {
-                return false;
+                return None;
             }
+            mask |= 1u64.checked_shl(p as u32).unwrap_or(0);
             start = p + 1;
             dots &= dots - 1;
         }
     }
-    n > start && n - start <= MAX_LABEL_LEN
+    (n > start && n - start <= MAX_LABEL_LEN).then_some(if n <= 64 {
+        Dots { mask, exact: true }
+    } else {
+        Dots::SCAN
+    })
+}
+
+/// Where the dots of a name are: a bit per byte for names of up to 64 bytes (found while
+/// checking the labels), so finding a label boundary costs one instruction; longer names
+/// are scanned.
+#[derive(Clone, Copy)]
+struct Dots {
+    mask: u64,
+    exact: bool,
+}
+
+impl Dots {
+    /// Scan the bytes.
+    const SCAN: Dots = Dots {
+        mask: 0,
+        exact: false,
+    };
+
+    /// The last dot of `name` before `end`.
+    #[inline(always)]
+    fn last_before(self, name: &[u8], end: usize) -> Option<usize> {
+        if self.exact {
+            let m = self.mask & 1u64.checked_shl(end as u32).map_or(u64::MAX, |b| b - 1);
+            (m != 0).then(|| 63 - m.leading_zeros() as usize)
+        } else {
+            name.get(..end)?.iter().rposition(|&b| b == b'.')
+        }
+    }
+
+    /// The first dot of `name` at or after `start`.
+    #[inline(always)]
+    fn first_from(self, name: &[u8], start: usize) -> Option<usize> {
+        if self.exact {
+            let m = self.mask & u64::MAX.checked_shl(start as u32).unwrap_or(0);
+            (m != 0).then(|| m.trailing_zeros() as usize)
+        } else {
+            Some(start + name.get(start..)?.iter().position(|&b| b == b'.')?)
+        }
+    }
 }
 
 /// `s` as an IP literal (brackets allowed around IPv6), if it is one.
@@ -482,22 +531,27 @@ fn is_host_label(s: &str) -> bool {
 }
 
 /// The labels of a name from the right, as `psl` walks them (what `rsplit('.')` yields).
-struct RevLabels<'a>(Option<&'a [u8]>);
+struct RevLabels<'a> {
+    name: &'a [u8],
+    /// End of the labels not yet returned; `None` when done.
+    end: Option<usize>,
+    dots: Dots,
+}
 
 impl<'a> Iterator for RevLabels<'a> {
     type Item = &'a [u8];
 
     #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = self.0?;
-        match rest.iter().rposition(|&b| b == b'.') {
+        let end = self.end?;
+        match self.dots.last_before(self.name, end) {
             Some(p) => {
-                self.0 = rest.get(..p);
-                rest.get(p + 1..)
+                self.end = Some(p);
+                self.name.get(p + 1..end)
             }
             None => {
-                self.0 = None;
-                Some(rest)
+                self.end = None;
+                self.name.get(..end)
             }
         }
     }
@@ -507,9 +561,13 @@ impl<'a> Iterator for RevLabels<'a> {
 /// suffix (0: none) and the list section. Calls the list directly, without the `Suffix`
 /// and `Domain` wrappers.
 #[inline]
-fn suffix_of(name: &[u8]) -> (usize, SuffixKind) {
+fn suffix_of(name: &[u8], dots: Dots) -> (usize, SuffixKind) {
     use psl::Psl;
-    let info = psl::List.find(RevLabels(Some(name)));
+    let info = psl::List.find(RevLabels {
+        name,
+        end: Some(name.len()),
+        dots,
+    });
     let kind = match info.typ {
         Some(psl::Type::Icann) => SuffixKind::Icann,
         Some(psl::Type::Private) => SuffixKind::Private,
@@ -521,14 +579,14 @@ fn suffix_of(name: &[u8]) -> (usize, SuffixKind) {
 /// Length of the registrable domain of `name` given its suffix length, as `psl::domain`
 /// computes it (`None` when the name has no label left of its suffix).
 #[inline]
-fn registrable_len(name: &[u8], sfx_len: usize) -> Option<usize> {
+fn registrable_len(name: &[u8], sfx_len: usize, dots: Dots) -> Option<usize> {
     if sfx_len == 0 || name.len() < sfx_len + 2 {
         return None;
     }
-    let head = name.get(..name.len() - 1 - sfx_len)?;
-    let root = match head.iter().rposition(|&b| b == b'.') {
-        Some(p) => head.len() - p - 1,
-        None => head.len(),
+    let head = name.len() - 1 - sfx_len;
+    let root = match dots.last_before(name, head) {
+        Some(p) => head - p - 1,
+        None => head,
     };
     Some(root + 1 + sfx_len)
 }
@@ -540,17 +598,17 @@ fn tail(name: &str, n: usize) -> &str {
 }
 
 /// Split a valid, lower-case, ASCII name with the Public Suffix List.
-fn split(name: &str) -> Parsed<'_> {
+fn split(name: &str, dots: Dots) -> Parsed<'_> {
     let bytes = name.as_bytes();
-    let (sfx_len, kind) = suffix_of(bytes);
-    let (registered, suffix, suffix_kind) = match registrable_len(bytes, sfx_len) {
+    let (sfx_len, kind) = suffix_of(bytes, dots);
+    let (registered, suffix, suffix_kind) = match registrable_len(bytes, sfx_len, dots) {
         Some(reg_len) => (tail(name, reg_len), tail(name, sfx_len), kind),
-        None => match bytes.iter().position(|&b| b == b'.') {
+        None => match dots.first_from(bytes, 0) {
             // The name is itself a suffix (`github.io`, `co.uk`): its first label stands in
             // for the registered label.
             Some(dot) => {
                 let rest = name.get(dot + 1..).unwrap_or("");
-                let kind = match suffix_of(rest.as_bytes()) {
+                let kind = match suffix_of(rest.as_bytes(), Dots::SCAN) {
                     (0, _) => SuffixKind::Unknown,
                     (_, k) => k,
                 };
@@ -562,8 +620,8 @@ fn split(name: &str) -> Parsed<'_> {
     // A platform missing from the list: its whole registered domain becomes the suffix.
     let (registered, suffix, suffix_kind) =
         if registered.len() < name.len() && is_extra_platform(registered) {
-            let head = &bytes[..name.len() - registered.len() - 1];
-            let start = head.iter().rposition(|&b| b == b'.').map_or(0, |i| i + 1);
+            let head = name.len() - registered.len() - 1;
+            let start = dots.last_before(bytes, head).map_or(0, |i| i + 1);
             (
                 name.get(start..).unwrap_or(name),
                 registered,
@@ -585,11 +643,14 @@ fn split(name: &str) -> Parsed<'_> {
         ""
     };
     let mut stripped = 0u8;
+    // `sub` starts at `at` in `name`.
+    let mut at = 0;
     while !sub.is_empty() {
-        let (first, rest) = match sub.as_bytes().iter().position(|&b| b == b'.') {
-            Some(i) => (&sub[..i], &sub[i + 1..]),
-            None => (sub, ""),
+        let (first, rest) = match dots.first_from(bytes, at) {
+            Some(i) if i - at < sub.len() => (&sub[..i - at], &sub[i - at + 1..]),
+            _ => (sub, ""),
         };
+        at += first.len() + 1;
         if !is_host_label(first) {
             break;
         }
@@ -957,7 +1018,16 @@ mod tests {
             for b in &mut buf[..n] {
                 *b = if rng.below(dots) == 0 { b'.' } else { b'k' };
             }
-            assert_eq!(labels_ok(&buf, n), validate(&buf[..n]).is_ok());
+            let got = labels_ok(&buf, n);
+            assert_eq!(got.is_some(), validate(&buf[..n]).is_ok());
+            if let Some(d) = got.filter(|d| d.exact) {
+                for i in 0..=n {
+                    let want = buf[..i].iter().rposition(|&b| b == b'.');
+                    assert_eq!(d.last_before(&buf, i), want);
+                    let want = buf[i..n].iter().position(|&b| b == b'.').map(|p| p + i);
+                    assert_eq!(d.first_from(&buf, i), want);
+                }
+            }
         }
     }
 
