@@ -719,10 +719,11 @@ const SPECIAL: u8 = 0x40;
 
 /// Run the automaton over `s` with ASCII look-alikes folded on the fly (`rn`->`m`,
 /// `vv`->`w`, digits that look like letters -> those letters, hyphens dropped:
-/// `pay-pal`), from the root. For each match calls `f(pattern, end)`, where `s[..end]` is
-/// the text read so far ([`folds`] says whether folding changed it).
+/// `pay-pal`), from the root. For each match calls [`Hits::hit`] with the pattern and
+/// `end`, where `s[..end]` is the text read so far ([`folds`] says whether folding changed
+/// it).
 #[inline]
-fn fold_scan(dfa: &Dfa, s: &[u8], mut f: impl FnMut(usize, usize)) {
+fn fold_scan(dfa: &Dfa, s: &[u8], cx: &mut Hits<'_>) {
     // Local copies, so the loop keeps them in registers.
     let next: &[u32] = &dfa.next;
     let match_from = dfa.match_from;
@@ -734,18 +735,13 @@ fn fold_scan(dfa: &Dfa, s: &[u8], mut f: impl FnMut(usize, usize)) {
         i += 1;
         let mut c = FOLD_CLASS[usize::from(b)];
         if c & SPECIAL != 0 {
-            match (b, s.get(i)) {
-                (b'-', _) => continue,
-                (b'r', Some(b'n')) => {
-                    c = CLASS[usize::from(b'm')];
-                    i += 1;
-                }
-                (b'v', Some(b'v')) => {
-                    c = CLASS[usize::from(b'w')];
-                    i += 1;
-                }
-                _ => c &= !SPECIAL,
+            // `r`, `v` or `-`: look at the next byte.
+            let (class, used) = special(b, s.get(i).copied());
+            if class == SPECIAL {
+                continue;
             }
+            c = class;
+            i += used;
         }
         state = next
             .get(state as usize + usize::from(c))
@@ -753,9 +749,21 @@ fn fold_scan(dfa: &Dfa, s: &[u8], mut f: impl FnMut(usize, usize)) {
             .unwrap_or(0);
         if state >= match_from {
             for &id in dfa.matches(state as usize) {
-                f(usize::from(id), i);
+                cx.hit(usize::from(id), i);
             }
         }
+    }
+}
+
+/// Class of a [`SPECIAL`] byte `b` followed by `next`, and how many more bytes it takes
+/// (1 for a folded pair); [`SPECIAL`] for a byte that is dropped.
+#[inline(always)]
+fn special(b: u8, next: Option<u8>) -> (u8, usize) {
+    match (b, next) {
+        (b'-', _) => (SPECIAL, 0),
+        (b'r', Some(b'n')) => (CLASS[usize::from(b'm')], 1),
+        (b'v', Some(b'v')) => (CLASS[usize::from(b'w')], 1),
+        _ => (FOLD_CLASS[usize::from(b)] & !SPECIAL, 0),
     }
 }
 
@@ -808,6 +816,53 @@ fn one_edit(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// What [`scan`]'s automaton passes found so far, and the text they run over.
+struct Hits<'a> {
+    h: LexHits,
+    label: &'a str,
+    sub: &'a str,
+    /// Whether the pass is over the subdomain (else the registered label).
+    in_sub: bool,
+}
+
+impl Hits<'_> {
+    /// Pattern `pid` found in the current part, ending at `end` (of the text as written).
+    /// Out of line: most bytes match nothing, and the scan loop keeps its registers.
+    #[inline(never)]
+    fn hit(&mut self, pid: usize, end: usize) {
+        let h = &mut self.h;
+        let nb = BRANDS.len();
+        if pid >= nb {
+            let kid = (pid - nb) as u16;
+            h.kw_first.get_or_insert(kid);
+            if self.in_sub {
+                h.kw_sub = h.kw_sub.saturating_add(1);
+            } else {
+                h.kw_label = h.kw_label.saturating_add(1);
+            }
+            return;
+        }
+        let Some(&brand) = BRANDS.get(pid) else {
+            return;
+        };
+        if h.owned || brand == self.label {
+            return;
+        }
+        let orig = if self.in_sub { self.sub } else { self.label };
+        // Unchanged so far: the folded match is the written text.
+        let changed = folds(orig.as_bytes().get(..end).unwrap_or(orig.as_bytes()));
+        let written = !changed || find(orig.as_bytes(), brand.as_bytes());
+        let id = pid as u16;
+        if !written {
+            h.brand_glyph.get_or_insert(id);
+        } else if self.in_sub {
+            h.brand_sub.get_or_insert(id);
+        } else {
+            h.brand_label.get_or_insert(id);
+        }
+    }
+}
+
 /// Scan the registered label and subdomain of a name.
 ///
 /// One automaton pass over `folded(sub)` and one over `folded(label)`, folding on the fly;
@@ -816,42 +871,21 @@ fn one_edit(a: &[u8], b: &[u8]) -> bool {
 /// checked for brands one edit away.
 pub(crate) fn scan(label: &str, sub: &str) -> LexHits {
     let lex = lexicon();
-    let nb = BRANDS.len();
-    let mut h = LexHits {
+    let h = LexHits {
         owned: is_owner(label),
         ..LexHits::default()
     };
-    let mut hit = |pid: usize, end: usize, in_sub: bool| {
-        if pid >= nb {
-            let kid = (pid - nb) as u16;
-            h.kw_first.get_or_insert(kid);
-            if in_sub {
-                h.kw_sub = h.kw_sub.saturating_add(1);
-            } else {
-                h.kw_label = h.kw_label.saturating_add(1);
-            }
-            return;
-        }
-        let brand = BRANDS[pid];
-        if h.owned || brand == label {
-            return;
-        }
-        let orig = if in_sub { sub } else { label };
-        // Unchanged so far: the folded match is the written text.
-        let changed = folds(orig.as_bytes().get(..end).unwrap_or(orig.as_bytes()));
-        let written = !changed || find(orig.as_bytes(), brand.as_bytes());
-        let id = pid as u16;
-        if !written {
-            h.brand_glyph.get_or_insert(id);
-        } else if in_sub {
-            h.brand_sub.get_or_insert(id);
-        } else {
-            h.brand_label.get_or_insert(id);
-        }
+    let mut cx = Hits {
+        h,
+        label,
+        sub,
+        in_sub: true,
     };
     // The dot between the parts is in no pattern: the label's pass starts at the root.
-    fold_scan(&lex.dfa, sub.as_bytes(), |p, e| hit(p, e, true));
-    fold_scan(&lex.dfa, label.as_bytes(), |p, e| hit(p, e, false));
+    fold_scan(&lex.dfa, sub.as_bytes(), &mut cx);
+    cx.in_sub = false;
+    fold_scan(&lex.dfa, label.as_bytes(), &mut cx);
+    let mut h = cx.h;
     if h.owned {
         return h;
     }
