@@ -743,10 +743,8 @@ fn fold_scan(dfa: &Dfa, s: &[u8], cx: &mut Hits<'_>) {
             c = class;
             i += used;
         }
-        state = next
-            .get(state as usize + usize::from(c))
-            .copied()
-            .unwrap_or(0);
+        // Every entry is a row start, and `c < CLASSES`: always in bounds.
+        state = next[state as usize + usize::from(c)];
         if state >= match_from {
             for &id in dfa.matches(state as usize) {
                 cx.hit(usize::from(id), i);
@@ -1096,6 +1094,22 @@ mod tests {
         for s in (0..dfa.next.len()).step_by(CLASSES) {
             assert_eq!(dfa.next[s + usize::from(CLASS[usize::from(b'.')])], 0);
         }
+    }
+
+    /// The scan indexes the table without a check that could fail: every transition is
+    /// the start of a row, and every byte's class is a column.
+    #[test]
+    fn transitions_stay_in_the_table() {
+        let dfa = &lexicon().dfa;
+        assert_eq!(dfa.next.len() % CLASSES, 0);
+        for &t in &dfa.next {
+            assert!((t as usize) % CLASSES == 0 && (t as usize) < dfa.next.len());
+        }
+        for b in 0..256 {
+            assert!(usize::from(FOLD_CLASS[b] & !SPECIAL) < CLASSES);
+            assert!(usize::from(CLASS[b]) < CLASSES);
+        }
+        assert!(dfa.match_from as usize <= dfa.next.len());
     }
 
     /// Arbitrary bytes never panic.
