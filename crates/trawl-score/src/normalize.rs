@@ -7,6 +7,9 @@
 use crate::error::NameError;
 use std::net::IpAddr;
 
+#[cfg(test)]
+mod reference;
+
 /// Longest name accepted, in bytes of its ASCII (punycode) form.
 pub const MAX_NAME_LEN: usize = 253;
 /// Longest label accepted.
@@ -185,10 +188,10 @@ pub fn normalize<'b>(input: &str, buf: &'b mut NameBuf) -> Result<Parsed<'b>, Na
     if s.is_empty() {
         return Err(NameError::Empty);
     }
-    if let Some(len) = fast_copy(s.as_bytes(), &mut buf.buf) {
+    if let Some((len, dots)) = fast_copy(s.as_bytes(), &mut buf.buf) {
         // SAFETY: `fast_copy` wrote only bytes of [a-z0-9._-] into `buf[..len]`.
         let name = unsafe { std::str::from_utf8_unchecked(&buf.buf[..len]) };
-        return Ok(finish(name));
+        return Ok(finish(name, dots));
     }
     if let Some(ip) = ip_literal(s) {
         return Ok(copy_plain(ip, buf, NameKind::IpLiteral));
@@ -211,12 +214,12 @@ pub fn normalize<'b>(input: &str, buf: &'b mut NameBuf) -> Result<Parsed<'b>, Na
         len
     };
     let name = std::str::from_utf8(&buf.buf[..len]).map_err(|_| NameError::IllegalChar('?'))?;
-    Ok(finish(name))
+    Ok(finish(name, Dots::SCAN))
 }
 
 /// Reverse-DNS names aside, split a valid, lower-case name.
 #[inline]
-fn finish(name: &str) -> Parsed<'_> {
+fn finish(name: &str, dots: Dots) -> Parsed<'_> {
     if name.ends_with("arpa")
         && (name == "in-addr.arpa"
             || name == "ip6.arpa"
@@ -225,48 +228,130 @@ fn finish(name: &str) -> Parsed<'_> {
     {
         return plain(name, NameKind::ReverseDns);
     }
-    split(name)
+    split(name, dots)
 }
 
-/// Byte -> its lower-case form if it may appear in a name (`.` included), else 0.
-const LOWER_OK: [u8; 256] = {
-    let mut t = [0u8; 256];
+/// Byte -> its lower-case form in the low byte (0 if it may not appear in a name; `.` may),
+/// and in the high byte [`BAD`] for those and [`NOT_IP`] for bytes that are neither digits
+/// nor dots.
+const COPY: [u16; 256] = {
+    let mut t = [BAD; 256];
     let mut b = 0;
     while b < 256 {
         let c = (b as u8).to_ascii_lowercase();
-        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_' || c == b'.' {
-            t[b] = c;
+        if c.is_ascii_lowercase() || c == b'-' || c == b'_' {
+            t[b] = c as u16 | NOT_IP;
+        } else if c.is_ascii_digit() || c == b'.' {
+            t[b] = c as u16;
         }
         b += 1;
     }
     t
 };
+/// Flag in [`COPY`]: the byte may not appear in a name.
+const BAD: u16 = 0x100;
+/// Flag in [`COPY`]: the byte is neither a digit nor a dot.
+const NOT_IP: u16 = 0x200;
 
 /// The common case in one pass: an ASCII name of letters, digits, `-`, `_` and dots, with
 /// no empty or over-long label and at least one byte that is neither a digit nor a dot (so
-/// it cannot be an IP literal), lower-cased into `dst`. Returns its length, or `None` for
-/// anything else, which then takes the careful path (same result, plus the reasons).
+/// it cannot be an IP literal), lower-cased into `dst`. Returns its length and where its
+/// dots are, or `None` for anything else, which then takes the careful path (same result,
+/// plus the reasons).
 #[inline]
-fn fast_copy(src: &[u8], dst: &mut [u8; 256]) -> Option<usize> {
+fn fast_copy(src: &[u8], dst: &mut [u8; 256]) -> Option<(usize, Dots)> {
     if src.len() > MAX_NAME_LEN {
         return None;
     }
-    let mut ok = true;
-    let mut label = 0usize;
-    let mut not_ip = false;
+    // Copy and classify without a branch per byte; the labels are checked after.
+    let mut seen = 0u16;
     for (d, &b) in dst.iter_mut().zip(src) {
-        let c = LOWER_OK[usize::from(b)];
-        *d = c;
-        ok &= c != 0;
-        not_ip |= !(c.is_ascii_digit() || c == b'.');
-        if c == b'.' {
-            ok &= label != 0 && label <= MAX_LABEL_LEN;
-            label = 0;
-        } else {
-            label += 1;
+        let t = COPY[usize::from(b)];
+        *d = t as u8;
+        seen |= t;
+    }
+    if seen & (BAD | NOT_IP) != NOT_IP {
+        return None;
+    }
+    labels_ok(dst, src.len()).map(|d| (src.len(), d))
+}
+
+/// Whether every label of `buf[..n]` (`n` <= [`MAX_NAME_LEN`]) is 1 to [`MAX_LABEL_LEN`]
+/// bytes long, and if so where the dots are. Finds the dots eight bytes at a time.
+#[inline]
+fn labels_ok(buf: &[u8; 256], n: usize) -> Option<Dots> {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut start = 0usize;
+    let mut mask = 0u64;
+    for (k, chunk) in buf.chunks_exact(8).enumerate() {
+        let at = k * 8;
+        if at >= n {
+            break;
+        }
+        let mut w = 0u64;
+        for (j, &b) in chunk.iter().enumerate() {
+            w |= u64::from(b) << (8 * j);
+        }
+        let x = w ^ 0x2e2e_2e2e_2e2e_2e2e;
+        // High bit of each byte that is a dot (exact: no carries between bytes).
+        let mut dots = !(((x & LO7) + LO7) | x | LO7);
+        if n - at < 8 {
+            dots &= (1u64 << (8 * (n - at))) - 1;
+        }
+        while dots != 0 {
+            let p = at + (dots.trailing_zeros() / 8) as usize;
+            if p == start || p - start > MAX_LABEL_LEN {
+                return None;
+            }
+            mask |= 1u64.checked_shl(p as u32).unwrap_or(0);
+            start = p + 1;
+            dots &= dots - 1;
         }
     }
-    (ok && not_ip && label != 0 && label <= MAX_LABEL_LEN).then_some(src.len())
+    (n > start && n - start <= MAX_LABEL_LEN).then_some(if n <= 64 {
+        Dots { mask, exact: true }
+    } else {
+        Dots::SCAN
+    })
+}
+
+/// Where the dots of a name are: a bit per byte for names of up to 64 bytes (found while
+/// checking the labels), so finding a label boundary costs one instruction; longer names
+/// are scanned.
+#[derive(Clone, Copy)]
+struct Dots {
+    mask: u64,
+    exact: bool,
+}
+
+impl Dots {
+    /// Scan the bytes.
+    const SCAN: Dots = Dots {
+        mask: 0,
+        exact: false,
+    };
+
+    /// The last dot of `name` before `end`.
+    #[inline(always)]
+    fn last_before(self, name: &[u8], end: usize) -> Option<usize> {
+        if self.exact {
+            let m = self.mask & 1u64.checked_shl(end as u32).map_or(u64::MAX, |b| b - 1);
+            (m != 0).then(|| 63 - m.leading_zeros() as usize)
+        } else {
+            name.get(..end)?.iter().rposition(|&b| b == b'.')
+        }
+    }
+
+    /// The first dot of `name` at or after `start`.
+    #[inline(always)]
+    fn first_from(self, name: &[u8], start: usize) -> Option<usize> {
+        if self.exact {
+            let m = self.mask & u64::MAX.checked_shl(start as u32).unwrap_or(0);
+            (m != 0).then(|| m.trailing_zeros() as usize)
+        } else {
+            Some(start + name.get(start..)?.iter().position(|&b| b == b'.')?)
+        }
+    }
 }
 
 /// `s` as an IP literal (brackets allowed around IPv6), if it is one.
@@ -401,102 +486,171 @@ const fn filter_key(s: &[u8]) -> usize {
     (s.len() * 7 + s[0] as usize * 3 + s[s.len() - 1] as usize) & 255
 }
 
-/// 256-bit filter of the keys of `list`.
-const fn filter(list: &[&str]) -> [u64; 4] {
-    let mut m = [0u64; 4];
+/// For each filter key, the set of indices into `list` (at most 64 strings) with that key.
+const fn by_key(list: &[&str]) -> [u64; 256] {
+    assert!(list.len() <= 64, "one_of takes lists of at most 64 strings");
+    let mut m = [0u64; 256];
     let mut i = 0;
     while i < list.len() {
-        let k = filter_key(list[i].as_bytes());
-        m[k >> 6] |= 1 << (k & 63);
+        m[filter_key(list[i].as_bytes())] |= 1 << i;
         i += 1;
     }
     m
 }
 
-/// Whether `s` is one of `list`, with a filter on length, first and last byte first: most
-/// names are rejected without a string comparison.
+/// Whether `s` is one of `list`: a filter on length, then only the strings with the same
+/// length, first and last byte key are compared.
 #[inline(always)]
-fn one_of(s: &str, list: &[&str], lens: u64, keys: &[u64; 4]) -> bool {
+fn one_of(s: &str, list: &[&str], lens: u64, keys: &[u64; 256]) -> bool {
     let n = s.len();
     if n >= 64 || lens & (1 << n) == 0 {
         return false;
     }
-    let k = filter_key(s.as_bytes());
-    if keys[k >> 6] & (1 << (k & 63)) == 0 {
-        return false;
+    let mut m = keys[filter_key(s.as_bytes())];
+    while m != 0 {
+        if list.get(m.trailing_zeros() as usize) == Some(&s) {
+            return true;
+        }
+        m &= m - 1;
     }
-    let b = s.as_bytes();
-    list.iter()
-        .any(|p| p.len() == n && p.as_bytes()[0] == b[0] && p.as_bytes() == b)
+    false
 }
 
 #[inline]
 fn is_extra_platform(s: &str) -> bool {
     const LENS: u64 = lengths(EXTRA_PLATFORMS);
-    const KEYS: [u64; 4] = filter(EXTRA_PLATFORMS);
+    const KEYS: [u64; 256] = by_key(EXTRA_PLATFORMS);
     one_of(s, EXTRA_PLATFORMS, LENS, &KEYS)
 }
 
 #[inline]
 fn is_host_label(s: &str) -> bool {
     const LENS: u64 = lengths(HOST_LABELS);
-    const KEYS: [u64; 4] = filter(HOST_LABELS);
+    const KEYS: [u64; 256] = by_key(HOST_LABELS);
     one_of(s, HOST_LABELS, LENS, &KEYS)
 }
 
-/// Split a valid, lower-case, ASCII name with the Public Suffix List.
-fn split(name: &str) -> Parsed<'_> {
-    let bytes = name.as_bytes();
-    let (registered, suffix, suffix_kind) = match psl::domain(bytes) {
-        Some(d) => {
-            let sfx = d.suffix();
-            let kind = suffix_kind(&sfx);
-            let reg_len = d.as_bytes().len();
-            let sfx_len = sfx.as_bytes().len();
-            (
-                &name[name.len() - reg_len..],
-                &name[name.len() - sfx_len..],
-                kind,
-            )
+/// The labels of a name from the right, as `psl` walks them (what `rsplit('.')` yields).
+struct RevLabels<'a> {
+    name: &'a [u8],
+    /// End of the labels not yet returned; `None` when done.
+    end: Option<usize>,
+    dots: Dots,
+}
+
+impl<'a> Iterator for RevLabels<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let end = self.end?;
+        match self.dots.last_before(self.name, end) {
+            Some(p) => {
+                self.end = Some(p);
+                self.name.get(p + 1..end)
+            }
+            None => {
+                self.end = None;
+                self.name.get(..end)
+            }
         }
-        None => match name.find('.') {
+    }
+}
+
+/// What `psl::suffix` says about a name without a trailing dot: the length of its public
+/// suffix (0: none) and the list section. Calls the list directly, without the `Suffix`
+/// and `Domain` wrappers.
+#[inline]
+fn suffix_of(name: &[u8], dots: Dots) -> (usize, SuffixKind) {
+    use psl::Psl;
+    let info = psl::List.find(RevLabels {
+        name,
+        end: Some(name.len()),
+        dots,
+    });
+    let kind = match info.typ {
+        Some(psl::Type::Icann) => SuffixKind::Icann,
+        Some(psl::Type::Private) => SuffixKind::Private,
+        None => SuffixKind::Unknown,
+    };
+    (info.len.min(name.len()), kind)
+}
+
+/// Length of the registrable domain of `name` given its suffix length, as `psl::domain`
+/// computes it (`None` when the name has no label left of its suffix).
+#[inline]
+fn registrable_len(name: &[u8], sfx_len: usize, dots: Dots) -> Option<usize> {
+    if sfx_len == 0 || name.len() < sfx_len + 2 {
+        return None;
+    }
+    let head = name.len() - 1 - sfx_len;
+    let root = match dots.last_before(name, head) {
+        Some(p) => head - p - 1,
+        None => head,
+    };
+    Some(root + 1 + sfx_len)
+}
+
+/// `name[name.len() - n..]`, or the whole name if `n` is too long (it never is).
+#[inline(always)]
+fn tail(name: &str, n: usize) -> &str {
+    name.get(name.len().saturating_sub(n)..).unwrap_or(name)
+}
+
+/// Split a valid, lower-case, ASCII name with the Public Suffix List.
+fn split(name: &str, dots: Dots) -> Parsed<'_> {
+    let bytes = name.as_bytes();
+    let (sfx_len, kind) = suffix_of(bytes, dots);
+    let (registered, suffix, suffix_kind) = match registrable_len(bytes, sfx_len, dots) {
+        Some(reg_len) => (tail(name, reg_len), tail(name, sfx_len), kind),
+        None => match dots.first_from(bytes, 0) {
             // The name is itself a suffix (`github.io`, `co.uk`): its first label stands in
             // for the registered label.
             Some(dot) => {
-                let rest = &name[dot + 1..];
-                let kind = psl::suffix(rest.as_bytes())
-                    .map(|s| suffix_kind(&s))
-                    .unwrap_or(SuffixKind::Unknown);
+                let rest = name.get(dot + 1..).unwrap_or("");
+                let kind = match suffix_of(rest.as_bytes(), Dots::SCAN) {
+                    (0, _) => SuffixKind::Unknown,
+                    (_, k) => k,
+                };
                 (name, rest, kind)
             }
             None => (name, "", SuffixKind::None),
         },
     };
     // A platform missing from the list: its whole registered domain becomes the suffix.
-    let (registered, suffix, suffix_kind) = match is_extra_platform(registered) {
-        true if registered.len() < name.len() => {
-            let head = &name[..name.len() - registered.len() - 1];
-            let start = head.rfind('.').map_or(0, |i| i + 1);
-            (&name[start..], registered, SuffixKind::Private)
-        }
-        _ => (registered, suffix, suffix_kind),
-    };
+    let (registered, suffix, suffix_kind) =
+        if registered.len() < name.len() && is_extra_platform(registered) {
+            let head = name.len() - registered.len() - 1;
+            let start = dots.last_before(bytes, head).map_or(0, |i| i + 1);
+            (
+                name.get(start..).unwrap_or(name),
+                registered,
+                SuffixKind::Private,
+            )
+        } else {
+            (registered, suffix, suffix_kind)
+        };
     let label = if suffix.is_empty() {
         registered
     } else {
-        &registered[..registered.len() - suffix.len() - 1]
+        registered
+            .get(..registered.len() - suffix.len() - 1)
+            .unwrap_or("")
     };
     let mut sub = if registered.len() < name.len() {
-        &name[..name.len() - registered.len() - 1]
+        name.get(..name.len() - registered.len() - 1).unwrap_or("")
     } else {
         ""
     };
     let mut stripped = 0u8;
+    // `sub` starts at `at` in `name`.
+    let mut at = 0;
     while !sub.is_empty() {
-        let (first, rest) = match sub.find('.') {
-            Some(i) => (&sub[..i], &sub[i + 1..]),
-            None => (sub, ""),
+        let (first, rest) = match dots.first_from(bytes, at) {
+            Some(i) if i - at < sub.len() => (&sub[..i - at], &sub[i - at + 1..]),
+            _ => (sub, ""),
         };
+        at += first.len() + 1;
         if !is_host_label(first) {
             break;
         }
@@ -512,17 +666,6 @@ fn split(name: &str) -> Parsed<'_> {
         suffix_kind,
         subdomain: sub,
         stripped,
-    }
-}
-
-fn suffix_kind(s: &psl::Suffix<'_>) -> SuffixKind {
-    if !s.is_known() {
-        return SuffixKind::Unknown;
-    }
-    match s.typ() {
-        Some(psl::Type::Private) => SuffixKind::Private,
-        Some(psl::Type::Icann) => SuffixKind::Icann,
-        None => SuffixKind::Unknown,
     }
 }
 
@@ -673,6 +816,219 @@ mod tests {
             NameError::LabelTooLong(64)
         ));
         assert!(parse(&format!("{}.com", "a".repeat(63))).is_ok());
+    }
+
+    /// Both normalisers on one input, as comparable text.
+    fn both(s: &str) -> (String, String) {
+        let (mut a, mut b) = (NameBuf::new(), NameBuf::new());
+        (
+            format!("{:?}", normalize(s, &mut a)),
+            format!("{:?}", reference::normalize(s, &mut b)),
+        )
+    }
+
+    /// Suffixes that exercise the list: wildcards and exceptions, deep private rules,
+    /// platforms missing from it, unknown and reverse-DNS endings.
+    const SUFFIXES: &[&str] = &[
+        "com",
+        "net",
+        "org",
+        "ru",
+        "de",
+        "co.uk",
+        "uk",
+        "com.br",
+        "jp",
+        "kawasaki.jp",
+        "city.kawasaki.jp",
+        "ck",
+        "www.ck",
+        "bd",
+        "com.bd",
+        "er",
+        "mm",
+        "compute.amazonaws.com",
+        "us-east-1.compute.amazonaws.com",
+        "s3.amazonaws.com",
+        "amazonaws.com",
+        "github.io",
+        "blogspot.com",
+        "blogspot.co.uk",
+        "pages.dev",
+        "workers.dev",
+        "duckdns.org",
+        "herokuapp.com",
+        "appspot.com",
+        "000webhostapp.com",
+        "weebly.com",
+        "home.pl",
+        "us.to",
+        "xn--p1ai",
+        "xn--fiqs8s",
+        "corp",
+        "internal",
+        "local",
+        "lan",
+        "invalid",
+        "zz",
+        "arpa",
+        "in-addr.arpa",
+        "ip6.arpa",
+        "10.in-addr.arpa",
+        "e164.arpa",
+        "gov.uk",
+        "sch.uk",
+        "nhs.uk",
+        "k12.ca.us",
+        "ca.us",
+        "us",
+        "ac.jp",
+        "tokyo.jp",
+        "xyz",
+        "top",
+        "io",
+        "app",
+        "dev",
+        "cloud",
+        "co",
+        "ws",
+        "tk",
+        "ml",
+        "cn",
+        "com.cn",
+        "cc",
+        "info",
+        "biz",
+    ];
+
+    /// The faster normaliser agrees exactly with the one it replaced: on names built from
+    /// brands, host labels, platforms and tricky suffixes, on label and name lengths at
+    /// the limits, and on random text.
+    #[test]
+    fn normalize_matches_reference() {
+        let mut rng = crate::hash::SplitMix::new(5);
+        let mut parts: Vec<String> = crate::lexicon::BRANDS
+            .iter()
+            .chain(HOST_LABELS)
+            .chain(EXTRA_PLATFORMS)
+            .chain(SUFFIXES)
+            .map(|s| s.to_string())
+            .collect();
+        parts.extend(
+            [
+                "x",
+                "1",
+                "123",
+                "a-b",
+                "_dmarc",
+                "*",
+                "WWW",
+                "Mail",
+                "-",
+                "xn--80ak6aa92e",
+            ]
+            .map(String::from),
+        );
+        let mut cases: Vec<String> = Vec::new();
+        for sfx in SUFFIXES.iter().chain(EXTRA_PLATFORMS) {
+            cases.push(sfx.to_string());
+            for p in ["a", "www", "www.www", "mail.a", "a.b.c", "paypal", "10.0.0"] {
+                cases.push(format!("{p}.{sfx}"));
+            }
+        }
+        for _ in 0..60_000 {
+            let mut n = String::new();
+            for k in 0..1 + rng.below(5) {
+                if k > 0 {
+                    n.push('.');
+                }
+                n.push_str(&parts[rng.below(parts.len())]);
+            }
+            n.push('.');
+            n.push_str(SUFFIXES[rng.below(SUFFIXES.len())]);
+            match rng.below(8) {
+                0 => n = n.to_uppercase(),
+                1 => n.push('.'),
+                2 => n.insert_str(0, "*."),
+                3 => n = format!("  {n}\t"),
+                _ => {}
+            }
+            cases.push(n);
+        }
+        // Label and name lengths at the limits, dots at every offset of an 8-byte word.
+        for len in [1, 7, 8, 9, 15, 16, 17, 62, 63, 64, 65, 100] {
+            for pre in 0..10 {
+                let head = "b".repeat(pre);
+                let lab = "a".repeat(len);
+                for n in [
+                    format!("{lab}.com"),
+                    format!("{head}.{lab}.com"),
+                    format!("{head}.{lab}"),
+                    format!("{lab}.{head}"),
+                    format!("{head}..{lab}.com"),
+                    format!("{head}.{lab}."),
+                ] {
+                    cases.push(n);
+                }
+            }
+        }
+        for total in 240..260 {
+            let mut n = String::new();
+            while n.len() < total {
+                n.push_str(&"q".repeat(1 + rng.below(63)));
+                n.push('.');
+            }
+            n.truncate(total);
+            cases.push(n.clone());
+            cases.push(format!("{n}.com"));
+        }
+        let alpha: Vec<char> = "abcxyz019.-_ *[]:.AZ\u{fc}\u{430}\u{3b1}.\u{200b}%/"
+            .chars()
+            .collect();
+        for _ in 0..60_000 {
+            let n: String = (0..rng.below(30))
+                .map(|_| alpha[rng.below(alpha.len())])
+                .collect();
+            cases.push(n);
+        }
+        for _ in 0..20_000 {
+            let b: Vec<u8> = (0..rng.below(40)).map(|_| rng.below(256) as u8).collect();
+            cases.push(String::from_utf8_lossy(&b).into_owned());
+        }
+        let mut ok = 0;
+        for c in &cases {
+            let (got, want) = both(c);
+            assert_eq!(got, want, "{c:?}");
+            ok += usize::from(got.starts_with("Ok"));
+        }
+        assert!(ok > 60_000, "{ok}");
+    }
+
+    #[test]
+    fn labels_ok_matches_validate() {
+        let mut rng = crate::hash::SplitMix::new(9);
+        for _ in 0..50_000 {
+            let n = 1 + rng.below(MAX_NAME_LEN);
+            let mut buf = [0u8; 256];
+            // Bytes past the name must not matter.
+            for b in buf.iter_mut() {
+                *b = if rng.below(4) == 0 { b'.' } else { b'a' };
+            }
+            let dots = 1 + rng.below(70);
+            for b in &mut buf[..n] {
+                *b = if rng.below(dots) == 0 { b'.' } else { b'k' };
+            }
+            let got = labels_ok(&buf, n);
+            assert_eq!(got.is_some(), validate(&buf[..n]).is_ok());
+            if let Some(d) = got.filter(|d| d.exact) {
+                for i in 0..=n {
+                    let want = buf[..i].iter().rposition(|&b| b == b'.');
+                    assert_eq!(d.last_before(&buf, i), want);
+                    let want = buf[i..n].iter().position(|&b| b == b'.').map(|p| p + i);
+                    assert_eq!(d.first_from(&buf, i), want);
+                }
+            }
+        }
     }
 
     #[test]
