@@ -106,6 +106,10 @@ pub(crate) fn table_len(bits: u32) -> usize {
     (1usize << bits) + DENSE_LEN
 }
 
+/// Labels whose benign-trigram likelihood per char is at or below this are not segmented
+/// (ROC AUC unchanged to three decimals on both tasks; segmentation was 18% of scoring).
+const SEG_MIN_MARKOV: f32 = -3.0;
+
 /// Longest subdomain suffix (in bytes, nearest the registered domain) that gets n-grams:
 /// very long phishing subdomains say what they have to say early, and this bounds the cost.
 const MAX_SUB_NGRAM: usize = 80;
@@ -495,8 +499,10 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     dense(s, tag::MARKOV_LABEL, mbin * 8 + lb);
 
     // Dictionary-word coverage (dictionary DGAs), crossed with length.
-    // Only labels long enough to hold several words are worth segmenting.
-    let seg = if sh.letters >= 10 {
+    // Only labels long enough to hold several words are worth segmenting, and not those
+    // the trigram model already finds random (a third of DGA names): words are not what
+    // gives those away, and segmenting them is the costliest step of scoring.
+    let seg = if sh.letters >= 10 && m > SEG_MIN_MARKOV {
         words::segment(t.words, label)
     } else {
         Seg::default()
