@@ -1,12 +1,12 @@
 //! Normalisation as it was before it was made faster, kept as the reference that
-//! [`super::normalize`] must agree with exactly.
+//! [`super::normalize`] must agree with exactly. Helpers the rewrite left unchanged (IP
+//! literals, validation, the filter keys) come from the parent module.
 
 use super::{
-    NameBuf, NameKind, Parsed, SuffixKind, EXTRA_PLATFORMS, HOST_LABELS, MAX_LABEL_LEN,
-    MAX_NAME_LEN,
+    copy_lower, copy_plain, filter_key, ip_literal, lengths, plain, quick_valid, validate, NameBuf,
+    NameKind, Parsed, SuffixKind, EXTRA_PLATFORMS, HOST_LABELS, MAX_LABEL_LEN, MAX_NAME_LEN,
 };
 use crate::error::NameError;
-use std::net::IpAddr;
 
 /// Normalise `input` into `buf` and split it.
 ///
@@ -107,138 +107,6 @@ fn fast_copy(src: &[u8], dst: &mut [u8; 256]) -> Option<usize> {
         }
     }
     (ok && not_ip && label != 0 && label <= MAX_LABEL_LEN).then_some(src.len())
-}
-
-/// `s` as an IP literal (brackets allowed around IPv6), if it is one.
-fn ip_literal(s: &str) -> Option<&str> {
-    let inner = s
-        .strip_prefix('[')
-        .and_then(|x| x.strip_suffix(']'))
-        .unwrap_or(s);
-    // Cheap pre-check before parsing: IPv6 has a ':', IPv4 only digits and dots.
-    let b = inner.as_bytes();
-    let v6 = b.contains(&b':');
-    if b.is_empty() || (!v6 && !b.iter().all(|&c| c.is_ascii_digit() || c == b'.')) {
-        return None;
-    }
-    inner.parse::<IpAddr>().ok().map(|_| inner)
-}
-
-fn copy_plain<'b>(s: &str, buf: &'b mut NameBuf, kind: NameKind) -> Parsed<'b> {
-    let n = s.len().min(buf.buf.len());
-    for (d, b) in buf.buf[..n].iter_mut().zip(s.bytes()) {
-        *d = b.to_ascii_lowercase();
-    }
-    // An IP literal is ASCII, so the slice is valid UTF-8.
-    let name = std::str::from_utf8(&buf.buf[..n]).unwrap_or("");
-    plain(name, kind)
-}
-
-fn plain(name: &str, kind: NameKind) -> Parsed<'_> {
-    Parsed {
-        kind,
-        name,
-        registered: name,
-        label: name,
-        suffix: "",
-        suffix_kind: SuffixKind::None,
-        subdomain: "",
-        stripped: 0,
-    }
-}
-
-fn copy_lower(src: &[u8], dst: &mut [u8; 256]) -> Result<usize, NameError> {
-    if src.len() > MAX_NAME_LEN {
-        return Err(NameError::TooLong(src.len()));
-    }
-    for (d, &b) in dst.iter_mut().zip(src) {
-        *d = b.to_ascii_lowercase();
-    }
-    Ok(src.len())
-}
-
-/// Bytes allowed in a label (after lower-casing).
-const LABEL_BYTE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_';
-        b += 1;
-    }
-    t
-};
-
-/// What [`validate`] accepts, without the error details: the common case in one cheap pass.
-#[inline]
-fn quick_valid(name: &[u8]) -> bool {
-    let mut label = 0usize;
-    let mut ok = true;
-    for &b in name {
-        if b == b'.' {
-            ok &= label != 0;
-            label = 0;
-        } else {
-            label += 1;
-            ok &= LABEL_BYTE[usize::from(b)];
-        }
-        ok &= label <= MAX_LABEL_LEN;
-    }
-    ok && label != 0
-}
-
-fn validate(name: &[u8]) -> Result<(), NameError> {
-    let mut label = 0usize;
-    for &b in name {
-        match b {
-            b'.' => {
-                if label == 0 {
-                    return Err(NameError::EmptyLabel);
-                }
-                label = 0;
-            }
-            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => {
-                label += 1;
-                if label > MAX_LABEL_LEN {
-                    return Err(NameError::LabelTooLong(label_len_from(name, b)));
-                }
-            }
-            _ => return Err(NameError::IllegalChar(char::from(b))),
-        }
-    }
-    if label == 0 {
-        return Err(NameError::EmptyLabel);
-    }
-    Ok(())
-}
-
-/// Length of the longest label (only computed on the error path).
-fn label_len_from(name: &[u8], _b: u8) -> usize {
-    name.split(|&c| c == b'.')
-        .map(<[u8]>::len)
-        .max()
-        .unwrap_or(0)
-}
-
-/// Bit `n` set when some string of `list` is `n` bytes long (n < 64).
-const fn lengths(list: &[&str]) -> u64 {
-    let mut m = 0u64;
-    let mut i = 0;
-    while i < list.len() {
-        if list[i].len() < 64 {
-            m |= 1 << list[i].len();
-        }
-        i += 1;
-    }
-    m
-}
-
-/// Filter key of a string: its length, first and last bytes.
-const fn filter_key(s: &[u8]) -> usize {
-    if s.is_empty() {
-        return 0;
-    }
-    (s.len() * 7 + s[0] as usize * 3 + s[s.len() - 1] as usize) & 255
 }
 
 /// 256-bit filter of the keys of `list`.
