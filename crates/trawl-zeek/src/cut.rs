@@ -14,6 +14,7 @@
 mod json_scan;
 mod split;
 
+pub use json_scan::{string_end as json_string_end, token_end as json_token_end};
 pub use split::Splitter;
 
 use std::borrow::Cow;

@@ -8,6 +8,7 @@
 //! caller uses the full parser.
 
 use memchr::memmem::Finder;
+use trawl_zeek::cut::{json_string_end, json_token_end};
 
 /// Where a key's value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,36 +74,18 @@ impl KeyFinder {
             }
             j = skip_ws(line, j + 1);
             return match line.get(j) {
-                Some(b'"') => {
-                    let body = j + 1;
-                    let mut k = body;
-                    let mut escaped = false;
-                    loop {
-                        match line.get(k..).and_then(|r| memchr::memchr2(b'"', b'\\', r)) {
-                            None => return Found::Unsure,
-                            Some(q) => {
-                                k += q;
-                                if line[k] == b'"' {
-                                    break;
-                                }
-                                escaped = true;
-                                k += 2;
-                            }
-                        }
-                    }
-                    if escaped {
-                        Found::Escaped(&line[j..=k])
-                    } else {
-                        Found::Str(&line[body..k])
-                    }
-                }
+                Some(b'"') => match json_string_end(line, j) {
+                    None => Found::Unsure,
+                    Some((end, true)) => Found::Escaped(&line[j..end]),
+                    Some((end, false)) => Found::Str(&line[j + 1..end - 1]),
+                },
                 Some(b'{') => Found::Unsure,
                 Some(b'[') => match array_end(line, j) {
                     Some(e) => Found::Other(&line[j..e]),
                     None => Found::Unsure,
                 },
                 Some(_) => {
-                    let e = token_end(line, j);
+                    let e = json_token_end(line, j);
                     match &line[j..e] {
                         b"null" => Found::Null,
                         b"" => Found::Unsure,
@@ -122,17 +105,6 @@ fn skip_ws(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-fn token_end(s: &[u8], i: usize) -> usize {
-    let mut j = i;
-    while let Some(&b) = s.get(j) {
-        if matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\r' | b'\n') {
-            break;
-        }
-        j += 1;
-    }
-    j
-}
-
 /// End (past the `]`) of the array opening at `i`; `None` if it holds objects or is unfinished.
 fn array_end(s: &[u8], i: usize) -> Option<usize> {
     let mut depth = 0usize;
@@ -140,16 +112,7 @@ fn array_end(s: &[u8], i: usize) -> Option<usize> {
     while let Some(&b) = s.get(j) {
         match b {
             b'"' => {
-                let mut k = j + 1;
-                loop {
-                    let q = memchr::memchr2(b'"', b'\\', s.get(k..)?)?;
-                    k += q;
-                    if s[k] == b'"' {
-                        break;
-                    }
-                    k += 2;
-                }
-                j = k + 1;
+                j = json_string_end(s, j)?.0;
                 continue;
             }
             b'{' => return None,

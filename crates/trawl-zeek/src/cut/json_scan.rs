@@ -142,8 +142,9 @@ fn ws(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// End (past the closing quote) of the string opening at `i`, and whether it has escapes.
-fn string_end(s: &[u8], i: usize) -> Option<(usize, bool)> {
+/// End (past the closing quote) of the JSON string opening at `i`, and whether it has
+/// escapes; `None` if it is unfinished.
+pub fn string_end(s: &[u8], i: usize) -> Option<(usize, bool)> {
     let mut j = i + 1;
     let mut escaped = false;
     loop {
@@ -181,7 +182,9 @@ fn nested_end(s: &[u8], i: usize) -> Option<usize> {
     None
 }
 
-fn token_end(s: &[u8], i: usize) -> usize {
+/// End of the JSON scalar (number, `true`, `null`...) starting at `i`: the first separator,
+/// bracket or white space.
+pub fn token_end(s: &[u8], i: usize) -> usize {
     let mut j = i;
     while let Some(&b) = s.get(j) {
         if matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\r' | b'\n') {
