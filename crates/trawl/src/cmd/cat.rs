@@ -105,8 +105,9 @@ pub fn run(args: CatArgs) -> Result<i32> {
     })
 }
 
-/// Per-file output state for the chosen format.
-enum Writer {
+/// Output state for the chosen format (per file in `trawl cat`; `trawl query` and
+/// `trawl hunt` use one for their whole output).
+pub enum Writer {
     Zeek(ZeekTsvWriter),
     Json,
     Csv(CsvWriter),
@@ -114,7 +115,8 @@ enum Writer {
 }
 
 impl Writer {
-    fn new(format: OutFormat, stamp: &str) -> Self {
+    /// A writer for `format`; `stamp` is the `#open` time of Zeek TSV headers.
+    pub fn new(format: OutFormat, stamp: &str) -> Self {
         match format {
             OutFormat::Zeek => Writer::Zeek(ZeekTsvWriter::new(stamp)),
             OutFormat::Json => Writer::Json,
@@ -123,7 +125,8 @@ impl Writer {
         }
     }
 
-    fn record(&mut self, rec: &Record, out: &mut Vec<u8>) {
+    /// Appends a record.
+    pub fn record(&mut self, rec: &Record, out: &mut Vec<u8>) {
         match self {
             Writer::Zeek(w) => w.write(rec, out),
             Writer::Json => {
@@ -135,7 +138,8 @@ impl Writer {
         }
     }
 
-    fn finish(&mut self, out: &mut Vec<u8>) {
+    /// Ends the output.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
         match self {
             Writer::Zeek(w) => w.close(out),
             Writer::Table(w) => w.finish(out),
@@ -242,7 +246,8 @@ fn cat_one(
 }
 
 /// Zeek's `#open` stamp for now, `%Y-%m-%d-%H-%M-%S` in UTC.
-fn open_stamp() -> String {
+/// Zeek's `#open` stamp for now.
+pub fn open_stamp() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);

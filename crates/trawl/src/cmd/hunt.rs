@@ -13,7 +13,7 @@ use trawl_query::parse_query;
 use trawl_query::scan::{Progress, Scan, ScanSummary};
 use trawl_zeek::{Record, Scalar, Value, ZeekType};
 
-use super::query::{report, select, QueryFormat, Writer};
+use super::query::{report, select, writer, QueryFormat};
 use crate::inputs::Selection;
 
 /// Arguments of `trawl hunt`.
@@ -110,7 +110,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
                 buf.extend_from_slice(b"(nothing found)\n");
             }
         }
-        let mut w = Writer::new(format);
+        let mut w = writer(format);
         for mut r in rows {
             r.path = Cow::Owned(path.clone());
             w.record(&r, &mut buf);

@@ -10,12 +10,11 @@ use trawl_input::{discover, Filter, LogFile};
 use trawl_query::ops::Options;
 use trawl_query::scan::{Input, Progress, Scan, ScanSummary};
 use trawl_query::{parse_query, Query};
-use trawl_zeek::write::{CsvWriter, ZeekTsvWriter};
 use trawl_zeek::Record;
 
+use super::cat::{open_stamp, OutFormat, Writer};
 use crate::inputs::Selection;
 use crate::report::thousands;
-use crate::table::TableWriter;
 
 /// Output formats of `trawl query`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,7 +176,7 @@ pub fn run(mut args: QueryArgs) -> Result<i32> {
         QueryFormat::Zeek
     });
     let mut out = stdout.lock();
-    let mut writer = Writer::new(format);
+    let mut writer = writer(format);
     let mut buf = Vec::with_capacity(1 << 16);
     let mut rows = 0u64;
     let mut io_err: Option<std::io::Error> = None;
@@ -393,49 +392,13 @@ fn sniff_type(f: &LogFile) -> Option<(String, bool)> {
     None
 }
 
-/// Output state for the chosen format.
-pub enum Writer {
-    Zeek(ZeekTsvWriter),
-    Json,
-    Csv(CsvWriter),
-    Table(TableWriter),
-}
-
-impl Writer {
-    /// A writer for a format.
-    pub fn new(format: QueryFormat) -> Self {
-        match format {
-            QueryFormat::Zeek => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs() as i64);
-                Writer::Zeek(ZeekTsvWriter::new(trawl_zeek::time::format_open_stamp(now)))
-            }
-            QueryFormat::Json => Writer::Json,
-            QueryFormat::Csv => Writer::Csv(CsvWriter::default()),
-            QueryFormat::Table => Writer::Table(TableWriter::default()),
-        }
-    }
-
-    /// Appends a record.
-    pub fn record(&mut self, rec: &Record, out: &mut Vec<u8>) {
-        match self {
-            Writer::Zeek(w) => w.write(rec, out),
-            Writer::Json => {
-                rec.write_json(out);
-                out.push(b'\n');
-            }
-            Writer::Csv(w) => w.write(rec, out),
-            Writer::Table(w) => w.write(rec, out),
-        }
-    }
-
-    /// Ends the output.
-    pub fn finish(&mut self, out: &mut Vec<u8>) {
-        match self {
-            Writer::Zeek(w) => w.close(out),
-            Writer::Table(w) => w.finish(out),
-            Writer::Json | Writer::Csv(_) => {}
-        }
-    }
+/// The output writer for a query's format (`trawl cat`'s writers, `#open` stamped now).
+pub fn writer(format: QueryFormat) -> Writer {
+    let out = match format {
+        QueryFormat::Table => OutFormat::Table,
+        QueryFormat::Json => OutFormat::Json,
+        QueryFormat::Zeek => OutFormat::Zeek,
+        QueryFormat::Csv => OutFormat::Csv,
+    };
+    Writer::new(out, &open_stamp())
 }
