@@ -46,6 +46,22 @@ pub struct Selection {
     pub threads: Option<usize>,
 }
 
+impl Selection {
+    /// `--since` and `--until` as Unix nanoseconds (relative bounds such as `2h` count back
+    /// from now).
+    pub fn bounds(&self) -> Result<(Option<i64>, Option<i64>)> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        let bound = |s: &Option<String>| -> Result<Option<i64>> {
+            Ok(s.as_deref()
+                .map(|s| trawl_input::parse_time_bound(s, now))
+                .transpose()?)
+        };
+        Ok((bound(&self.since)?, bound(&self.until)?))
+    }
+}
+
 /// One input to read.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -92,19 +108,11 @@ impl Source {
 
 /// Resolves the command line into sources, and the paths that could not be read.
 pub fn resolve(args: &InputArgs) -> Result<(Vec<Source>, Vec<String>)> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64);
-    let bound = |s: &Option<String>| -> Result<Option<i64>> {
-        s.as_deref()
-            .map(|s| trawl_input::parse_time_bound(s, now))
-            .transpose()
-            .map_err(Into::into)
-    };
+    let (since, until) = args.select.bounds()?;
     let filter = Filter {
         types: args.select.types.clone(),
-        since: bound(&args.select.since)?,
-        until: bound(&args.select.until)?,
+        since,
+        until,
     };
     let mut sources = Vec::new();
     let paths: Vec<PathBuf> = args

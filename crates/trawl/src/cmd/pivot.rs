@@ -113,18 +113,11 @@ pub fn run(args: PivotArgs) -> Result<i32> {
         })
         .collect();
     let threads = inputs::threads(&input);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64);
-    let bound = |s: &Option<String>| -> Result<Option<i64>> {
-        Ok(s.as_deref()
-            .map(|s| trawl_input::parse_time_bound(s, now))
-            .transpose()?)
-    };
+    let (since, until) = args.select.bounds()?;
     let opts = Options {
         around,
-        since: bound(&args.select.since)?,
-        until: bound(&args.select.until)?,
+        since,
+        until,
         no_follow: args.no_follow,
         limit: (args.limit > 0).then_some(args.limit),
     };

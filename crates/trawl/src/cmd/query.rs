@@ -292,25 +292,17 @@ pub fn select_inputs(args: &QueryArgs, query: &Query) -> Result<(Vec<Input>, boo
 
 /// [`select_inputs`] for any paths, selection and log types (hunts use it too).
 pub fn select(paths: &[PathBuf], sel: &Selection, types: &[String]) -> Result<(Vec<Input>, bool)> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64);
-    let bound = |s: &Option<String>| -> Result<Option<i64>> {
-        s.as_deref()
-            .map(|s| trawl_input::parse_time_bound(s, now))
-            .transpose()
-            .map_err(Into::into)
-    };
     let mut types: Vec<String> = types.to_vec();
     if types.is_empty() {
         if let Some(t) = &sel.types {
             types = t.clone();
         }
     }
+    let (since, until) = sel.bounds()?;
     let filter = Filter {
         types: None,
-        since: bound(&sel.since)?,
-        until: bound(&sel.until)?,
+        since,
+        until,
     };
     let mut inputs = Vec::new();
     let mut check = false;
