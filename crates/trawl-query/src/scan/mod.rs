@@ -131,7 +131,8 @@ pub struct ScanSummary {
 pub const MAX_PROBLEMS: usize = 1000;
 
 impl ScanSummary {
-    pub(crate) fn merge(&mut self, o: ScanSummary) {
+    /// Adds another scan's counts and problems (keeping at most [`MAX_PROBLEMS`]).
+    pub fn merge(&mut self, o: ScanSummary) {
         self.files += o.files;
         self.failed_files += o.failed_files;
         self.bytes += o.bytes;

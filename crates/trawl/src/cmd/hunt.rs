@@ -85,7 +85,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
         let q =
             parse_query(section.query).map_err(|e| anyhow::anyhow!("built-in hunt query: {e}"))?;
         let (rows, summary) = collect(&q, &args.paths, &args.select)?;
-        merge(&mut total, summary);
+        total.merge(summary);
         let rows = match hunt.name {
             "software" => hunts::outdated_software(&rows),
             "dga" => with_workstations(rows, &args.paths, &args.select)?,
@@ -122,17 +122,6 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     out.flush()?;
     report(&total, rows_out, started, args.quiet);
     Ok(0)
-}
-
-fn merge(total: &mut ScanSummary, s: ScanSummary) {
-    total.files += s.files;
-    total.failed_files += s.failed_files;
-    total.bytes += s.bytes;
-    total.lines += s.lines;
-    total.records += s.records;
-    total.bad_lines += s.bad_lines;
-    total.problems_total += s.problems_total;
-    total.problems.extend(s.problems);
 }
 
 /// Runs a query and keeps its (small: every hunt ends in `head` or a group table) result.
