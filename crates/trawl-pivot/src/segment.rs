@@ -261,26 +261,12 @@ impl Segment {
         self.file.read_exact_at(&mut data, self.data_at + from)?;
         let mut out = Vec::new();
         let mut pos = 0usize;
-        for (gi, g) in self.groups[start..end].iter().enumerate() {
-            let gi = start + gi;
-            let in_group = (self.n_entries as usize - gi * GROUP).min(GROUP);
-            let (mut ck, mut cb) = (g.0, g.1);
-            if ck == k {
-                out.push(cb);
-            }
-            for _ in 1..in_group {
-                let dk = get_varint(&data, &mut pos).ok_or(SegmentError::Damaged)?;
-                let v = get_varint(&data, &mut pos).ok_or(SegmentError::Damaged)?;
-                if dk == 0 {
-                    cb = cb.wrapping_add(v as u32);
-                } else {
-                    ck = ck.wrapping_add(dk as u32);
-                    cb = v as u32;
-                }
+        for gi in start..end {
+            self.decode_group(gi, &data, &mut pos, |ck, cb| {
                 if ck == k {
                     out.push(cb);
                 }
-            }
+            })?;
         }
         out.dedup();
         Ok(out)
@@ -292,23 +278,41 @@ impl Segment {
         self.file.read_exact_at(&mut data, self.data_at)?;
         let mut out = Vec::with_capacity(self.n_entries as usize);
         let mut pos = 0usize;
-        for (gi, g) in self.groups.iter().enumerate() {
-            let in_group = (self.n_entries as usize - gi * GROUP).min(GROUP);
-            let (mut ck, mut cb) = (g.0, g.1);
-            out.push((u64::from(ck) << 32) | u64::from(cb));
-            for _ in 1..in_group {
-                let dk = get_varint(&data, &mut pos).ok_or(SegmentError::Damaged)?;
-                let v = get_varint(&data, &mut pos).ok_or(SegmentError::Damaged)?;
-                if dk == 0 {
-                    cb = cb.wrapping_add(v as u32);
-                } else {
-                    ck = ck.wrapping_add(dk as u32);
-                    cb = v as u32;
-                }
+        for gi in 0..self.groups.len() {
+            self.decode_group(gi, &data, &mut pos, |ck, cb| {
                 out.push((u64::from(ck) << 32) | u64::from(cb));
-            }
+            })?;
         }
         Ok(out)
+    }
+
+    /// Decodes group `gi` from `data` at `pos` (which it advances), handing each posting's
+    /// key and block to `f`. A group starts with the posting in the group table; then
+    /// (key delta, block) pairs, or (0, block delta) within one key.
+    fn decode_group(
+        &self,
+        gi: usize,
+        data: &[u8],
+        pos: &mut usize,
+        mut f: impl FnMut(u32, u32),
+    ) -> Result<(), SegmentError> {
+        let g = self.groups.get(gi).ok_or(SegmentError::Damaged)?;
+        // `open` checked that the groups hold exactly `n_entries`.
+        let in_group = (self.n_entries as usize - gi * GROUP).min(GROUP);
+        let (mut ck, mut cb) = (g.0, g.1);
+        f(ck, cb);
+        for _ in 1..in_group {
+            let dk = get_varint(data, pos).ok_or(SegmentError::Damaged)?;
+            let v = get_varint(data, pos).ok_or(SegmentError::Damaged)?;
+            if dk == 0 {
+                cb = cb.wrapping_add(v as u32);
+            } else {
+                ck = ck.wrapping_add(dk as u32);
+                cb = v as u32;
+            }
+            f(ck, cb);
+        }
+        Ok(())
     }
 }
 
