@@ -11,6 +11,7 @@ use crate::markov;
 use crate::normalize::{Parsed, SuffixKind};
 use crate::prior;
 use crate::punycode;
+use crate::shape;
 use crate::words::{self, Seg};
 
 /// Namespace of registered-label n-grams (normalised by count^-0.35, see [`ngram_norm`]).
@@ -253,152 +254,9 @@ fn has_xn(name: &[u8]) -> bool {
 
 /// Build lazily initialised tables now.
 pub(crate) fn warm_up() {
-    let _ = clog2();
+    let _ = shape::clog2();
     let _ = ngram_norm(1);
     words::warm_up();
-}
-
-/// `c * log2(c)` for c in 0..256.
-fn clog2() -> &'static [f32; 256] {
-    static T: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
-    T.get_or_init(|| {
-        let mut t = [0f32; 256];
-        for (c, v) in t.iter_mut().enumerate().skip(1) {
-            *v = c as f32 * (c as f32).log2();
-        }
-        t
-    })
-}
-
-struct Shape {
-    digits: u8,
-    letters: u8,
-    vowels: u8,
-    hyphens: u8,
-    cons_run: u8,
-    digit_run: u8,
-    switches: u8,
-    repeat: u8,
-    entropy: f32,
-    hex: bool,
-}
-
-/// Byte kinds of the shape pass.
-const K_OTHER: u8 = 0;
-const K_DIGIT: u8 = 1;
-const K_CONS: u8 = 2;
-const K_VOWEL: u8 = 3;
-
-/// Per byte: kind (bits 0-1), hex digit (bit 2), histogram slot (bits 3-8, as u16).
-const SHAPE_OF: [u16; 256] = {
-    let mut t = [0u16; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        let (kind, slot) = if c.is_ascii_digit() {
-            (K_DIGIT, 26 + (c - b'0') as u16)
-        } else if c.is_ascii_lowercase() {
-            let v = matches!(c, b'a' | b'e' | b'i' | b'o' | b'u');
-            (if v { K_VOWEL } else { K_CONS }, (c - b'a') as u16)
-        } else {
-            (K_OTHER, 36)
-        };
-        t[b] = kind as u16 | (c.is_ascii_hexdigit() as u16) << 2 | slot << 3;
-        b += 1;
-    }
-    t
-};
-
-/// Whether going from the previous byte's kind to this one is a letter/digit switch.
-const SWITCH: [[u8; 4]; 4] = {
-    let mut t = [[0u8; 4]; 4];
-    let mut a = 0;
-    while a < 4 {
-        let mut b = 0;
-        while b < 4 {
-            let pa = if a == 1 {
-                1
-            } else if a >= 2 {
-                2
-            } else {
-                0
-            };
-            let pb = if b == 1 {
-                1
-            } else if b >= 2 {
-                2
-            } else {
-                0
-            };
-            t[a][b] = (pa != 0 && pb != 0 && pa != pb) as u8;
-            b += 1;
-        }
-        a += 1;
-    }
-    t
-};
-
-/// Counts, runs and entropy of a label in one table-driven pass (no per-class branches).
-fn shape(l: &[u8]) -> Shape {
-    let l = &l[..l.len().min(255)];
-    let mut hist = [0u8; 40];
-    let mut seen = 0u64;
-    let mut kinds = [0u8; 4];
-    let (mut cr, mut dr, mut rr) = (0u8, 0u8, 0u8);
-    let (mut cons_run, mut digit_run, mut repeat, mut switches) = (0u8, 0u8, 0u8, 0u8);
-    let mut prev = 0u8;
-    // The byte 0 never occurs in a name, so the first byte never repeats "prev".
-    let mut pkind = K_OTHER;
-    let mut hex = true;
-    for &b in l {
-        let v = SHAPE_OF[usize::from(b)];
-        let kind = (v & 3) as u8;
-        let slot = usize::from(v >> 3) % 40;
-        kinds[usize::from(kind)] += 1;
-        hist[slot] += 1;
-        seen |= 1 << slot;
-        hex &= v & 4 != 0;
-        dr = (dr + 1) * u8::from(kind == K_DIGIT);
-        cr = (cr + 1) * u8::from(kind == K_CONS);
-        rr = if b == prev { rr + 1 } else { 1 };
-        switches = switches.saturating_add(SWITCH[usize::from(pkind)][usize::from(kind)]);
-        prev = b;
-        pkind = kind;
-        cons_run = cons_run.max(cr);
-        digit_run = digit_run.max(dr);
-        repeat = repeat.max(rr);
-    }
-    let digits = kinds[usize::from(K_DIGIT)];
-    let vowels = kinds[usize::from(K_VOWEL)];
-    let letters = kinds[usize::from(K_CONS)] + vowels;
-    let hyphens = kinds[usize::from(K_OTHER)];
-    // H = log2(n) - (1/n) * sum(c * log2 c), with c * log2 c from a table. Empty slots add
-    // 0.0, which leaves a float sum unchanged, so only the seen ones are added, in order.
-    let clog = clog2();
-    let n = l.len();
-    let entropy = if n == 0 {
-        0.0
-    } else {
-        let mut sum = -0.0f32;
-        while seen != 0 {
-            let i = seen.trailing_zeros() as usize;
-            sum += clog[usize::from(hist[i % 40])];
-            seen &= seen - 1;
-        }
-        clog[n] / n as f32 - sum / n as f32
-    };
-    Shape {
-        digits,
-        letters,
-        vowels,
-        hyphens,
-        cons_run,
-        digit_run,
-        switches,
-        repeat,
-        entropy,
-        hex: hex && digits > 0 && letters > 0 && l.len() >= 8,
-    }
 }
 
 /// Look at `xn--` labels: punycode, mixed scripts, brands spelled with look-alikes.
@@ -460,7 +318,7 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     }
 
     // Shape of the registered label.
-    let sh = shape(label);
+    let (sh, m) = shape::label(label, t.markov);
     let lb = len_bucket(label.len());
     dense(s, tag::LEN_LABEL, label.len().min(40) as u32);
     let host_len = sub.len() + p.registered.len();
@@ -493,7 +351,6 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     dense(s, tag::SHAPE, shape_bits);
 
     // Likelihood under the benign trigram model, crossed with length.
-    let m = markov::per_char(t.markov, label);
     f.markov_label = m;
     let mbin = ((-m * 2.0) as u32).min(20);
     dense(s, tag::MARKOV_LABEL, mbin * 8 + lb);

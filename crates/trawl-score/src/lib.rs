@@ -43,6 +43,7 @@ mod model;
 mod normalize;
 mod prior;
 mod punycode;
+mod shape;
 pub mod train;
 mod words;
 

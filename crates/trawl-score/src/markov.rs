@@ -7,7 +7,7 @@
 pub(crate) const SYMS: usize = 38;
 /// Table length.
 pub(crate) const TABLE_LEN: usize = SYMS * SYMS * SYMS;
-const EDGE: usize = SYMS - 1;
+pub(crate) const EDGE: usize = SYMS - 1;
 
 #[inline(always)]
 fn sym(b: u8) -> usize {
