@@ -45,6 +45,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(v) = env("SEED") {
         cfg.seed = v.parse()?;
     }
+    if let Some(v) = env("SYNX") {
+        cfg.synthetic_extra = v.parse()?;
+    }
     if let Some(v) = env("AUG") {
         cfg.augment = v == "1";
     }
