@@ -642,7 +642,9 @@ fn synthesise_extra(
     const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
     const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let random = |rng: &mut SplitMix, set: &[u8], len: usize| -> String {
-        (0..len).map(|_| char::from(set[rng.below(set.len())])).collect()
+        (0..len)
+            .map(|_| char::from(set[rng.below(set.len())]))
+            .collect()
     };
     // 2-5 syllables: an onset (a consonant, a cluster or none), a vowel or two, and
     // sometimes a closing consonant.
