@@ -1,7 +1,7 @@
 //! # trawl-score
 //!
 //! Scores DNS names for **phishing** and **DGA** (domain generation algorithm) likelihood,
-//! each in [0, 1], with reasons in words, in about 6,000 instructions a name on one core
+//! each in [0, 1], with reasons in words, in about 5,300 instructions a name on one core
 //! (0.7-1.1 M names per second on the shared test machine).
 //!
 //! ```no_run
