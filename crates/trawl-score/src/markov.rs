@@ -9,13 +9,25 @@ pub(crate) const SYMS: usize = 38;
 pub(crate) const TABLE_LEN: usize = SYMS * SYMS * SYMS;
 pub(crate) const EDGE: usize = SYMS - 1;
 
+/// Symbol of each byte: letters 0-25, digits 26-35, anything else 36.
+pub(crate) const SYM: [u8; 256] = {
+    let mut t = [36u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_digit() {
+            t[b] = 26 + (c - b'0');
+        } else if c.is_ascii_lowercase() {
+            t[b] = c - b'a';
+        }
+        b += 1;
+    }
+    t
+};
+
 #[inline(always)]
 fn sym(b: u8) -> usize {
-    match b {
-        b'a'..=b'z' => usize::from(b - b'a'),
-        b'0'..=b'9' => 26 + usize::from(b - b'0'),
-        _ => 36,
-    }
+    usize::from(SYM[usize::from(b)])
 }
 
 /// Train the table from labels (add-k smoothing so unseen trigrams stay finite).

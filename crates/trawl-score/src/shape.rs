@@ -35,22 +35,9 @@ pub(crate) fn clog2() -> &'static [f32; 256] {
     })
 }
 
-/// Histogram slot of a byte: letters 0-25, digits 26-35, anything else 36. It is also the
-/// byte's symbol in the trigram table ([`markov::sym`]).
-const SLOT: [u8; 256] = {
-    let mut t = [36u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        if c.is_ascii_digit() {
-            t[b] = 26 + (c - b'0');
-        } else if c.is_ascii_lowercase() {
-            t[b] = c - b'a';
-        }
-        b += 1;
-    }
-    t
-};
+/// Histogram slot of a byte: its symbol in the trigram table (letters 0-25, digits 26-35,
+/// anything else 36).
+const SLOT: [u8; 256] = markov::SYM;
 
 /// Entropy from a histogram: H = log2(n) - (1/n) * sum(c * log2 c), with c * log2 c from
 /// a table. Empty slots add 0.0, which leaves a float sum unchanged, so only the seen

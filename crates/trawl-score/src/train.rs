@@ -448,7 +448,19 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
     }
 
     let synthetic = synthesise(&benign, &phish, &dga, cfg);
-    let (extra, extra_tags) = synthesise_extra(&benign, &phish, &dga, cfg);
+    // Hosting/dynamic-DNS suffixes of the names as trained on (host labels added to bare
+    // benign names can make one: `www.blogspot.com`), for the extra synthetic names.
+    let mut platforms: Vec<String> = Vec::new();
+    for n in benign.iter().chain(&phish).chain(&dga) {
+        if let Ok(p) = normalize(n, &mut buf) {
+            if p.suffix_kind == crate::normalize::SuffixKind::Private {
+                platforms.push(p.suffix.to_string());
+            }
+        }
+    }
+    platforms.sort_unstable();
+    platforms.dedup();
+    let (extra, extra_tags) = synthesise_extra(&benign, &phish, &dga, &platforms, cfg);
 
     let tables = |c: Option<Class>| Tables {
         markov: &markov,
@@ -511,6 +523,31 @@ const FUNCTION_WORDS: &[&str] = &[
     "all", "any", "not", "no", "so", "if", "but", "has", "have", "new", "one", "my",
 ];
 
+/// Alphabets of random synthetic labels.
+const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// `len` bytes drawn uniformly from `set`.
+fn random_label(rng: &mut SplitMix, set: &[u8], len: usize) -> String {
+    (0..len)
+        .map(|_| char::from(set[rng.below(set.len())]))
+        .collect()
+}
+
+/// The TLDs (all letters, two or more) of all listed names, sorted, once each.
+fn listed_tlds<'a>(benign: &'a [String], phish: &'a [String], dga: &'a [String]) -> Vec<&'a str> {
+    let mut tlds: Vec<&str> = benign
+        .iter()
+        .chain(phish)
+        .chain(dga)
+        .filter_map(|n| n.rsplit('.').next())
+        .filter(|t| t.bytes().all(|b| b.is_ascii_lowercase()) && t.len() >= 2)
+        .collect();
+    tlds.sort_unstable();
+    tlds.dedup();
+    tlds
+}
+
 /// Random names for [`TrainConfig::synthetic`]: half are labels of 3-24 letters (a fifth
 /// of them with digits too) under TLDs uniform over the TLDs of all listed names, half are
 /// dictionary words glued together under the TLD of a random benign name.
@@ -523,24 +560,11 @@ fn synthesise(
     if cfg.synthetic == 0 {
         return Vec::new();
     }
-    let mut tlds: Vec<&str> = benign
-        .iter()
-        .chain(phish)
-        .chain(dga)
-        .filter_map(|n| n.rsplit('.').next())
-        .filter(|t| t.bytes().all(|b| b.is_ascii_lowercase()) && t.len() >= 2)
-        .collect();
-    tlds.sort_unstable();
-    tlds.dedup();
-
+    let tlds = listed_tlds(benign, phish, dga);
     if tlds.is_empty() {
         return Vec::new();
     }
     let mut rng = SplitMix::new(cfg.seed ^ 0x5e_17_7e_71);
-    let (letters, alnum) = (
-        b"abcdefghijklmnopqrstuvwxyz",
-        b"abcdefghijklmnopqrstuvwxyz0123456789",
-    );
     let dict: Vec<&str> = words::BUILTIN
         .lines()
         .map(str::trim)
@@ -566,8 +590,8 @@ fn synthesise(
                 }
             } else {
                 let len = 3 + rng.below(22);
-                let set: &[u8] = if rng.unit() < 0.2 { alnum } else { letters };
-                n.extend((0..len).map(|_| char::from(set[rng.below(set.len())])));
+                let set = if rng.unit() < 0.2 { ALNUM } else { LETTERS };
+                n.push_str(&random_label(&mut rng, set, len));
             }
             n.push('.');
             // Word names take the TLD of a random benign name, so that only their words
@@ -594,8 +618,8 @@ fn synthesise(
 ///   benign in the lists (pinyin initials, brand abbreviations), so short-label DGAs scored
 ///   low.
 /// - `platform`: random labels of 5-16 letters (30% consonant-vowel syllables instead) as
-///   the site name on a hosting or dynamic-DNS platform (a PRIVATE public suffix used by
-///   any listed name), drawn uniformly: random site names on platforms are otherwise
+///   the site name on one of `platforms` (the PRIVATE public suffixes of the training names,
+///   sorted, once each), drawn uniformly: random site names on platforms are otherwise
 ///   mostly learnt from phishing and benign names.
 ///
 /// Both are generic generator styles, not any listed family's algorithm. (Tried and left
@@ -606,32 +630,15 @@ fn synthesise_extra(
     benign: &[String],
     phish: &[String],
     dga: &[String],
+    platforms: &[String],
     cfg: &TrainConfig,
 ) -> (Vec<String>, Vec<&'static str>) {
     let (mut names, mut styles) = (Vec::new(), Vec::new());
     if cfg.synthetic_extra == 0 {
         return (names, styles);
     }
-    let mut cc: Vec<&str> = benign
-        .iter()
-        .chain(phish)
-        .chain(dga)
-        .filter_map(|n| n.rsplit('.').next())
-        .filter(|t| t.len() == 2 && t.bytes().all(|b| b.is_ascii_lowercase()))
-        .collect();
-    cc.sort_unstable();
-    cc.dedup();
-    let mut platforms: Vec<String> = Vec::new();
-    let mut buf = NameBuf::new();
-    for n in benign.iter().chain(phish).chain(dga) {
-        if let Ok(p) = normalize(n, &mut buf) {
-            if p.suffix_kind == crate::normalize::SuffixKind::Private {
-                platforms.push(p.suffix.to_string());
-            }
-        }
-    }
-    platforms.sort_unstable();
-    platforms.dedup();
+    let mut cc = listed_tlds(benign, phish, dga);
+    cc.retain(|t| t.len() == 2);
     let mut rng = SplitMix::new(cfg.seed ^ 0x57_71_e5);
     const CONS: &[u8] = b"bcdfghjklmnprstvwxyz";
     const VOW: &[u8] = b"aeiou";
@@ -639,13 +646,6 @@ fn synthesise_extra(
         "br", "cr", "dr", "fr", "gr", "pr", "tr", "bl", "cl", "fl", "gl", "pl", "sl", "st", "sp",
         "sk", "sh", "ch", "th", "ph", "qu",
     ];
-    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
-    const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let random = |rng: &mut SplitMix, set: &[u8], len: usize| -> String {
-        (0..len)
-            .map(|_| char::from(set[rng.below(set.len())]))
-            .collect()
-    };
     // 2-5 syllables: an onset (a consonant, a cluster or none), a vowel or two, and
     // sometimes a closing consonant.
     let syllables = |rng: &mut SplitMix| -> String {
@@ -673,7 +673,7 @@ fn synthesise_extra(
             let len = 3 + rng.below(4);
             let set = if rng.unit() < 0.3 { ALNUM } else { LETTERS };
             let t = cc[rng.below(cc.len())];
-            names.push(format!("{}.{t}", random(&mut rng, set, len)));
+            names.push(format!("{}.{t}", random_label(&mut rng, set, len)));
             styles.push("short-cc");
         }
     }
@@ -683,7 +683,7 @@ fn synthesise_extra(
             let l = if rng.unit() < 0.3 {
                 syllables(&mut rng)
             } else {
-                random(&mut rng, LETTERS, len)
+                random_label(&mut rng, LETTERS, len)
             };
             names.push(format!("{l}.{}", platforms[rng.below(platforms.len())]));
             styles.push("platform");
