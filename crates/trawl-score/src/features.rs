@@ -5,7 +5,6 @@
 //! Features are handed to a [`Sink`], so scoring sums weights on the fly and training
 //! collects indices, with no intermediate vector on the scoring path.
 
-use crate::hash;
 use crate::lexicon::{self, LexHits};
 use crate::markov;
 use crate::normalize::{Parsed, SuffixKind};
@@ -80,31 +79,109 @@ pub(crate) fn ns_of(t: u8) -> usize {
     }
 }
 
-/// Table index of a feature hash: multiply-shift keeps the well-mixed high bits, which is
-/// cheaper than a full avalanche per n-gram.
-///
-/// The dense namespace (a few thousand binned features and suffix identities, each seen by
-/// many names) has its own [`DENSE_LEN`] slots after the `2^bits` n-gram slots, so that no
-/// rare n-gram lands on a weight every `.com` name uses. (Signed hashing, a +1/-1 per
-/// n-gram, gained 0.001 phishing ROC AUC here and cost 5% of the scoring speed: left out.)
+/// Multiplier of the n-gram and suffix hashes: odd, with well-spread bits, so the top bits
+/// of a product depend on every bit of what was multiplied (multiply-shift hashing).
+const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// One n-gram hash step: fold a byte in and multiply, so the top `bits` bits of the result
+/// are the table slot as they stand (one multiply an n-gram, no separate finalizer).
 #[inline(always)]
-pub(crate) fn index(h: u64, ns: usize, bits: u32) -> usize {
-    let m = h.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    if ns == NS_DENSE {
-        (1usize << bits) + (m >> (64 - DENSE_BITS)) as usize
-    } else {
-        (m >> (64 - bits)) as usize
-    }
+fn gram_step(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(MIX)
 }
 
-/// log2 of the dense namespace's own slots.
+/// log2 of the dense region: binned features at fixed offsets in its first half
+/// ([`DIRECT_LEN`]), suffix and TLD identities hashed into its second half.
 pub(crate) const DENSE_BITS: u32 = 14;
-/// Number of weight slots of the dense namespace.
+/// Number of weight slots of the dense region, after the `2^bits` n-gram slots: no rare
+/// n-gram lands on a weight every `.com` name uses.
 pub(crate) const DENSE_LEN: usize = 1 << DENSE_BITS;
+/// Slots of the binned features: each (tag, bin) has its own, so they never collide.
+const DIRECT_LEN: usize = DENSE_LEN / 2;
+/// log2 of the slots of the suffix and TLD identities.
+const IDENT_BITS: u32 = DENSE_BITS - 1;
 
 /// Length of a weight table with `2^bits` n-gram slots.
 pub(crate) fn table_len(bits: u32) -> usize {
     (1usize << bits) + DENSE_LEN
+}
+
+/// Number of bins of each binned feature (its largest bin + 1); 0 for the n-gram and
+/// identity tags. [`dense`] checks bins against it in debug builds.
+const SPAN: [u16; tag::N] = {
+    let brands = crate::lexicon::BRANDS.len() as u16 + 1;
+    let mut s = [0u16; tag::N];
+    s[tag::LEN_LABEL as usize] = 41;
+    s[tag::LEN_NAME as usize] = 41;
+    s[tag::NSUB as usize] = 9;
+    s[tag::ENTROPY as usize] = 24 * 8 + 6;
+    s[tag::DIGITS as usize] = 11;
+    s[tag::VOWELS as usize] = 10 * 8 + 6;
+    s[tag::CONS_RUN as usize] = 11;
+    s[tag::DIGIT_RUN as usize] = 11;
+    s[tag::HYPH_LABEL as usize] = 6;
+    s[tag::HYPH_SUB as usize] = 7;
+    s[tag::MARKOV_LABEL as usize] = 20 * 8 + 6;
+    s[tag::MARKOV_SUB as usize] = 20 * 8 + 6;
+    s[tag::SEG_COVER as usize] = 10 * 8 + 6;
+    s[tag::SEG_WORDS as usize] = 8 * 8 + 6;
+    s[tag::SUFFIX_KIND as usize] = 3 * 16 + 9;
+    s[tag::BRAND_SUB as usize] = brands;
+    s[tag::BRAND_LABEL as usize] = brands;
+    s[tag::BRAND_TYPO as usize] = brands;
+    s[tag::BRAND_GLYPH as usize] = brands;
+    s[tag::BRAND_OWNED as usize] = 1;
+    s[tag::KW_SUB as usize] = 5;
+    s[tag::KW_LABEL as usize] = 5;
+    s[tag::KW_ID as usize] = crate::lexicon::KEYWORDS.len() as u16;
+    s[tag::PUNY as usize] = 1;
+    s[tag::MIXED as usize] = 1;
+    s[tag::SHAPE as usize] = 16;
+    s[tag::SUB_LONGEST as usize] = 31;
+    s[tag::PRIV_MARKOV as usize] = 3 * 32 + 21;
+    s[tag::SWITCHES as usize] = 11;
+    s[tag::REPEAT as usize] = 6;
+    s[tag::IDN_BRAND as usize] = brands;
+    s[tag::TLD_PRIOR as usize] = 16 * 8 + 6;
+    s[tag::SUFFIX_PRIOR as usize] = 16 * 4 + 4;
+    s[tag::PRIOR_SHAPE as usize] = 16 * 64 + 64;
+    s[tag::SEG_CROSS as usize] = 4 * 64 + 7 * 8 + 6;
+    s[tag::SEG_SHAPE as usize] = 9 * 4 + 4;
+    s[tag::SUFFIX_UNSEEN as usize] = 16;
+    s[tag::SUFFIX_PHISH as usize] = (16 * 17 + 16) * 4 + 4;
+    s
+};
+
+/// Offset of each binned feature's first slot in the direct region.
+const OFF: [u16; tag::N] = {
+    let mut o = [0u16; tag::N];
+    let mut acc = 0u16;
+    let mut i = 0;
+    while i < tag::N {
+        o[i] = acc;
+        acc += SPAN[i];
+        i += 1;
+    }
+    assert!(
+        acc as usize <= DIRECT_LEN,
+        "binned features overflow the direct region"
+    );
+    o
+};
+
+/// Slot of bin `bin` of binned feature `t`, for a table with `2^bits` n-gram slots. The
+/// mask keeps an out-of-span bin (a bug, caught by the debug assertion) inside the region.
+#[inline(always)]
+fn dense_slot(bits: u32, t: u8, bin: u32) -> usize {
+    debug_assert!(bin < u32::from(SPAN[usize::from(t)]), "tag {t} bin {bin}");
+    (1usize << bits) + ((usize::from(OFF[usize::from(t)]) + bin as usize) & (DIRECT_LEN - 1))
+}
+
+/// Slot of a suffix or TLD identity: `key` is [`prior::key`] of the string.
+#[inline(always)]
+fn ident_slot(bits: u32, t: u8, key: u64) -> usize {
+    let h = (key ^ u64::from(t).wrapping_mul(0x0101_0101_0101_0101)).wrapping_mul(MIX);
+    (1usize << bits) + DIRECT_LEN + (h >> (64 - IDENT_BITS)) as usize
 }
 
 /// Labels whose benign-trigram likelihood per char is at or below this are not segmented
@@ -120,13 +197,16 @@ const MAX_N: usize = 5;
 
 /// Receives features.
 pub(crate) trait Sink {
-    /// One indicator feature: namespace, group tag and 64-bit hash.
-    fn put(&mut self, ns: usize, tag: u8, h: u64);
+    /// One indicator feature: namespace, group tag and weight slot. Slots are below
+    /// [`table_len`] of the [`Tables::bits`] the extractor was given.
+    fn put(&mut self, ns: usize, tag: u8, slot: usize);
 }
 
 /// Model tables the extractor needs besides the weights.
 #[derive(Clone, Copy)]
 pub(crate) struct Tables<'a> {
+    /// log2 of the n-gram slots of the weight table.
+    pub bits: u32,
     pub markov: &'a [f32],
     pub words: &'a [u64],
     /// Suffix/TLD counts ([`prior`]).
@@ -161,8 +241,8 @@ pub(crate) struct Facts {
 }
 
 #[inline(always)]
-fn dense<S: Sink>(s: &mut S, t: u8, bin: u32) {
-    s.put(NS_DENSE, t, hash::pair(t, bin));
+fn dense<S: Sink>(s: &mut S, bits: u32, t: u8, bin: u32) {
+    s.put(NS_DENSE, t, dense_slot(bits, t, bin));
 }
 
 /// Length bucket used to cross likelihood features with length (short labels are noisy).
@@ -185,33 +265,34 @@ const MAX_NGRAM_TEXT: usize = 92;
 /// Character n-grams (2..=5, with `^`/`$` boundaries) of `text`; returns how many.
 /// Single characters are left to the shape features.
 #[inline]
-fn ngrams<S: Sink>(text: &[u8], ns: usize, t: u8, ctx: u8, s: &mut S) -> u16 {
+fn ngrams<S: Sink, const NS: usize>(text: &[u8], bits: u32, t: u8, ctx: u8, s: &mut S) -> u16 {
     let mut buf = [0u8; MAX_NGRAM_TEXT + 4];
     let n = text.len().min(MAX_NGRAM_TEXT);
     buf[0] = b'^';
     buf[1..=n].copy_from_slice(&text[..n]);
     buf[n + 1] = b'$';
     let m = n + 2;
-    let seed = hash::step(hash::seed(t), ctx);
+    let seed = gram_step(gram_step(0, t), ctx);
+    let slot = |h: u64| (h >> (64 - bits)) as usize;
     // From each start, the 2..=MAX_N-grams that fit: one running hash per start. Starts
     // with all four lengths in the text go without per-length bounds.
     let full = m.saturating_sub(MAX_N - 1);
     for w in buf[..m].windows(MAX_N).take(full) {
-        let mut h = hash::step(seed, w[0]);
-        h = hash::step(h, w[1]);
-        s.put(ns, t, h);
-        h = hash::step(h, w[2]);
-        s.put(ns, t, h);
-        h = hash::step(h, w[3]);
-        s.put(ns, t, h);
-        h = hash::step(h, w[4]);
-        s.put(ns, t, h);
+        let mut h = gram_step(seed, w[0]);
+        h = gram_step(h, w[1]);
+        s.put(NS, t, slot(h));
+        h = gram_step(h, w[2]);
+        s.put(NS, t, slot(h));
+        h = gram_step(h, w[3]);
+        s.put(NS, t, slot(h));
+        h = gram_step(h, w[4]);
+        s.put(NS, t, slot(h));
     }
     for i in full..m - 1 {
-        let mut h = hash::step(seed, buf[i]);
+        let mut h = gram_step(seed, buf[i]);
         for &b in &buf[i + 1..m] {
-            h = hash::step(h, b);
-            s.put(ns, t, h);
+            h = gram_step(h, b);
+            s.put(NS, t, slot(h));
         }
     }
     // Every start i < m - 1 gives min(MAX_N, m - i) - 1 n-grams.
@@ -299,6 +380,7 @@ fn idn(name: &str, f: &mut Facts) {
 /// Extract all features of a parsed (scorable) name into `s`.
 pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Facts {
     let mut f = Facts::default();
+    let bits = t.bits;
     let label = p.label.as_bytes();
     let sub = p.subdomain.as_bytes();
     f.label_len = label.len().min(255) as u8;
@@ -311,49 +393,51 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
         (_, true) => 0,
         (_, false) => 1,
     };
-    f.counts[0] = ngrams(label, NS_LABEL, tag::NGRAM_LABEL, ctx, s);
+    f.counts[0] = ngrams::<S, NS_LABEL>(label, bits, tag::NGRAM_LABEL, ctx, s);
     if !sub.is_empty() {
         let from = sub.len().saturating_sub(MAX_SUB_NGRAM);
-        f.counts[1] = ngrams(&sub[from..], NS_SUB, tag::NGRAM_SUB, 0, s);
+        f.counts[1] = ngrams::<S, NS_SUB>(&sub[from..], bits, tag::NGRAM_SUB, 0, s);
     }
 
     // Shape of the registered label.
     let (sh, m) = shape::label(label, t.markov);
     let lb = len_bucket(label.len());
-    dense(s, tag::LEN_LABEL, label.len().min(40) as u32);
+    dense(s, bits, tag::LEN_LABEL, label.len().min(40) as u32);
     let host_len = sub.len() + p.registered.len();
-    dense(s, tag::LEN_NAME, (host_len / 4).min(40) as u32);
+    dense(s, bits, tag::LEN_NAME, (host_len / 4).min(40) as u32);
     f.entropy = sh.entropy;
     dense(
         s,
+        bits,
         tag::ENTROPY,
         ((sh.entropy * 4.0) as u32).min(24) * 8 + lb,
     );
     f.digits = sh.digits;
     let ratio = |a: u8, b: usize| (usize::from(a) * 10).checked_div(b).unwrap_or(0) as u32;
-    dense(s, tag::DIGITS, ratio(sh.digits, label.len()));
+    dense(s, bits, tag::DIGITS, ratio(sh.digits, label.len()));
     dense(
         s,
+        bits,
         tag::VOWELS,
         ratio(sh.vowels, usize::from(sh.letters)) * 8 + lb,
     );
     f.cons_run = sh.cons_run;
-    dense(s, tag::CONS_RUN, u32::from(sh.cons_run.min(10)));
-    dense(s, tag::DIGIT_RUN, u32::from(sh.digit_run.min(10)));
+    dense(s, bits, tag::CONS_RUN, u32::from(sh.cons_run.min(10)));
+    dense(s, bits, tag::DIGIT_RUN, u32::from(sh.digit_run.min(10)));
     f.hyph_label = sh.hyphens;
-    dense(s, tag::HYPH_LABEL, u32::from(sh.hyphens.min(5)));
-    dense(s, tag::SWITCHES, u32::from(sh.switches.min(10)));
-    dense(s, tag::REPEAT, u32::from(sh.repeat.min(5)));
+    dense(s, bits, tag::HYPH_LABEL, u32::from(sh.hyphens.min(5)));
+    dense(s, bits, tag::SWITCHES, u32::from(sh.switches.min(10)));
+    dense(s, bits, tag::REPEAT, u32::from(sh.repeat.min(5)));
     let shape_bits = u32::from(label.first().is_some_and(u8::is_ascii_digit))
         | u32::from(sh.letters == 0) << 1
         | u32::from(sh.hex) << 2
         | u32::from(p.name.as_bytes().contains(&b'_')) << 3;
-    dense(s, tag::SHAPE, shape_bits);
+    dense(s, bits, tag::SHAPE, shape_bits);
 
     // Likelihood under the benign trigram model, crossed with length.
     f.markov_label = m;
     let mbin = ((-m * 2.0) as u32).min(20);
-    dense(s, tag::MARKOV_LABEL, mbin * 8 + lb);
+    dense(s, bits, tag::MARKOV_LABEL, mbin * 8 + lb);
 
     // Dictionary-word coverage (dictionary DGAs), crossed with length.
     // Only labels long enough to hold several words are worth segmenting, and not those
@@ -370,12 +454,18 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     } else {
         u32::from(seg.covered) * 10 / u32::from(sh.letters)
     };
-    dense(s, tag::SEG_COVER, cover * 8 + lb);
-    dense(s, tag::SEG_WORDS, u32::from(seg.words.min(8)) * 8 + lb);
+    dense(s, bits, tag::SEG_COVER, cover * 8 + lb);
+    dense(
+        s,
+        bits,
+        tag::SEG_WORDS,
+        u32::from(seg.words.min(8)) * 8 + lb,
+    );
     // Coverage, word count and length together: benign compounds are two or three words,
     // generated phrases four to eight.
     dense(
         s,
+        bits,
         tag::SEG_CROSS,
         (cover / 2).min(4) * 64 + u32::from(seg.words.min(7)) * 8 + lb,
     );
@@ -383,7 +473,7 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
         // Mean word length and share of two-letter words ("of", "to", "the" glue).
         let mean = (u32::from(seg.covered) / u32::from(seg.words)).min(9);
         let short = (u32::from(seg.short) * 4 / u32::from(seg.words)).min(3);
-        dense(s, tag::SEG_SHAPE, mean * 4 + short);
+        dense(s, bits, tag::SEG_SHAPE, mean * 4 + short);
     }
 
     // Subdomain shape.
@@ -405,13 +495,14 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
         }
     }
     f.hyph_sub = hyph_sub;
-    dense(s, tag::NSUB, nsub.min(8) as u32);
-    dense(s, tag::SUB_LONGEST, (longest / 2).min(30) as u32);
-    dense(s, tag::HYPH_SUB, u32::from(hyph_sub.min(6)));
+    dense(s, bits, tag::NSUB, nsub.min(8) as u32);
+    dense(s, bits, tag::SUB_LONGEST, (longest / 2).min(30) as u32);
+    dense(s, bits, tag::HYPH_SUB, u32::from(hyph_sub.min(6)));
     if let Some((wm, wl)) = worst {
         f.markov_sub = Some(wm);
         dense(
             s,
+            bits,
             tag::MARKOV_SUB,
             ((-wm * 2.0) as u32).min(20) * 8 + len_bucket(wl),
         );
@@ -430,43 +521,43 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     };
     let own = |c: prior::Class| u16::from(t.loo == Some(c));
     let any = u16::from(t.loo.is_some());
-    let count = |tag: u8, key: &[u8], out: u16| prior::count(t.prior, tag, key).saturating_sub(out);
-    let sfx_seen = count(prior::TAG_SUFFIX_ALL, sfx, any) > 0;
-    let tld_seen = count(prior::TAG_TLD_ALL, tld, any) > 0;
+    // One hash per string serves all its counts and its identity slot.
+    let (sk, tk) = (prior::key(sfx), prior::key(tld));
+    let count = |tag: u8, key: u64, out: u16| prior::count(t.prior, tag, key).saturating_sub(out);
+    let sfx_seen = count(prior::TAG_SUFFIX_ALL, sk, any) > 0;
+    let tld_seen = count(prior::TAG_TLD_ALL, tk, any) > 0;
     if sfx_seen {
-        s.put(
-            NS_DENSE,
-            tag::SUFFIX,
-            hash::bytes(hash::seed(tag::SUFFIX), sfx),
-        );
+        s.put(NS_DENSE, tag::SUFFIX, ident_slot(bits, tag::SUFFIX, sk));
     }
     if tld_seen {
-        s.put(NS_DENSE, tag::TLD, hash::bytes(hash::seed(tag::TLD), tld));
+        s.put(NS_DENSE, tag::TLD, ident_slot(bits, tag::TLD, tk));
     }
     dense(
         s,
+        bits,
         tag::SUFFIX_UNSEEN,
         u32::from(sfx_seen) * 8 + u32::from(tld_seen) * 4 + kind,
     );
-    dense(s, tag::SUFFIX_KIND, kind * 16 + nsub.min(8) as u32);
-    dense(s, tag::PRIV_MARKOV, kind * 32 + mbin);
+    dense(s, bits, tag::SUFFIX_KIND, kind * 16 + nsub.min(8) as u32);
+    dense(s, bits, tag::PRIV_MARKOV, kind * 32 + mbin);
 
     // How common the TLD and suffix are among benign names, alone and with the label's
     // shape: this carries over to TLDs that no training family used. And how common the
     // suffix is among phishing names, against the benign count.
-    let tld_c = count(prior::TAG_TLD, tld, own(prior::Class::Benign));
-    let sfx_c = count(prior::TAG_SUFFIX, sfx, own(prior::Class::Benign));
-    let phish_c = count(prior::TAG_SUFFIX_PHISH, sfx, own(prior::Class::Phish));
+    let tld_c = count(prior::TAG_TLD, tk, own(prior::Class::Benign));
+    let sfx_c = count(prior::TAG_SUFFIX, sk, own(prior::Class::Benign));
+    let phish_c = count(prior::TAG_SUFFIX_PHISH, sk, own(prior::Class::Phish));
     f.tld_count = tld_c;
     f.suffix_phish = phish_c;
     f.suffix_benign = sfx_c;
     f.suffix_seen = sfx_seen;
     let (tb, sb, pb) = (prior::bin(tld_c), prior::bin(sfx_c), prior::bin(phish_c));
-    dense(s, tag::TLD_PRIOR, tb * 8 + lb);
-    dense(s, tag::SUFFIX_PRIOR, sb * 4 + kind);
-    dense(s, tag::SUFFIX_PHISH, (pb * 17 + sb) * 4 + kind);
+    dense(s, bits, tag::TLD_PRIOR, tb * 8 + lb);
+    dense(s, bits, tag::SUFFIX_PRIOR, sb * 4 + kind);
+    dense(s, bits, tag::SUFFIX_PHISH, (pb * 17 + sb) * 4 + kind);
     dense(
         s,
+        bits,
         tag::PRIOR_SHAPE,
         tb * 64 + (mbin / 3).min(7) * 8 + u32::from(sh.digits > 0) * 4 + nsub.min(3) as u32,
     );
@@ -476,8 +567,8 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     f.lex = lex;
     let brand = |s: &mut S, t: u8, id: Option<u16>| {
         if let Some(id) = id {
-            dense(s, t, 0);
-            dense(s, t, u32::from(id) + 1);
+            dense(s, bits, t, 0);
+            dense(s, bits, t, u32::from(id) + 1);
         }
     };
     brand(s, tag::BRAND_SUB, lex.brand_sub);
@@ -485,22 +576,70 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     brand(s, tag::BRAND_TYPO, lex.brand_typo);
     brand(s, tag::BRAND_GLYPH, lex.brand_glyph);
     if lex.owned {
-        dense(s, tag::BRAND_OWNED, 0);
+        dense(s, bits, tag::BRAND_OWNED, 0);
     }
-    dense(s, tag::KW_SUB, u32::from(lex.kw_sub.min(4)));
-    dense(s, tag::KW_LABEL, u32::from(lex.kw_label.min(4)));
+    dense(s, bits, tag::KW_SUB, u32::from(lex.kw_sub.min(4)));
+    dense(s, bits, tag::KW_LABEL, u32::from(lex.kw_label.min(4)));
     if let Some(k) = lex.kw_first {
-        dense(s, tag::KW_ID, u32::from(k));
+        dense(s, bits, tag::KW_ID, u32::from(k));
     }
 
     // Internationalised names.
     if has_xn(p.name.as_bytes()) {
         idn(p.name, &mut f);
-        dense(s, tag::PUNY, 0);
+        dense(s, bits, tag::PUNY, 0);
         if f.mixed {
-            dense(s, tag::MIXED, 0);
+            dense(s, bits, tag::MIXED, 0);
         }
         brand(s, tag::IDN_BRAND, f.idn_brand);
     }
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::{normalize, NameBuf};
+
+    struct Slots(Vec<(u8, usize)>);
+
+    impl Sink for Slots {
+        fn put(&mut self, _ns: usize, t: u8, slot: usize) {
+            self.0.push((t, slot));
+        }
+    }
+
+    /// Names at the edges of every bin: the debug assertion in `dense_slot` checks each bin
+    /// against its span, and every slot must fall inside the table.
+    #[test]
+    fn bins_stay_in_their_spans() {
+        let m = crate::Model::builtin().unwrap();
+        let long_sub = ["a-b-c-d-e-f-g-h"; 12].join(".");
+        let names = [
+            "a".repeat(63) + ".com",
+            "0123456789".repeat(6) + ".xyz",
+            "bcdfghjklmnpqrstvwxz".repeat(3) + ".ru",
+            "a-b-c-d-e-f-g-h-i-j-k-l.co.uk".to_string(),
+            format!("{long_sub}.paypal-login-secure-verify.github.io"),
+            "xn--pypal-4ve.com".to_string(),
+            "xn--80ak6aa92e.xn--p1ai".to_string(),
+            "stomachconnectadjustestimatethetruthsof.net".to_string(),
+            "x.y".to_string(),
+            "q.unknowntld".to_string(),
+            "a_b.c_d.example.org".to_string(),
+            "ab1cd2ef3gh4ij5kl6mn7op8qr9st0uv.duckdns.org".to_string(),
+        ];
+        for n in &names {
+            let mut buf = NameBuf::new();
+            let p = normalize(n, &mut buf).unwrap();
+            let mut s = Slots(Vec::new());
+            extract(&p, &m.tables(), &mut s);
+            let len = table_len(m.tables().bits);
+            assert!(s.0.iter().all(|&(_, i)| i < len), "{n}");
+        }
+        // The offsets tile the direct region without overlap.
+        for t in 1..tag::N {
+            assert!(OFF[t] >= OFF[t - 1] + SPAN[t - 1] || SPAN[t - 1] == 0);
+        }
+    }
 }

@@ -37,14 +37,6 @@ pub(crate) fn finish(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Hash of a (tag, value) pair, used for binned dense features: one multiply, since the
-/// table index takes the high bits of a second multiply anyway.
-#[inline(always)]
-pub(crate) fn pair(tag: u8, v: u32) -> u64 {
-    ((u64::from(tag) << 32) | u64::from(v) | 1 << 40).wrapping_mul(0xff51_afd7_ed55_8ccd)
-        ^ FNV_OFFSET
-}
-
 /// 64-bit fingerprint of a byte string (FNV-1a, then avalanched).
 pub fn fingerprint(data: &[u8]) -> u64 {
     finish(bytes(FNV_OFFSET, data))

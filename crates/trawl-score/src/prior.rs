@@ -29,15 +29,26 @@ pub(crate) const TAG_SUFFIX_ALL: u8 = 0xe4;
 /// Hash seed of suffix entries counted over phishing names.
 pub(crate) const TAG_SUFFIX_PHISH: u8 = 0xe5;
 
-#[inline(always)]
-fn slot(tag: u8, s: &[u8]) -> usize {
-    (hash::finish(hash::bytes(hash::seed(tag), s)) >> (64 - PRIOR_BITS)) as usize
+/// Hash of a suffix or TLD string: computed once a name and shared by its counts (one
+/// slot per tag, [`slot`]) and its identity feature.
+#[inline]
+pub(crate) fn key(s: &[u8]) -> u64 {
+    hash::bytes(hash::seed(0xe0), s)
 }
 
-/// Count of `s` (a TLD or a suffix, per `tag`) in the table; 0 for a malformed table.
+/// Slot of `key` under `tag`: the tag is mixed in, then multiply-shift.
+#[inline(always)]
+fn slot(tag: u8, key: u64) -> usize {
+    let h = (key ^ u64::from(tag).wrapping_mul(0x0101_0101_0101_0101))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> (64 - PRIOR_BITS)) as usize
+}
+
+/// Count of the string hashed to `key` (a TLD or a suffix, per `tag`) in the table; 0 for
+/// a malformed table.
 #[inline]
-pub(crate) fn count(table: &[u16], tag: u8, s: &[u8]) -> u16 {
-    table.get(slot(tag, s)).copied().unwrap_or(0)
+pub(crate) fn count(table: &[u16], tag: u8, key: u64) -> u16 {
+    table.get(slot(tag, key)).copied().unwrap_or(0)
 }
 
 /// The TLD of a suffix (its last label).
@@ -71,18 +82,19 @@ pub(crate) fn build<'a>(suffixes: impl Iterator<Item = (Class, &'a [u8])>) -> Ve
             continue;
         }
         let tld = tld_of(s);
-        let mut add = |tag: u8, key: &[u8]| {
-            let c = &mut t[slot(tag, key)];
+        let (sk, tk) = (key(s), key(tld));
+        let mut add = |tag: u8, k: u64| {
+            let c = &mut t[slot(tag, k)];
             *c = c.saturating_add(1);
         };
-        add(TAG_SUFFIX_ALL, s);
-        add(TAG_TLD_ALL, tld);
+        add(TAG_SUFFIX_ALL, sk);
+        add(TAG_TLD_ALL, tk);
         match class {
             Class::Benign => {
-                add(TAG_SUFFIX, s);
-                add(TAG_TLD, tld);
+                add(TAG_SUFFIX, sk);
+                add(TAG_TLD, tk);
             }
-            Class::Phish => add(TAG_SUFFIX_PHISH, s),
+            Class::Phish => add(TAG_SUFFIX_PHISH, sk),
             Class::Dga => {}
         }
     }
@@ -102,15 +114,15 @@ mod tests {
                 .map(|s| (Class::Benign, s))
                 .chain([(Class::Phish, &b"github.io"[..]), (Class::Dga, b"cx")]),
         );
-        assert_eq!(count(&t, TAG_SUFFIX_PHISH, b"github.io"), 1);
-        assert_eq!(count(&t, TAG_SUFFIX_ALL, b"github.io"), 2);
-        assert_eq!(count(&t, TAG_TLD_ALL, b"cx"), 1);
-        assert_eq!(count(&t, TAG_TLD, b"com"), 2);
-        assert_eq!(count(&t, TAG_TLD, b"uk"), 1);
-        assert_eq!(count(&t, TAG_SUFFIX, b"co.uk"), 1);
-        assert_eq!(count(&t, TAG_TLD, b"io"), 1);
-        assert_eq!(count(&t, TAG_TLD, b"cx"), 0);
-        assert_eq!(count(&[], TAG_TLD, b"com"), 0);
+        assert_eq!(count(&t, TAG_SUFFIX_PHISH, key(b"github.io")), 1);
+        assert_eq!(count(&t, TAG_SUFFIX_ALL, key(b"github.io")), 2);
+        assert_eq!(count(&t, TAG_TLD_ALL, key(b"cx")), 1);
+        assert_eq!(count(&t, TAG_TLD, key(b"com")), 2);
+        assert_eq!(count(&t, TAG_TLD, key(b"uk")), 1);
+        assert_eq!(count(&t, TAG_SUFFIX, key(b"co.uk")), 1);
+        assert_eq!(count(&t, TAG_TLD, key(b"io")), 1);
+        assert_eq!(count(&t, TAG_TLD, key(b"cx")), 0);
+        assert_eq!(count(&[], TAG_TLD, key(b"com")), 0);
         assert_eq!(
             (bin(0), bin(1), bin(2), bin(3), bin(u16::MAX)),
             (0, 1, 2, 2, 16)

@@ -205,7 +205,6 @@ pub struct TrainSummary {
 }
 
 struct Collect {
-    bits: u32,
     idx: Vec<u32>,
 }
 
@@ -214,7 +213,7 @@ struct Collect {
 const GROUP_SUFFIX: u32 = 3;
 
 impl Sink for Collect {
-    fn put(&mut self, ns: usize, t: u8, h: u64) {
+    fn put(&mut self, ns: usize, t: u8, slot: usize) {
         let g = match t {
             features::tag::SUFFIX
             | features::tag::TLD
@@ -225,8 +224,7 @@ impl Sink for Collect {
             | features::tag::PRIOR_SHAPE => GROUP_SUFFIX,
             _ => ns as u32,
         };
-        self.idx
-            .push((g << 30) | features::index(h, ns, self.bits) as u32);
+        self.idx.push((g << 30) | slot as u32);
     }
 }
 
@@ -236,13 +234,12 @@ struct Row {
     norms: [f32; 4],
 }
 
-fn rows(names: &[String], t: &Tables<'_>, bits: u32) -> Vec<Row> {
+fn rows(names: &[String], t: &Tables<'_>) -> Vec<Row> {
     names
         .par_iter()
         .map(|n| {
             let mut buf = NameBuf::new();
             let mut c = Collect {
-                bits,
                 idx: Vec::with_capacity(256),
             };
             let ns: [f32; N_NS] = match normalize(n, &mut buf) {
@@ -463,20 +460,21 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
     let (extra, extra_tags) = synthesise_extra(&benign, &phish, &dga, &platforms, cfg);
 
     let tables = |c: Option<Class>| Tables {
+        bits,
         markov: &markov,
         words: &words,
         prior: &prior,
         loo: c,
     };
-    let rb = rows(&benign, &tables(Some(Class::Benign)), bits);
-    let rp = rows(&phish, &tables(Some(Class::Phish)), bits);
-    let mut rd = rows(&dga, &tables(Some(Class::Dga)), bits);
+    let rb = rows(&benign, &tables(Some(Class::Benign)));
+    let rp = rows(&phish, &tables(Some(Class::Phish)));
+    let mut rd = rows(&dga, &tables(Some(Class::Dga)));
     // Synthetic names were not counted: no leave-one-out for them.
-    rd.extend(rows(&synthetic, &tables(None), bits));
+    rd.extend(rows(&synthetic, &tables(None)));
     for _ in &synthetic {
         dga_tags.push("synthetic".to_string());
     }
-    rd.extend(rows(&extra, &tables(None), bits));
+    rd.extend(rows(&extra, &tables(None)));
     dga_tags.extend(extra_tags.iter().map(|s| format!("synthetic-{s}")));
     // Rare DGA families weigh more (1/sqrt(family size)), so the model learns what they
     // share rather than the two or three families that make up most of the list.
