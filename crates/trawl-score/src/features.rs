@@ -428,10 +428,11 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     dense(s, bits, tag::HYPH_LABEL, u32::from(sh.hyphens.min(5)));
     dense(s, bits, tag::SWITCHES, u32::from(sh.switches.min(10)));
     dense(s, bits, tag::REPEAT, u32::from(sh.repeat.min(5)));
+    // A `_` anywhere in the name: the host labels stripped off it never hold one.
     let shape_bits = u32::from(label.first().is_some_and(u8::is_ascii_digit))
         | u32::from(sh.letters == 0) << 1
         | u32::from(sh.hex) << 2
-        | u32::from(p.name.as_bytes().contains(&b'_')) << 3;
+        | u32::from(p.subdomain.contains('_') || p.registered.contains('_')) << 3;
     dense(s, bits, tag::SHAPE, shape_bits);
 
     // Likelihood under the benign trigram model, crossed with length.
