@@ -9,6 +9,9 @@ use std::net::IpAddr;
 
 #[cfg(test)]
 mod reference;
+mod scan;
+
+use scan::fast_copy;
 
 /// Longest name accepted, in bytes of its ASCII (punycode) form.
 pub const MAX_NAME_LEN: usize = 253;
@@ -178,7 +181,7 @@ impl Parsed<'_> {
 /// literals and reverse-DNS names; splits off the public suffix (ICANN and PRIVATE sections);
 /// and strips common host labels such as `www` from the left of the subdomain.
 pub fn normalize<'b>(input: &str, buf: &'b mut NameBuf) -> Result<Parsed<'b>, NameError> {
-    let mut s = input.trim();
+    let mut s = trim(input);
     if let Some(rest) = s.strip_prefix("*.") {
         s = rest;
     }
@@ -217,6 +220,18 @@ pub fn normalize<'b>(input: &str, buf: &'b mut NameBuf) -> Result<Parsed<'b>, Na
     Ok(finish(name, Dots::SCAN))
 }
 
+/// `s.trim()`. A name's first and last bytes are nearly always printable ASCII, which is
+/// never white space, and then the Unicode-aware scan is skipped.
+#[inline(always)]
+fn trim(s: &str) -> &str {
+    let graphic = |b: Option<&u8>| b.is_some_and(|&b| b.wrapping_sub(0x21) < 0x5e);
+    if graphic(s.as_bytes().first()) && graphic(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 /// Reverse-DNS names aside, split a valid, lower-case name.
 #[inline]
 fn finish(name: &str, dots: Dots) -> Parsed<'_> {
@@ -231,96 +246,14 @@ fn finish(name: &str, dots: Dots) -> Parsed<'_> {
     split(name, dots)
 }
 
-/// Byte -> its lower-case form in the low byte (0 if it may not appear in a name; `.` may),
-/// and in the high byte [`BAD`] for those and [`NOT_IP`] for bytes that are neither digits
-/// nor dots.
-const COPY: [u16; 256] = {
-    let mut t = [BAD; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = (b as u8).to_ascii_lowercase();
-        if c.is_ascii_lowercase() || c == b'-' || c == b'_' {
-            t[b] = c as u16 | NOT_IP;
-        } else if c.is_ascii_digit() || c == b'.' {
-            t[b] = c as u16;
-        }
-        b += 1;
-    }
-    t
-};
-/// Flag in [`COPY`]: the byte may not appear in a name.
-const BAD: u16 = 0x100;
-/// Flag in [`COPY`]: the byte is neither a digit nor a dot.
-const NOT_IP: u16 = 0x200;
-
-/// The common case in one pass: an ASCII name of letters, digits, `-`, `_` and dots, with
-/// no empty or over-long label and at least one byte that is neither a digit nor a dot (so
-/// it cannot be an IP literal), lower-cased into `dst`. Returns its length and where its
-/// dots are, or `None` for anything else, which then takes the careful path (same result,
-/// plus the reasons).
-#[inline]
-fn fast_copy(src: &[u8], dst: &mut [u8; 256]) -> Option<(usize, Dots)> {
-    if src.len() > MAX_NAME_LEN {
-        return None;
-    }
-    // Copy and classify without a branch per byte; the labels are checked after.
-    let mut seen = 0u16;
-    for (d, &b) in dst.iter_mut().zip(src) {
-        let t = COPY[usize::from(b)];
-        *d = t as u8;
-        seen |= t;
-    }
-    if seen & (BAD | NOT_IP) != NOT_IP {
-        return None;
-    }
-    labels_ok(dst, src.len()).map(|d| (src.len(), d))
-}
-
-/// Whether every label of `buf[..n]` (`n` <= [`MAX_NAME_LEN`]) is 1 to [`MAX_LABEL_LEN`]
-/// bytes long, and if so where the dots are. Finds the dots eight bytes at a time.
-#[inline]
-fn labels_ok(buf: &[u8; 256], n: usize) -> Option<Dots> {
-    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let mut start = 0usize;
-    let mut mask = 0u64;
-    for (k, chunk) in buf.chunks_exact(8).enumerate() {
-        let at = k * 8;
-        if at >= n {
-            break;
-        }
-        let mut w = 0u64;
-        for (j, &b) in chunk.iter().enumerate() {
-            w |= u64::from(b) << (8 * j);
-        }
-        let x = w ^ 0x2e2e_2e2e_2e2e_2e2e;
-        // High bit of each byte that is a dot (exact: no carries between bytes).
-        let mut dots = !(((x & LO7) + LO7) | x | LO7);
-        if n - at < 8 {
-            dots &= (1u64 << (8 * (n - at))) - 1;
-        }
-        while dots != 0 {
-            let p = at + (dots.trailing_zeros() / 8) as usize;
-            if p == start || p - start > MAX_LABEL_LEN {
-                return None;
-            }
-            mask |= 1u64.checked_shl(p as u32).unwrap_or(0);
-            start = p + 1;
-            dots &= dots - 1;
-        }
-    }
-    (n > start && n - start <= MAX_LABEL_LEN).then_some(if n <= 64 {
-        Dots { mask, exact: true }
-    } else {
-        Dots::SCAN
-    })
-}
-
 /// Where the dots of a name are: a bit per byte for names of up to 64 bytes (found while
 /// checking the labels), so finding a label boundary costs one instruction; longer names
 /// are scanned.
 #[derive(Clone, Copy)]
 struct Dots {
+    /// Bit `i` set when byte `i` is a dot (valid when `exact`).
     mask: u64,
+    /// Whether `mask` holds all dots (the name has at most 64 bytes).
     exact: bool,
 }
 
@@ -982,7 +915,8 @@ mod tests {
             cases.push(n.clone());
             cases.push(format!("{n}.com"));
         }
-        let alpha: Vec<char> = "abcxyz019.-_ *[]:.AZ\u{fc}\u{430}\u{3b1}.\u{200b}%/"
+        let alpha: Vec<char> =
+            "abcxyz019.-_ *[]:.AZ\u{fc}\u{430}\u{3b1}.\u{200b}%/\t\u{a0}\u{3000}\u{85}\u{1f}\u{7f}~!"
             .chars()
             .collect();
         for _ in 0..60_000 {
@@ -1018,7 +952,7 @@ mod tests {
             for b in &mut buf[..n] {
                 *b = if rng.below(dots) == 0 { b'.' } else { b'k' };
             }
-            let got = labels_ok(&buf, n);
+            let got = scan::labels_ok(&buf, n);
             assert_eq!(got.is_some(), validate(&buf[..n]).is_ok());
             if let Some(d) = got.filter(|d| d.exact) {
                 for i in 0..=n {
