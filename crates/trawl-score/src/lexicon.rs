@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+mod fold;
 #[cfg(test)]
 mod reference;
 
@@ -466,6 +467,8 @@ impl Dfa {
 
 struct Lexicon {
     dfa: Dfa,
+    /// `dfa` with look-alike folding in its table.
+    fold: fold::Folder,
     /// Brand indices by (length, first letter) and by (length, last letter), as offsets
     /// into `cands` (`first[b]..first[b + 1]`): one edit leaves the first or the last
     /// letter in place, so these two buckets hold every candidate.
@@ -553,6 +556,7 @@ fn lexicon() -> &'static Lexicon {
         let near_first = merged(&by_first);
         let near_last = merged(&by_last);
         Lexicon {
+            fold: fold::Folder::new(&dfa),
             dfa,
             first,
             last,
@@ -700,72 +704,7 @@ const FOLD: [u8; 256] = {
     t
 };
 
-/// Automaton class of a byte after look-alike folding ([`FOLD`]), with [`SPECIAL`] set on
-/// the bytes that are dropped (`-`) or may fold with the next one (`r`, `v`).
-const FOLD_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = CLASS[FOLD[b] as usize];
-        b += 1;
-    }
-    t[b'-' as usize] = SPECIAL;
-    t[b'r' as usize] |= SPECIAL;
-    t[b'v' as usize] |= SPECIAL;
-    t
-};
-/// Flag bit in [`FOLD_CLASS`] (above every class).
-const SPECIAL: u8 = 0x40;
-
-/// Run the automaton over `s` with ASCII look-alikes folded on the fly (`rn`->`m`,
-/// `vv`->`w`, digits that look like letters -> those letters, hyphens dropped:
-/// `pay-pal`), from the root. For each match calls [`Hits::hit`] with the pattern and
-/// `end`, where `s[..end]` is the text read so far ([`folds`] says whether folding changed
-/// it).
-#[inline]
-fn fold_scan(dfa: &Dfa, s: &[u8], cx: &mut Hits<'_>) {
-    // Local copies, so the loop keeps them in registers.
-    let next: &[u32] = &dfa.next;
-    let match_from = dfa.match_from;
-    let mut state = 0u32;
-    let n = s.len();
-    let mut i = 0;
-    while i < n {
-        let b = s[i];
-        i += 1;
-        let mut c = FOLD_CLASS[usize::from(b)];
-        if c & SPECIAL != 0 {
-            // `r`, `v` or `-`: look at the next byte.
-            let (class, used) = special(b, s.get(i).copied());
-            if class == SPECIAL {
-                continue;
-            }
-            c = class;
-            i += used;
-        }
-        // Every entry is a row start, and `c < CLASSES`: always in bounds.
-        state = next[state as usize + usize::from(c)];
-        if state >= match_from {
-            for &id in dfa.matches(state as usize) {
-                cx.hit(usize::from(id), i);
-            }
-        }
-    }
-}
-
-/// Class of a [`SPECIAL`] byte `b` followed by `next`, and how many more bytes it takes
-/// (1 for a folded pair); [`SPECIAL`] for a byte that is dropped.
-#[inline(always)]
-fn special(b: u8, next: Option<u8>) -> (u8, usize) {
-    match (b, next) {
-        (b'-', _) => (SPECIAL, 0),
-        (b'r', Some(b'n')) => (CLASS[usize::from(b'm')], 1),
-        (b'v', Some(b'v')) => (CLASS[usize::from(b'w')], 1),
-        _ => (FOLD_CLASS[usize::from(b)] & !SPECIAL, 0),
-    }
-}
-
-/// Whether [`fold_scan`] changes anything in `s` (read up to a point where it stopped after
+/// Whether the folding scan changes anything in `s` (read up to a point where it stopped after
 /// a byte): a byte that folds on its own, or an `rn` / `vv` pair (`r` is never the second
 /// byte of a pair, and a run of `v`s is paired from its start, so any such pair in `s` was
 /// folded).
@@ -880,9 +819,9 @@ pub(crate) fn scan(label: &str, sub: &str) -> LexHits {
         in_sub: true,
     };
     // The dot between the parts is in no pattern: the label's pass starts at the root.
-    fold_scan(&lex.dfa, sub.as_bytes(), &mut cx);
+    lex.fold.scan(&lex.dfa, sub.as_bytes(), &mut cx);
     cx.in_sub = false;
-    fold_scan(&lex.dfa, label.as_bytes(), &mut cx);
+    lex.fold.scan(&lex.dfa, label.as_bytes(), &mut cx);
     let mut h = cx.h;
     if h.owned {
         return h;
@@ -1105,10 +1044,8 @@ mod tests {
         for &t in &dfa.next {
             assert!((t as usize) % CLASSES == 0 && (t as usize) < dfa.next.len());
         }
-        for b in 0..256 {
-            assert!(usize::from(FOLD_CLASS[b] & !SPECIAL) < CLASSES);
-            assert!(usize::from(CLASS[b]) < CLASSES);
-        }
+        assert!(CLASS.iter().all(|&c| usize::from(c) < CLASSES));
+        assert!(fold::Folder::fits(dfa));
         assert!(dfa.match_from as usize <= dfa.next.len());
     }
 
