@@ -48,6 +48,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(v) = env("SYNX") {
         cfg.synthetic_extra = v.parse()?;
     }
+    if let Some(v) = env("SYNP") {
+        cfg.synthetic_phrases = v.parse()?;
+    }
     if let Some(v) = env("AUG") {
         cfg.augment = v == "1";
     }

@@ -115,6 +115,9 @@ pub struct TrainConfig {
     /// Passes that see only the generic (non-n-gram) features before the n-grams join, so
     /// the generic features carry what they can and n-grams learn the rest.
     pub generic_epochs: u32,
+    /// Share of the dictionary synthetic names that are phrases of common English words
+    /// ([`COMMON_WORDS`]) rather than words drawn from the whole word list.
+    pub synthetic_phrases: f64,
     /// Synthetic DGA names of each extra style (each style its own family, so weighed
     /// like one): short random labels under two-letter country TLDs, and random labels
     /// on hosting/dynamic-DNS platforms. See [`synthesise_extra`].
@@ -126,7 +129,7 @@ impl Default for TrainConfig {
         TrainConfig {
             seed: 42,
             epochs: 6,
-            bits: 18,
+            bits: 19,
             augment: true,
             lr: 0.1,
             l2: 1e-6,
@@ -137,6 +140,7 @@ impl Default for TrainConfig {
             synthetic: 80_000,
             synthetic_words: true,
             synthetic_extra: 20_000,
+            synthetic_phrases: 0.5,
         }
     }
 }
@@ -521,6 +525,10 @@ const FUNCTION_WORDS: &[&str] = &[
     "all", "any", "not", "no", "so", "if", "but", "has", "have", "new", "one", "my",
 ];
 
+/// The 5,000 commonest English words of 3 or more letters (see `data/README.md`): the
+/// vocabulary of running text, which phrase DGAs glue together. Training only.
+const COMMON_WORDS: &str = include_str!("../data/common.txt");
+
 /// Alphabets of random synthetic labels.
 const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -548,7 +556,10 @@ fn listed_tlds<'a>(benign: &'a [String], phish: &'a [String], dga: &'a [String])
 
 /// Random names for [`TrainConfig::synthetic`]: half are labels of 3-24 letters (a fifth
 /// of them with digits too) under TLDs uniform over the TLDs of all listed names, half are
-/// dictionary words glued together under the TLD of a random benign name.
+/// dictionary words glued together under the TLD of a random benign name (half of those,
+/// [`TrainConfig::synthetic_phrases`], phrases of common words: words drawn from the whole
+/// list are mostly rare and long, running text is not; DGA ROC AUC +0.0006 on the mean of
+/// six split seeds, every seed up).
 fn synthesise(
     benign: &[String],
     phish: &[String],
@@ -568,6 +579,7 @@ fn synthesise(
         .map(str::trim)
         .filter(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_lowercase()))
         .collect();
+    let common: Vec<&str> = COMMON_WORDS.lines().map(str::trim).collect();
     (0..cfg.synthetic)
         .map(|i| {
             let mut n = String::new();
@@ -577,9 +589,17 @@ fn synthesise(
                 // third of the words are the short function words that fill real text.
                 let k = 2 + rng.below(6);
                 let glue = rng.unit() < 0.5;
+                let phrase = rng.unit() < cfg.synthetic_phrases;
                 for _ in 0..k {
                     if n.len() < 40 {
-                        if glue && rng.unit() < 0.33 {
+                        if phrase {
+                            // Running text: common words, a fifth of them function words.
+                            if rng.unit() < 0.2 {
+                                n.push_str(FUNCTION_WORDS[rng.below(FUNCTION_WORDS.len())]);
+                            } else {
+                                n.push_str(common[rng.below(common.len())]);
+                            }
+                        } else if glue && rng.unit() < 0.33 {
                             n.push_str(FUNCTION_WORDS[rng.below(FUNCTION_WORDS.len())]);
                         } else {
                             n.push_str(dict[rng.below(dict.len())]);

@@ -95,8 +95,9 @@ pub struct TrainArgs {
     /// Passes over the data.
     #[arg(long, default_value_t = 6)]
     pub epochs: u32,
-    /// log2 of the weight-table size (18 = 1 MiB of weights).
-    #[arg(long, default_value_t = 18)]
+    /// log2 of the n-gram weight slots (19 = 1 MiB of i8 weights for both scores; each
+    /// step doubles the table: 20 was +0.001 ROC AUC and 10% slower).
+    #[arg(long, default_value_t = 19)]
     pub bits: u32,
     /// Do not prefix bare benign domains with common host labels.
     #[arg(long)]
