@@ -745,3 +745,52 @@ pub fn split(
     }
     (train, test)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn common_words_are_lower_case_letters_sorted_once_each() {
+        let words: Vec<&str> = COMMON_WORDS.lines().collect();
+        assert_eq!(words.len(), 5000);
+        assert!(words
+            .iter()
+            .all(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_lowercase())));
+        assert!(words.windows(2).all(|p| p[0] < p[1]));
+    }
+
+    /// Whether `s` splits into words of `vocab` (plain dynamic programming).
+    fn splits(s: &str, vocab: &HashSet<&str>) -> bool {
+        let mut ok = vec![false; s.len() + 1];
+        ok[0] = true;
+        for i in 1..=s.len() {
+            ok[i] = (0..i).any(|j| ok[j] && vocab.contains(&s[j..i]));
+        }
+        ok[s.len()]
+    }
+
+    #[test]
+    fn synthetic_phrases_are_common_words_under_benign_tlds() {
+        let lists = vec!["example.com".to_string(), "example.org".to_string()];
+        let cfg = TrainConfig {
+            synthetic: 400,
+            synthetic_phrases: 1.0,
+            ..TrainConfig::default()
+        };
+        let names = synthesise(&lists, &lists, &lists, &cfg);
+        assert_eq!(names, synthesise(&lists, &lists, &lists, &cfg));
+        let vocab: HashSet<&str> = COMMON_WORDS
+            .lines()
+            .chain(FUNCTION_WORDS.iter().copied())
+            .collect();
+        // Every second name is a dictionary name; with `synthetic_phrases` 1 all of them
+        // are phrases.
+        for n in names.iter().skip(1).step_by(2) {
+            let (label, tld) = n.split_once('.').unwrap();
+            assert!(tld == "com" || tld == "org", "{n}");
+            assert!(splits(label, &vocab), "{n}");
+        }
+    }
+}
