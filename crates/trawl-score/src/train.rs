@@ -590,19 +590,20 @@ fn synthesise(
                 let k = 2 + rng.below(6);
                 let glue = rng.unit() < 0.5;
                 let phrase = rng.unit() < cfg.synthetic_phrases;
+                // Where the words come from and how many are function words: phrases of
+                // running text take common words (a fifth function words), the others any
+                // word of the list (a third function words when glued).
+                let (pool, function_share) = match (phrase, glue) {
+                    (true, _) => (&common, 0.2),
+                    (false, true) => (&dict, 0.33),
+                    (false, false) => (&dict, 0.0),
+                };
                 for _ in 0..k {
                     if n.len() < 40 {
-                        if phrase {
-                            // Running text: common words, a fifth of them function words.
-                            if rng.unit() < 0.2 {
-                                n.push_str(FUNCTION_WORDS[rng.below(FUNCTION_WORDS.len())]);
-                            } else {
-                                n.push_str(common[rng.below(common.len())]);
-                            }
-                        } else if glue && rng.unit() < 0.33 {
+                        if function_share > 0.0 && rng.unit() < function_share {
                             n.push_str(FUNCTION_WORDS[rng.below(FUNCTION_WORDS.len())]);
                         } else {
-                            n.push_str(dict[rng.below(dict.len())]);
+                            n.push_str(pool[rng.below(pool.len())]);
                         }
                     }
                 }
