@@ -93,6 +93,29 @@ pub struct Summary {
     /// Hosts and workstations involved (the first 20 each).
     pub hosts: Vec<String>,
     pub workstations: Vec<String>,
+    /// A digest's repeated keys, most repeated first (the first 20): how often each repeated
+    /// inside its dedup window, and when.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<RepeatLine>,
+    /// The pivot link leads to the first alert summarised only: the alerts do not share the
+    /// values the link needs (their uids differ, for a link on `{uid}`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pivot_first: bool,
+}
+
+/// One repeated key of a digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepeatLine {
+    pub key: String,
+    /// Repeats inside the dedup window (the alert that opened it not counted).
+    pub count: u64,
+    /// First and last repeat, RFC 3339.
+    pub first: String,
+    pub last: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workstation: Option<String>,
 }
 
 impl Alert {
@@ -184,6 +207,11 @@ pub fn record_ts(rec: &Record<'_>) -> Option<f64> {
         Value::Str(s) => std::str::from_utf8(s).ok()?.parse().ok(),
         _ => None,
     }
+}
+
+/// A count and a noun, singular or plural: `1 alert`, `2 alerts`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Epoch seconds as RFC 3339 UTC with milliseconds.

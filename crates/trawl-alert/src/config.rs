@@ -21,10 +21,13 @@ pub struct AlertsConfig {
     /// The alert store (de-duplication, mutes, first-seen domains, outbox); default
     /// `alerts.sqlite` in the state folder.
     pub store: Option<PathBuf>,
-    /// Repeats of a rule's key are suppressed for this long unless the rule says otherwise
-    /// (default 1h).
+    /// Repeats of a rule's key are suppressed for this long, for every rule that does not set
+    /// its own `dedup`. Unset (the default): each kind's own window ([`default_dedup`]).
     #[serde(default, with = "crate::duration::serde_opt")]
     pub dedup: Option<Duration>,
+    /// How often the repeats suppressed inside dedup windows are reported, as one digest alert
+    /// per rule (`"1d"`, the default; `"off"`). Periods are aligned on UTC (`1d`: midnight).
+    pub digest: Option<Digest>,
     /// Conditions (trawl query language) that silence every rule for matching records.
     #[serde(default)]
     pub allow: Vec<String>,
@@ -65,10 +68,12 @@ pub struct RuleConfig {
     /// Fields whose values make an alert "the same" for de-duplication (the kind's default
     /// otherwise, e.g. `["query", "id.orig_h"]` for DNS).
     pub key: Option<Vec<String>>,
-    /// How long a key stays quiet after it fired (default: `[alerts] dedup`, 1h); `0` sends
-    /// every match.
+    /// How long a key stays quiet after it fired (default: `[alerts] dedup`, else the kind's
+    /// window, see [`default_dedup`]); `0` sends every match.
     #[serde(default, with = "crate::duration::serde_opt")]
     pub dedup: Option<Duration>,
+    /// The digest of this rule's repeats, instead of `[alerts] digest` (`"off"` for none).
+    pub digest: Option<Digest>,
     /// Record fields every alert carries (the kind's default otherwise).
     pub fields: Option<Vec<String>>,
     /// A one-line title template (`Phishing lookup {query} by {workstation}`).
@@ -111,6 +116,74 @@ pub enum RuleKind {
     UserAgent,
     /// A registered domain never seen before on this network.
     FirstSeen,
+}
+
+/// How long a key stays quiet after it fired, when neither the rule nor `[alerts]` set
+/// `dedup`: a day for most kinds (an analyst looks at a host's odd user-agent, a hash or a
+/// phishing lookup by a client once a day; the repeats go to the daily digest), a week for
+/// outdated software (it stays outdated until the next patch round), and none for
+/// `first_seen` (a registered domain is new only once: the rule fires once per domain by
+/// itself).
+pub fn default_dedup(kind: RuleKind) -> Duration {
+    const DAY: u64 = 86_400;
+    match kind {
+        RuleKind::Match | RuleKind::FileHash | RuleKind::UserAgent => Duration::from_secs(DAY),
+        RuleKind::Software => Duration::from_secs(7 * DAY),
+        RuleKind::FirstSeen => Duration::ZERO,
+    }
+}
+
+/// The digest period when neither the rule nor `[alerts]` set `digest`.
+pub const DEFAULT_DIGEST: Duration = Duration::from_secs(86_400);
+
+/// `digest = "1d"`, `digest = "off"` (also `false` or `0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digest {
+    /// No digest: repeats are only counted in the metrics.
+    Off,
+    /// One digest per rule per period (aligned on UTC).
+    Every(Duration),
+}
+
+impl Digest {
+    /// The period, `None` when off.
+    pub fn period(self) -> Option<Duration> {
+        match self {
+            Digest::Off => None,
+            Digest::Every(d) if d.is_zero() => None,
+            Digest::Every(d) => Some(d),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Off(bool),
+            Secs(f64),
+            Text(String),
+        }
+        let bad =
+            || serde::de::Error::custom("a digest period such as \"1d\" or \"12h\", or \"off\"");
+        let d = match Raw::deserialize(d)? {
+            Raw::Off(false) => return Ok(Digest::Off),
+            Raw::Off(true) => return Err(bad()),
+            Raw::Secs(s) => crate::duration::parse(&s.to_string()).map_err(|_| bad())?,
+            Raw::Text(t) if matches!(t.trim(), "off" | "none" | "no") => return Ok(Digest::Off),
+            Raw::Text(t) => crate::duration::parse(&t).map_err(|_| bad())?,
+        };
+        if d.is_zero() {
+            Ok(Digest::Off)
+        } else if d < Duration::from_secs(60) {
+            Err(serde::de::Error::custom(
+                "a digest period of at least a minute (it is a report, not an alert stream)",
+            ))
+        } else {
+            Ok(Digest::Every(d))
+        }
+    }
 }
 
 /// `aggregate = { window = "5m", after = 3 }`: in each window, the first `after` alerts of the

@@ -1,6 +1,7 @@
 //! The engine: records in, alerts out. For each record it runs the rules, then, for a match,
 //! applies mutes, de-duplication and aggregation, and writes what fires to the store's outbox
-//! (with its quiet window, in one transaction) before handing it back.
+//! (with its quiet window, in one transaction) before handing it back. Repeats inside a quiet
+//! window are counted and reported by each rule's digest ([`crate::digest`]).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -12,6 +13,7 @@ use trawl_zeek::Record;
 use crate::alert::{self, field_text, record_ts, rfc3339, stable_id, Alert, Severity, Summary};
 use crate::cond::Cond;
 use crate::config::{AlertsConfig, ConfigError, RuleKind};
+use crate::digest::{self, pivot_for_many, Common, Repeat};
 use crate::rules::{Extra, Rule};
 use crate::store::{Mute, Store, StoreError};
 use crate::template::Escape;
@@ -39,6 +41,8 @@ pub struct Stats {
     pub deduplicated: u64,
     /// Alerts folded into a summary.
     pub aggregated: u64,
+    /// Digests of repeats fired (also counted in `fired`).
+    pub digests: u64,
     /// Store errors (logged; the alert is still handed back).
     pub store_errors: u64,
 }
@@ -53,9 +57,12 @@ struct Window {
     keys: Vec<String>,
     hosts: Vec<String>,
     workstations: Vec<String>,
+    /// What the held alerts' pivot placeholders share, and the first one's link.
+    common: Common,
+    first_pivot: Option<String>,
 }
 
-const SUMMARY_LIST: usize = 20;
+const SUMMARY_LIST: usize = digest::LIST;
 const SEEN_CACHE: usize = 1_000_000;
 const WORKSTATIONS: usize = 100_000;
 
@@ -77,6 +84,10 @@ pub struct Engine {
     learn_os: bool,
     workstations: HashMap<String, String>,
     windows: HashMap<usize, Window>,
+    /// Repeats counted since the last write to the store, per rule and key.
+    repeats: HashMap<usize, HashMap<String, Repeat>>,
+    /// When each rule's digest is due (rules with repeats only).
+    digest_due: HashMap<usize, f64>,
     stats: Stats,
     name_buf: NameBuf,
 }
@@ -126,6 +137,8 @@ impl Engine {
             learn_os,
             workstations: HashMap::new(),
             windows: HashMap::new(),
+            repeats: HashMap::new(),
+            digest_due: HashMap::new(),
             stats: Stats::default(),
             name_buf: NameBuf::new(),
         };
@@ -148,6 +161,20 @@ impl Engine {
         for (host, os, n) in self.store.host_os()? {
             if let Some(o) = Os::from_name(&os) {
                 self.evidence.entry(host).or_default().counts[o.index()] = n;
+            }
+        }
+        for (rule, since) in self.store.repeat_starts()? {
+            let Some(i) = self.rules.iter().position(|r| r.name == rule) else {
+                continue;
+            };
+            match self.rules[i].digest {
+                Some(p) => {
+                    self.digest_due.insert(i, digest::period_end(since, p));
+                }
+                // The digest was turned off: its counts would never be reported.
+                None => {
+                    self.store.drop_repeats(&rule)?;
+                }
             }
         }
         for (i, r) in self.rules.iter().enumerate() {
@@ -239,8 +266,10 @@ impl Engine {
         }
     }
 
-    /// Commits the batch's writes (before the alerts are handed to delivery).
+    /// Commits the batch's writes (before the alerts are handed to delivery), the repeats
+    /// counted in it included.
     pub fn end_batch(&mut self) {
+        self.save_repeats();
         if let Err(e) = self.store.end_batch() {
             self.stats.store_errors += 1;
             tracing::error!(error = %e, "alert store: could not commit a batch of alerts");
@@ -263,9 +292,15 @@ impl Engine {
             self.workstations.insert(h.clone(), w);
         }
         let mut out = Vec::new();
-        if self.clock == Clock::Record && !self.windows.is_empty() {
-            // Record time moves with the records: windows close as it passes their end.
-            out = self.close_due(now);
+        if self.clock == Clock::Record {
+            // Record time moves with the records: windows close as it passes their end, and
+            // digests go out as it passes theirs.
+            if !self.windows.is_empty() {
+                out = self.close_due(now);
+            }
+            if !self.digest_due.is_empty() {
+                out.extend(self.digests_due(now));
+            }
         }
         if !self.allow.iter().any(|a| a.matches(rec)) {
             for i in 0..self.rules.len() {
@@ -310,6 +345,7 @@ impl Engine {
             let k = (i, a.key.clone());
             if self.quiet.get(&k).is_some_and(|&q| q > now) {
                 self.stats.deduplicated += 1;
+                self.count_repeat(i, &a, now);
                 return;
             }
             self.quiet.insert(k, u);
@@ -331,6 +367,10 @@ impl Engine {
             if w.sent >= after {
                 w.held += 1;
                 w.last = now;
+                w.common.add(self.rules[i].pivot.as_ref(), &a);
+                if w.first_pivot.is_none() {
+                    w.first_pivot = a.pivot.clone();
+                }
                 push_some(&mut w.keys, Some(&a.key));
                 push_some(&mut w.hosts, a.host.as_ref());
                 push_some(&mut w.workstations, a.workstation.as_ref());
@@ -350,28 +390,103 @@ impl Engine {
 
     /// Writes an alert to the outbox of each destination that takes its severity.
     fn fire(&mut self, a: &Alert, until: Option<f64>) {
-        let rule = self.rules.iter().find(|r| r.name == a.rule);
-        let dests: Vec<&str> = self
-            .dests
-            .iter()
-            .filter(|(name, min)| {
-                rule.map_or(true, |r| r.destinations.contains(name))
-                    && min.map_or(true, |m| a.severity >= m)
-            })
-            .map(|(n, _)| n.as_str())
-            .collect();
         self.stats.fired += 1;
+        let dests = self.dests_for(a);
         if let Err(e) = self.store.fire(a, until, &dests) {
             self.stats.store_errors += 1;
             tracing::error!(error = %e, rule = %a.rule, "could not write an alert to the outbox");
         }
     }
 
+    /// Counts a repeat of a key inside its quiet window, for the rule's digest.
+    fn count_repeat(&mut self, i: usize, a: &Alert, now: f64) {
+        let rule = &self.rules[i];
+        let Some(period) = rule.digest else { return };
+        let tpl = rule.pivot.as_ref();
+        match self.repeats.entry(i).or_default().entry(a.key.clone()) {
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().add(a, tpl),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Repeat::new(a, now, tpl));
+            }
+        }
+        self.digest_due
+            .entry(i)
+            .or_insert_with(|| digest::period_end(now, period));
+    }
+
+    /// Writes the repeats counted so far to the store (they survive a restart from there).
+    fn save_repeats(&mut self) {
+        for (i, reps) in self.repeats.drain() {
+            let reps: Vec<Repeat> = reps.into_values().collect();
+            if let Err(e) = self.store.add_repeats(&self.rules[i].name, &reps) {
+                self.stats.store_errors += 1;
+                tracing::warn!(error = %e, rule = %self.rules[i].name, "could not count repeats for the digest");
+            }
+        }
+    }
+
+    /// The digests due by `now` (all of them with `now` = infinity), already in the outbox.
+    fn digests_due(&mut self, now: f64) -> Vec<Alert> {
+        let mut due: Vec<usize> = self
+            .digest_due
+            .iter()
+            .filter(|(_, &t)| t <= now)
+            .map(|(i, _)| *i)
+            .collect();
+        if due.is_empty() {
+            return Vec::new();
+        }
+        due.sort_unstable();
+        self.save_repeats();
+        let mut out = Vec::new();
+        for i in due {
+            self.digest_due.remove(&i);
+            let reps = match self.store.repeats(&self.rules[i].name) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.stats.store_errors += 1;
+                    tracing::warn!(error = %e, "alert store: could not read repeats");
+                    continue;
+                }
+            };
+            let Some(d) = digest::digest(&self.rules[i], reps) else {
+                continue;
+            };
+            self.stats.fired += 1;
+            self.stats.digests += 1;
+            let dests = self.dests_for(&d);
+            if let Err(e) = self.store.fire_digest(&d, &dests) {
+                self.stats.store_errors += 1;
+                tracing::error!(error = %e, rule = %d.rule, "could not write a digest to the outbox");
+            }
+            out.push(d);
+        }
+        out
+    }
+
+    /// Destinations an alert goes to: the rule's, those taking its severity.
+    fn dests_for(&self, a: &Alert) -> Vec<&str> {
+        let rule = self.rules.iter().find(|r| r.name == a.rule);
+        self.dests
+            .iter()
+            .filter(|(name, min)| {
+                rule.map_or(true, |r| r.destinations.contains(name))
+                    && min.map_or(true, |m| a.severity >= m)
+            })
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+
     /// Closes aggregation windows that ended by `now` (wall-clock, or record time for a dry
-    /// run) and returns their summaries (already in the outbox). Also re-reads changed mutes.
+    /// run) and sends the digests due, returning both (already in the outbox). Also re-reads
+    /// changed mutes.
     pub fn tick(&mut self, now: f64) -> Vec<Alert> {
         self.refresh_mutes();
-        self.close_due(now)
+        let mut out = self.close_due(now);
+        if !self.digest_due.is_empty() {
+            out.extend(self.digests_due(now));
+        }
+        out
     }
 
     fn close_due(&mut self, now: f64) -> Vec<Alert> {
@@ -400,7 +515,9 @@ impl Engine {
         out
     }
 
-    /// Closes every aggregation window (end of input) and returns the summaries.
+    /// End of input: closes every aggregation window and returns the summaries. On record
+    /// time (a dry run) every digest goes out too; on the wall clock they wait in the store
+    /// for their time (the next run sends them).
     pub fn finish(&mut self) -> Vec<Alert> {
         let mut out = Vec::new();
         let all: Vec<usize> = self.windows.keys().copied().collect();
@@ -412,12 +529,16 @@ impl Engine {
                 }
             }
         }
+        if self.clock == Clock::Record {
+            out.extend(self.digests_due(f64::INFINITY));
+        }
         self.save();
         out
     }
 
-    /// Saves learnt state (per-host OS evidence) to the store.
+    /// Saves learnt state (per-host OS evidence, repeats counted) to the store.
     pub fn save(&mut self) {
+        self.save_repeats();
         if self.dirty.is_empty() {
             return;
         }
@@ -445,10 +566,13 @@ impl Engine {
         let rule = &self.rules[i];
         let mut fields = std::collections::BTreeMap::new();
         fields.insert("keys".to_string(), Json::from(w.keys.clone()));
+        let (pivot, pivot_first) =
+            pivot_for_many(rule.pivot.as_ref(), &w.common, w.first_pivot.as_deref());
         let title = format!(
-            "{} more \"{}\" alerts in {} ({}{})",
+            "{} more \"{}\" {} in {} ({}{})",
             w.held,
             rule.name,
+            if w.held == 1 { "alert" } else { "alerts" },
             crate::duration::format(window),
             w.keys
                 .iter()
@@ -470,7 +594,7 @@ impl Engine {
             uid: None,
             host: (w.hosts.len() == 1).then(|| w.hosts[0].clone()),
             workstation: (w.workstations.len() == 1).then(|| w.workstations[0].clone()),
-            pivot: None,
+            pivot,
             fields,
             count: w.held,
             summary: Some(Summary {
@@ -479,6 +603,8 @@ impl Engine {
                 keys: w.keys,
                 hosts: w.hosts,
                 workstations: w.workstations,
+                repeats: Vec::new(),
+                pivot_first,
             }),
         })
     }
@@ -572,12 +698,16 @@ impl Engine {
                 "Windows browser".to_string()
             }
             (Client::Tool, _) if dominant == Os::Windows => {
-                let tool = agent.split('/').next().unwrap_or("tool");
+                let tool = ua::tool_name(&agent)
+                    .or_else(|| agent.split('/').next())
+                    .unwrap_or("tool");
                 format!("command-line tool ({tool})")
             }
             _ => return None,
         };
         Some(vec![
+            // software.log has the agent in unparsed_version: the key and fields read it here.
+            ("user_agent".into(), Json::String(agent)),
             ("claimed".into(), Json::String(claimed)),
             ("host_os".into(), Json::String(dominant.name().into())),
             ("os_evidence".into(), Json::String(ev.describe())),
@@ -657,6 +787,15 @@ fn new_window(now: f64) -> Window {
         keys: Vec::new(),
         hosts: Vec::new(),
         workstations: Vec::new(),
+        common: Common::default(),
+        first_pivot: None,
+    }
+}
+
+impl Drop for Engine {
+    /// Repeats not yet written (no batch ended since) go to the store.
+    fn drop(&mut self) {
+        self.save_repeats();
     }
 }
 

@@ -49,6 +49,7 @@ pub mod cond;
 pub mod config;
 pub mod deliver;
 pub mod dest;
+pub mod digest;
 pub mod duration;
 pub mod engine;
 pub mod rules;

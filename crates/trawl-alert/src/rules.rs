@@ -9,7 +9,9 @@ use trawl_zeek::{Record, Value};
 
 use crate::alert::{field_text, Severity};
 use crate::cond::{version_lt, Cond};
-use crate::config::{AlertsConfig, ConfigError, RuleConfig, RuleKind};
+use crate::config::{
+    default_dedup, AlertsConfig, ConfigError, RuleConfig, RuleKind, DEFAULT_DIGEST,
+};
 use crate::template::Template;
 
 /// A compiled rule.
@@ -25,6 +27,10 @@ pub struct Rule {
     pub key: Vec<String>,
     /// Quiet time after a key fired (zero: none).
     pub dedup: Duration,
+    /// Where `dedup` came from: `rule`, `[alerts]` or `kind` (the kind's default).
+    pub dedup_from: &'static str,
+    /// How often the repeats inside dedup windows are reported (`None`: never).
+    pub digest: Option<Duration>,
     /// Fields carried by every alert.
     pub fields: Vec<String>,
     pub title: Template,
@@ -40,8 +46,6 @@ pub struct Rule {
     pub name_field: String,
     pub learn: Option<Duration>,
 }
-
-const DEFAULT_DEDUP: Duration = Duration::from_secs(3600);
 
 impl Rule {
     /// Compiles one rule; `dests` are the configured destination names.
@@ -179,6 +183,12 @@ impl Rule {
         }
         fields.retain(|f| !is_attribute(f));
         dedup_in_place(&mut fields);
+        // The rule's own window, else `[alerts] dedup`, else the kind's.
+        let (dedup, dedup_from) = match (c.dedup, all.dedup) {
+            (Some(d), _) => (d, "rule"),
+            (None, Some(d)) => (d, "[alerts]"),
+            (None, None) => (default_dedup(c.kind), "kind"),
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -190,7 +200,12 @@ impl Rule {
             unless,
             severity: c.severity.unwrap_or(Severity::Medium),
             key,
-            dedup: c.dedup.or(all.dedup).unwrap_or(DEFAULT_DEDUP),
+            dedup,
+            dedup_from,
+            digest: c
+                .digest
+                .or(all.digest)
+                .map_or(Some(DEFAULT_DIGEST), |d| d.period()),
             fields,
             title: title.unwrap_or_else(|| Template::parse("{rule}").expect("a valid template")),
             pivot,

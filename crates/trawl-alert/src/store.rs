@@ -3,8 +3,10 @@
 //! restart (the pipeline checks SQLite's `data_version`, a counter that moves when another
 //! connection commits, and re-reads the mutes only then).
 //!
-//! It holds: de-duplication windows (`dedup`), mutes (`mutes`), registered domains seen so far
-//! (`seen`), per-host OS evidence (`host_os`), and the outbox (`outbox`): every alert is
+//! It holds: de-duplication windows (`dedup`), the repeats they kept quiet, counted per rule
+//! and key until the rule's digest reports them (`repeats`), mutes (`mutes`), registered
+//! domains seen so far (`seen`), per-host OS evidence (`host_os`), and the outbox (`outbox`):
+//! every alert is
 //! written there for each of its destinations in the same transaction that records its
 //! de-duplication window, before anything is sent, and marked done when the destination
 //! accepted it. An alert is therefore never lost to a crash or an outage, and never sent twice
@@ -19,6 +21,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::alert::Alert;
+use crate::digest::{Common, Repeat};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +129,10 @@ impl Store {
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS dedup (rule TEXT NOT NULL, key TEXT NOT NULL,
                  until REAL NOT NULL, PRIMARY KEY (rule, key));
+             CREATE TABLE IF NOT EXISTS repeats (rule TEXT NOT NULL, key TEXT NOT NULL,
+                 count INTEGER NOT NULL, first REAL NOT NULL, last REAL NOT NULL,
+                 since REAL NOT NULL, host TEXT, workstation TEXT, pivot TEXT,
+                 common TEXT NOT NULL DEFAULT 'null', PRIMARY KEY (rule, key));
              CREATE TABLE IF NOT EXISTS mutes (id INTEGER PRIMARY KEY AUTOINCREMENT,
                  rule TEXT NOT NULL, key TEXT, fields TEXT NOT NULL DEFAULT '{}',
                  reason TEXT NOT NULL, created REAL NOT NULL, until REAL);
@@ -314,6 +321,106 @@ impl Store {
         tx.commit().map_err(|e| self.e(e))
     }
 
+    // ---- repeats and digests ----
+
+    /// Adds repeats counted since the last call (one rule's keys) to those already stored.
+    pub fn add_repeats(&self, rule: &str, reps: &[Repeat]) -> Result<(), StoreError> {
+        if reps.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.conn();
+        let tx = c.savepoint().map_err(|e| self.e(e))?;
+        for r in reps {
+            let stored = {
+                let mut st = tx
+                    .prepare_cached(&format!("{REPEAT_COLUMNS} WHERE rule = ?1 AND key = ?2"))
+                    .map_err(|e| self.e(e))?;
+                st.query_row(params![rule, r.key], repeat_row)
+                    .optional()
+                    .map_err(|e| self.e(e))?
+            };
+            let row = match stored {
+                Some(mut s) => {
+                    s.merge(r);
+                    s
+                }
+                None => r.clone(),
+            };
+            let common = serde_json::to_string(&row.common).unwrap_or_else(|_| "null".into());
+            tx.prepare_cached(
+                "INSERT INTO repeats (rule, key, count, first, last, since, host, workstation,
+                     pivot, common) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (rule, key) DO UPDATE SET count = excluded.count,
+                     first = excluded.first, last = excluded.last, since = excluded.since,
+                     host = excluded.host, workstation = excluded.workstation,
+                     pivot = excluded.pivot, common = excluded.common",
+            )
+            .map_err(|e| self.e(e))?
+            .execute(params![
+                rule,
+                row.key,
+                row.count as i64,
+                row.first,
+                row.last,
+                row.since,
+                row.host,
+                row.workstation,
+                row.pivot,
+                common
+            ])
+            .map_err(|e| self.e(e))?;
+        }
+        tx.commit().map_err(|e| self.e(e))
+    }
+
+    /// A rule's stored repeats.
+    pub fn repeats(&self, rule: &str) -> Result<Vec<Repeat>, StoreError> {
+        let c = self.conn();
+        let mut st = c
+            .prepare_cached(&format!("{REPEAT_COLUMNS} WHERE rule = ?1 ORDER BY first"))
+            .map_err(|e| self.e(e))?;
+        let rows = st.query_map([rule], repeat_row).map_err(|e| self.e(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.e(e))
+    }
+
+    /// Rules with stored repeats, and when the first of them was counted (engine clock).
+    pub fn repeat_starts(&self) -> Result<Vec<(String, f64)>, StoreError> {
+        let c = self.conn();
+        let mut st = c
+            .prepare("SELECT rule, min(since) FROM repeats GROUP BY rule")
+            .map_err(|e| self.e(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.e(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.e(e))
+    }
+
+    /// Forgets a rule's repeats (its digest was turned off).
+    pub fn drop_repeats(&self, rule: &str) -> Result<usize, StoreError> {
+        self.conn()
+            .execute("DELETE FROM repeats WHERE rule = ?1", [rule])
+            .map_err(|e| self.e(e))
+    }
+
+    /// Sends a rule's digest: the digest goes to the outbox and the repeats it reports are
+    /// forgotten, in one transaction (a crash sends it once or not yet, never loses it).
+    pub fn fire_digest(&self, digest: &Alert, dests: &[&str]) -> Result<(), StoreError> {
+        let mut c = self.conn();
+        let tx = c.savepoint().map_err(|e| self.e(e))?;
+        tx.execute("DELETE FROM repeats WHERE rule = ?1", [&digest.rule])
+            .map_err(|e| self.e(e))?;
+        let json = serde_json::to_string(digest).unwrap_or_else(|_| "{}".into());
+        let now = crate::alert::now();
+        for d in dests {
+            tx.execute(
+                "INSERT OR IGNORE INTO outbox (dest, id, alert, created) VALUES (?1, ?2, ?3, ?4)",
+                params![d, digest.id, json, now],
+            )
+            .map_err(|e| self.e(e))?;
+        }
+        tx.commit().map_err(|e| self.e(e))
+    }
+
     // ---- first seen ----
 
     /// Whether `name` is new; records it (with when and by whom it was first seen) if so.
@@ -495,6 +602,24 @@ impl Store {
         c.execute("DELETE FROM outbox WHERE state = 1 AND done < ?1", [before])
             .map_err(|e| self.e(e))
     }
+}
+
+const REPEAT_COLUMNS: &str =
+    "SELECT key, count, first, last, since, host, workstation, pivot, common FROM repeats";
+
+fn repeat_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Repeat> {
+    let common: String = r.get(8)?;
+    Ok(Repeat {
+        key: r.get(0)?,
+        count: r.get::<_, i64>(1)?.max(0) as u64,
+        first: r.get(2)?,
+        last: r.get(3)?,
+        since: r.get(4)?,
+        host: r.get(5)?,
+        workstation: r.get(6)?,
+        pivot: r.get(7)?,
+        common: serde_json::from_str::<Common>(&common).unwrap_or_default(),
+    })
 }
 
 fn err(path: &Path, source: rusqlite::Error) -> StoreError {

@@ -74,6 +74,32 @@ pub struct UserAgent {
     pub client: Client,
 }
 
+/// Markers of command-line downloaders (lower case).
+const TOOLS: [&str; 10] = [
+    "curl/",
+    "wget/",
+    "python-requests",
+    "python-urllib",
+    "libwww-perl",
+    "go-http-client",
+    "windowspowershell",
+    "powershell/",
+    "httpie/",
+    "aria2/",
+];
+
+/// The name of the command-line tool a user-agent names (`curl`, `WindowsPowerShell`), from
+/// the product token holding the marker: PowerShell's agent starts with `Mozilla/5.0`.
+pub fn tool_name(ua: &str) -> Option<&str> {
+    ua.split_whitespace()
+        .find(|tok| {
+            let l = tok.to_ascii_lowercase();
+            TOOLS.iter().any(|t| l.contains(t))
+        })
+        .map(|tok| tok.split('/').next().unwrap_or(tok))
+        .filter(|n| !n.is_empty())
+}
+
 /// Reads a user-agent string.
 pub fn classify(ua: &str) -> UserAgent {
     let l = ua.to_ascii_lowercase();
@@ -105,19 +131,7 @@ pub fn classify(ua: &str) -> UserAgent {
     } else {
         None
     };
-    let tool = [
-        "curl/",
-        "wget/",
-        "python-requests",
-        "python-urllib",
-        "libwww-perl",
-        "go-http-client",
-        "windowspowershell",
-        "powershell/",
-        "httpie/",
-        "aria2/",
-    ];
-    let client = if tool.iter().any(|t| l.contains(t)) {
+    let client = if TOOLS.iter().any(|t| l.contains(t)) {
         Client::Tool
     } else if l.starts_with("mozilla/")
         && [
@@ -193,6 +207,11 @@ mod tests {
             }
         );
         assert_eq!(classify("curl/8.5.0").client, Client::Tool);
+        let ps = "Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.19041.1";
+        assert_eq!(classify(ps).client, Client::Tool);
+        assert_eq!(tool_name(ps), Some("WindowsPowerShell"));
+        assert_eq!(tool_name("curl/8.5.0"), Some("curl"));
+        assert_eq!(tool_name("python-requests/2.31.0"), Some("python-requests"));
         assert_eq!(classify("Wget/1.21.3 (linux-gnu)").os, Some(Os::Linux));
         let m = classify("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15");
         assert_eq!(m.os, Some(Os::MacOs));

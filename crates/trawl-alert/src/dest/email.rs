@@ -89,16 +89,36 @@ pub fn email_body(a: &Alert) -> String {
         line("uid", u);
     }
     for (k, v) in &a.fields {
+        if a.summary.is_some() && k == "keys" {
+            continue; // listed below
+        }
         line(k, &json_text(v));
     }
     if let Some(sm) = &a.summary {
-        line("alerts", &a.count.to_string());
-        line("from", &sm.from);
-        line("to", &sm.to);
-        line("keys", &sm.keys.join(", "));
+        if sm.repeats.is_empty() {
+            line("alerts", &a.count.to_string());
+            line("from", &sm.from);
+            line("to", &sm.to);
+            line("keys", &sm.keys.join(", "));
+        } else {
+            line("repeats", &a.count.to_string());
+            line("from", &sm.from);
+            line("to", &sm.to);
+            for r in &sm.repeats {
+                line(
+                    "",
+                    &format!(
+                        "{} \u{d7}{} ({})",
+                        r.key,
+                        r.count,
+                        super::slack::span(&r.first, &r.last)
+                    ),
+                );
+            }
+        }
     }
     if let Some(p) = &a.pivot {
-        s.push_str(&format!("\nOpen the logs: {p}\n"));
+        s.push_str(&format!("\n{}: {p}\n", super::slack::pivot_label(a)));
     }
     s.push_str(&format!("\n-- trawl, alert {}\n", a.id));
     s
@@ -127,5 +147,60 @@ impl Destination for Email {
             Err(e) if e.is_permanent() => Err(SendError::Refused(e.to_string())),
             Err(e) => Err(SendError::Retry(e.to_string(), None)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{RepeatLine, Severity, Summary};
+
+    #[test]
+    fn a_digest_mail_lists_its_repeats_and_link() {
+        let a = Alert {
+            id: "d1".into(),
+            rule: "odd-user-agent".into(),
+            severity: Severity::Medium,
+            title: "odd-user-agent: 24 repeats on 1 host".into(),
+            time: "2026-12-06T23:00:00.000Z".into(),
+            ts: 0.0,
+            log: "http".into(),
+            key: "digest".into(),
+            uid: None,
+            host: Some("192.168.1.20".into()),
+            workstation: None,
+            pivot: Some("https://k/?uid=C1".into()),
+            fields: [("keys".to_string(), serde_json::json!(["k"]))].into(),
+            count: 24,
+            summary: Some(Summary {
+                from: "2026-12-06T00:00:00.000Z".into(),
+                to: "2026-12-06T23:00:00.000Z".into(),
+                keys: vec!["192.168.1.20|WindowsPowerShell/5.1".into()],
+                hosts: vec!["192.168.1.20".into()],
+                workstations: vec![],
+                repeats: vec![RepeatLine {
+                    key: "192.168.1.20|WindowsPowerShell/5.1".into(),
+                    count: 24,
+                    first: "2026-12-06T00:00:00.000Z".into(),
+                    last: "2026-12-06T23:00:00.000Z".into(),
+                    host: Some("192.168.1.20".into()),
+                    workstation: None,
+                }],
+                pivot_first: true,
+            }),
+        };
+        let body = email_body(&a);
+        assert!(body.contains("repeats       24\n"), "{body}");
+        assert!(
+            body.contains(
+                "              192.168.1.20|WindowsPowerShell/5.1 \u{d7}24 (2026-12-06 00:00 to 23:00)\n"
+            ),
+            "{body}"
+        );
+        assert!(!body.contains("keys"), "{body}");
+        assert!(
+            body.contains("Open the first record: https://k/?uid=C1"),
+            "{body}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 
 use super::{client, http_error, http_outcome, Destination, SendError};
-use crate::alert::{json_text, Alert};
+use crate::alert::{json_text, plural, Alert};
 
 /// A Slack incoming webhook.
 pub struct Slack {
@@ -63,6 +63,25 @@ fn cut(s: &str, max: usize) -> String {
     t
 }
 
+/// The pivot button's text: a summary's link may lead to its first record only.
+pub(crate) fn pivot_label(a: &Alert) -> &'static str {
+    if a.summary.as_ref().is_some_and(|s| s.pivot_first) {
+        "Open the first record"
+    } else {
+        "Open the logs"
+    }
+}
+
+/// `2026-12-06 00:10 to 23:50` from two RFC 3339 times (the date once when it is the same).
+pub(crate) fn span(first: &str, last: &str) -> String {
+    let short = |t: &str| t.get(..16).unwrap_or(t).replace('T', " ");
+    let (f, l) = (short(first), short(last));
+    match (f.get(..10), l.get(..10), l.get(11..)) {
+        (Some(a), Some(b), Some(time)) if a == b => format!("{f} to {time}"),
+        _ => format!("{f} to {l}"),
+    }
+}
+
 /// The Block Kit message for an alert.
 pub fn slack_message(a: &Alert) -> Json {
     let head = format!("{} {}", a.severity.marker(), a.title);
@@ -90,21 +109,42 @@ pub fn slack_message(a: &Alert) -> Json {
         json!({"type": "section", "fields": who}),
     ];
     if let Some(s) = &a.summary {
-        blocks.push(
-            json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&format!(
-            "*{} alerts* from {} to {}\n*Keys*: {}\n*Hosts*: {}",
-            a.count, s.from, s.to,
-            esc(&s.keys.join(", ")),
-            esc(&s.hosts.join(", "))
-        ), 2900)}}),
-        );
+        let text = if s.repeats.is_empty() {
+            format!(
+                "*{}* from {} to {}\n*Keys*: {}\n*Hosts*: {}",
+                plural(a.count, "alert", "alerts"),
+                s.from,
+                s.to,
+                esc(&s.keys.join(", ")),
+                esc(&s.hosts.join(", "))
+            )
+        } else {
+            // A digest: one line per repeated key.
+            let mut t = format!(
+                "*{}* inside their dedup window, from {} to {}",
+                plural(a.count, "repeat", "repeats"),
+                s.from,
+                s.to
+            );
+            for r in &s.repeats {
+                t.push_str(&format!(
+                    "\n\u{2022} `{}` \u{d7}{} ({})",
+                    esc(&cut(&r.key, 200)),
+                    r.count,
+                    span(&r.first, &r.last)
+                ));
+            }
+            t
+        };
+        blocks
+            .push(json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&text, 2900)}}));
     } else if !details.is_empty() {
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&details.join("\n"), 2900)}}));
     }
     if let Some(p) = a.pivot.as_ref().filter(|p| p.len() <= 3000) {
         blocks.push(json!({"type": "actions", "elements": [{
             "type": "button",
-            "text": {"type": "plain_text", "text": "Open the logs"},
+            "text": {"type": "plain_text", "text": pivot_label(a)},
             "url": p,
         }]}));
     }
