@@ -1,6 +1,6 @@
-//! The `[alerts]` part of the `trawl run` configuration, as serde types. [`crate::Rules`] and
-//! [`crate::Destinations`] are built from it; mistakes are reported with the rule's or
-//! destination's name and the key at fault.
+//! The `[alerts]` part of the `trawl run` configuration, as serde types. The
+//! [rules](crate::rules::Rule) and [destinations](crate::dest) are built from it; mistakes are
+//! reported with the rule's or destination's name and the key at fault.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -244,7 +244,14 @@ pub fn digest(rule: &Rule, mut reps: Vec<Repeat>) -> Option<Alert> {
     let mut fields = BTreeMap::new();
     fields.insert("keys".to_string(), Json::from(keys.clone()));
     Some(Alert {
-        id: stable_id(&[&rule.name, "digest", &format!("{since:.6}")]),
+        // The same repeats give the same id (the outbox keeps one); other ones another.
+        id: stable_id(&[
+            &rule.name,
+            "digest",
+            &format!("{since:.6}"),
+            &format!("{until:.6}"),
+            &total.to_string(),
+        ]),
         rule: rule.name.clone(),
         severity: rule.severity,
         title,

@@ -322,8 +322,8 @@ impl Engine {
                 };
                 let Some(extra) = extra else { continue };
                 self.stats.matched += 1;
-                let a = self.build(i, rec, ts, host.clone(), extra);
-                self.gate(i, a, now, &mut out);
+                let (a, keyless) = self.build(i, rec, ts, host.clone(), extra);
+                self.gate(i, a, keyless, now, &mut out);
             }
         }
         if self.learn_os {
@@ -333,14 +333,14 @@ impl Engine {
     }
 
     /// Mutes, de-duplication and aggregation; fires what passes.
-    fn gate(&mut self, i: usize, a: Alert, now: f64, out: &mut Vec<Alert>) {
+    fn gate(&mut self, i: usize, a: Alert, keyless: bool, now: f64, out: &mut Vec<Alert>) {
         let wall = alert::now();
         if self.mutes.iter().any(|m| m.silences(&a, wall)) {
             self.stats.muted += 1;
             return;
         }
         let rule = &self.rules[i];
-        let until = (!rule.dedup.is_zero()).then_some(now + rule.dedup.as_secs_f64());
+        let until = (!rule.dedup.is_zero() && !keyless).then_some(now + rule.dedup.as_secs_f64());
         if let Some(u) = until {
             let k = (i, a.key.clone());
             if self.quiet.get(&k).is_some_and(|&q| q > now) {
@@ -515,9 +515,9 @@ impl Engine {
         out
     }
 
-    /// End of input: closes every aggregation window and returns the summaries. On record
-    /// time (a dry run) every digest goes out too; on the wall clock they wait in the store
-    /// for their time (the next run sends them).
+    /// End of input: closes every aggregation window and returns the summaries, and the
+    /// digests due. On record time (a dry run) that is every digest; on the wall clock the
+    /// others wait in the store for their time (a later run sends them).
     pub fn finish(&mut self) -> Vec<Alert> {
         let mut out = Vec::new();
         let all: Vec<usize> = self.windows.keys().copied().collect();
@@ -529,9 +529,10 @@ impl Engine {
                 }
             }
         }
-        if self.clock == Clock::Record {
-            out.extend(self.digests_due(f64::INFINITY));
-        }
+        out.extend(self.digests_due(match self.clock {
+            Clock::Record => f64::INFINITY,
+            Clock::Wall => alert::now(),
+        }));
         self.save();
         out
     }
@@ -610,6 +611,8 @@ impl Engine {
     }
 
     /// An alert for a record that matched rule `i`.
+    /// Also says whether the record had none of the key's fields (such alerts are not "the
+    /// same" as each other: no dedup window, or every hash-less download would fold into one).
     fn build(
         &self,
         i: usize,
@@ -617,7 +620,7 @@ impl Engine {
         ts: f64,
         host: Option<String>,
         extra: Extra,
-    ) -> Alert {
+    ) -> (Alert, bool) {
         let rule = &self.rules[i];
         let value = |f: &str| -> Option<Json> {
             extra
@@ -632,15 +635,20 @@ impl Engine {
                 fields.insert(f.clone(), v);
             }
         }
-        let key = rule
+        let parts: Vec<Option<String>> = rule
             .key
             .iter()
             .map(|k| match k.as_str() {
-                "host" if rec.path != "software" => host.clone().unwrap_or_else(|| "-".into()),
-                _ => value(k)
-                    .map(|v| alert::json_text(&v))
-                    .unwrap_or_else(|| "-".into()),
+                "host" if rec.path != "software" => host.clone(),
+                // software.log names the host `host`: the same host either way.
+                "id.orig_h" => value(k).map(|v| alert::json_text(&v)).or(host.clone()),
+                _ => value(k).map(|v| alert::json_text(&v)),
             })
+            .collect();
+        let keyless = !parts.is_empty() && parts.iter().all(Option::is_none);
+        let key = parts
+            .into_iter()
+            .map(|p| p.unwrap_or_else(|| "-".into()))
             .collect::<Vec<_>>()
             .join("|");
         let uid = field_text(rec, "uid").or_else(|| {
@@ -677,7 +685,7 @@ impl Engine {
             .pivot
             .as_ref()
             .and_then(|p| p.render_all(|f| a.lookup(f), Escape::Url));
-        a
+        (a, keyless)
     }
 
     /// `user_agent` rule: a Windows browser from a host whose other traffic says Linux or
@@ -688,7 +696,9 @@ impl Engine {
         let claim = ua::classify(&agent);
         let ev = self.evidence.get(host?)?;
         let (dominant, n) = ev.dominant()?;
-        if n < rule.min_evidence {
+        // The host's own agents must mostly agree (3 in 4): one whose agents claim several
+        // systems (a proxy, NAT, a scanner cycling agents) has no OS to contradict.
+        if n < rule.min_evidence || n * 4 < ev.total() * 3 {
             return None;
         }
         let claimed = match (claim.client, claim.os) {

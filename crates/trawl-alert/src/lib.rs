@@ -13,8 +13,11 @@
 //!   workstation, the uid and a pivot link from a URL template (`{uid}`, `{query}`,
 //!   `{id.orig_h}` ...; [`Template`]).
 //! - **The [`Engine`]** applies mutes (`trawl alert mute`, seen by a running pipeline at its
-//!   next batch), de-duplication per rule key over a window (kept in the [`Store`], so it
-//!   survives a restart) and aggregation (many alerts in a window become one summary).
+//!   next batch), de-duplication per rule key over a window (the rule's `dedup`, else
+//!   `[alerts] dedup`, else the kind's: [`config::default_dedup`]; kept in the [`Store`], so it
+//!   survives a restart) and aggregation (many alerts in a window become one summary). The
+//!   repeats a window keeps quiet are counted in the store and reported once a day, one
+//!   [`digest`] alert per rule. Summaries and digests carry a pivot link too.
 //! - **Delivery** ([`Dispatcher`]): every fired alert is first written to the store's outbox,
 //!   once per destination, in the same transaction as its de-duplication window; one task per
 //!   destination sends it (Slack Block Kit, generic webhooks with a JSON body template,

@@ -160,6 +160,11 @@ impl Evidence {
         *c = c.saturating_add(1);
     }
 
+    /// How many claims in all.
+    pub fn total(&self) -> u32 {
+        self.counts.iter().fold(0u32, |a, &c| a.saturating_add(c))
+    }
+
     /// The family most records claimed, with its count.
     pub fn dominant(&self) -> Option<(Os, u32)> {
         Os::ALL

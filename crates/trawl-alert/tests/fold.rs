@@ -401,3 +401,78 @@ type = "stdout"
     );
     assert!(m.contains("Open the logs"), "{m}");
 }
+
+fn software(ts: f64, host: &str, agent: &str) -> Record<'static> {
+    let t = |x| ZeekType::single(x);
+    let mut r = Record::new("software");
+    r.push("ts", t(Scalar::Time), Value::Time((ts * 1e9) as i64));
+    r.push("host", t(Scalar::Addr), Value::Addr(host.parse().unwrap()));
+    r.push("software_type", t(Scalar::String), s("HTTP::BROWSER"));
+    r.push("unparsed_version", t(Scalar::String), s(agent));
+    r
+}
+
+#[test]
+fn keys_fold_the_same_thing_only() {
+    let cfg = config(
+        r#"
+[rules.ua]
+kind = "user_agent"
+[rules.downloads]
+kind = "file_hash"
+mime_types = ["application/x-dosexec"]
+[destinations.out]
+type = "stdout"
+"#,
+    );
+    let mut e = engine(&cfg, &Store::in_memory().unwrap(), Clock::Record);
+    // software.log has no id.orig_h: the key still names the host.
+    for i in 0..3 {
+        assert!(e
+            .process(&software(
+                D0 + i as f64,
+                "10.0.0.8",
+                "Wget/1.21.3 (linux-gnu)"
+            ))
+            .is_empty());
+    }
+    let a = e.process(&software(D0 + 10.0, "10.0.0.8", EDGE));
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].key, format!("10.0.0.8|{EDGE}"));
+    assert_eq!(a[0].fields["user_agent"], EDGE);
+
+    // A host whose agents claim several systems (here a scanner cycling them) has no OS for
+    // a Windows browser to contradict.
+    for (i, ua) in [
+        "Wget/1.21.3 (linux-gnu)",
+        "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/120.0",
+        "Mozilla/5.0 (X11; Ubuntu; Linux i686) Gecko/20100101 Firefox/3.0",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_6_4) AppleWebKit/534.2 Safari/534.2",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.5) Gecko/20081201 Firefox/3.1b2",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(e
+            .process(&software(D0 + i as f64, "10.0.0.9", ua))
+            .is_empty());
+    }
+    assert!(e.process(&software(D0 + 20.0, "10.0.0.9", EDGE)).is_empty());
+
+    // Downloads without a hash share no key: each is its own alert, none a repeat.
+    let file = |ts: f64, host: &str| {
+        let t = |x| ZeekType::single(x);
+        let mut r = Record::new("files");
+        r.push("ts", t(Scalar::Time), Value::Time((ts * 1e9) as i64));
+        r.push(
+            "id.orig_h",
+            t(Scalar::Addr),
+            Value::Addr(host.parse().unwrap()),
+        );
+        r.push("mime_type", t(Scalar::String), s("application/x-dosexec"));
+        r
+    };
+    assert_eq!(e.process(&file(D0, "10.0.0.1")).len(), 1);
+    assert_eq!(e.process(&file(D0 + 1.0, "10.0.0.2")).len(), 1);
+    assert_eq!(e.stats().deduplicated, 0);
+}
