@@ -154,16 +154,27 @@ pub fn period_end(t: f64, period: Duration) -> f64 {
     ((t / p).floor() + 1.0) * p
 }
 
-/// A key as a title shows it: parts joined with a space, cut to `max` characters.
-fn short_key(key: &str, max: usize) -> String {
-    let k = key.replace('|', " ");
-    if k.chars().count() <= max {
-        return k;
-    }
-    let mut s: String = k.chars().take(max.saturating_sub(1)).collect();
-    s.push('\u{2026}');
-    s
+/// A key as a title shows it: parts joined with a space, a long part cut in its middle (a
+/// user-agent's tool and a name's domain are at the end).
+fn short_key(key: &str) -> String {
+    const HEAD: usize = 12;
+    const TAIL: usize = 32;
+    key.split('|')
+        .map(|p| {
+            let n = p.chars().count();
+            if n <= HEAD + TAIL + 1 {
+                return p.to_string();
+            }
+            let head: String = p.chars().take(HEAD).collect();
+            let tail: String = p.chars().skip(n - TAIL).collect();
+            format!("{head}\u{2026}{tail}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
+
+/// How long the list of keys in a digest's title may grow (at least one key is shown).
+const TITLE_KEYS: usize = 100;
 
 /// The digest of a rule's repeats, `None` when there are none.
 pub fn digest(rule: &Rule, mut reps: Vec<Repeat>) -> Option<Alert> {
@@ -199,11 +210,15 @@ pub fn digest(rule: &Rule, mut reps: Vec<Repeat>) -> Option<Alert> {
     let since_text = chrono::DateTime::from_timestamp(since.floor() as i64, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|| rfc3339(since));
-    let top: Vec<String> = reps
-        .iter()
-        .take(3)
-        .map(|r| format!("{} \u{d7}{}", short_key(&r.key, 60), r.count))
-        .collect();
+    let mut top: Vec<String> = Vec::new();
+    for r in &reps {
+        let item = format!("{} \u{d7}{}", short_key(&r.key), r.count);
+        let len: usize = top.iter().map(|t| t.chars().count() + 2).sum();
+        if !top.is_empty() && len + item.chars().count() > TITLE_KEYS {
+            break;
+        }
+        top.push(item);
+    }
     let title = format!(
         "{}: {} {} since {} ({}{})",
         rule.name,
@@ -215,7 +230,7 @@ pub fn digest(rule: &Rule, mut reps: Vec<Repeat>) -> Option<Alert> {
         },
         since_text,
         top.join(", "),
-        if reps.len() > 3 { ", ..." } else { "" }
+        if reps.len() > top.len() { ", ..." } else { "" }
     );
     // The link: shared values of every repeat, else the earliest repeat's own link.
     let mut common = Common::default();
@@ -340,7 +355,10 @@ mod tests {
 
     #[test]
     fn long_keys_are_cut_for_titles() {
-        assert_eq!(short_key("a.example|10.0.0.1", 60), "a.example 10.0.0.1");
-        assert_eq!(short_key("abcdef", 4), "abc\u{2026}");
+        assert_eq!(short_key("a.example|10.0.0.1"), "a.example 10.0.0.1");
+        assert_eq!(
+            short_key("192.168.1.20|Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.19041.4291"),
+            "192.168.1.20 Mozilla/5.0 \u{2026}WindowsPowerShell/5.1.19041.4291"
+        );
     }
 }
