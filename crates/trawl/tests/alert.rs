@@ -306,3 +306,78 @@ headers = {{ Authorization = {{ env = "TRAWL_TEST_HOOK_TOKEN" }} }}
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// One Windows workstation's day in http.log: three browser requests, then the same
+/// PowerShell user-agent every 10 minutes from 00:00 to 23:50 UTC (144 requests).
+fn powershell_day() -> String {
+    let mut s = String::from("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\thttp\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tmethod\thost\turi\tuser_agent\n#types\ttime\tstring\taddr\tport\taddr\tport\tstring\tstring\tstring\tstring\n");
+    let d0 = 1_796_515_200u64; // 2026-12-06 00:00 UTC
+    let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 Edg/130.0.0.0";
+    let ps = "Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.19041.4291";
+    let mut line = |ts: u64, uid: String, ua: &str| {
+        s.push_str(&format!(
+            "{ts}.000000\t{uid}\t192.168.1.20\t50000\t203.0.113.7\t80\tGET\tupdates.example.com\t/check\t{ua}\n"
+        ))
+    };
+    for i in 0..3 {
+        line(d0 - 3600 + i, format!("Cedge{i}"), edge);
+    }
+    for i in 0..144 {
+        line(d0 + i * 600, format!("Cps{i}"), ps);
+    }
+    s
+}
+
+#[test]
+fn a_user_agent_repeating_all_day_is_one_alert_and_one_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(logs.join("http.log"), powershell_day()).unwrap();
+    // The example's own rule, with the defaults users get (no dedup set anywhere).
+    let example = common::repo().join("trawl.example.toml");
+    let out = common::trawl(&[
+        "alert",
+        "test",
+        "--config",
+        example.to_str().unwrap(),
+        "--rule",
+        "odd-user-agent",
+        logs.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let alerts = alerts_of(&out.stdout);
+    assert_eq!(alerts.len(), 2, "{alerts:#?}\n{err}");
+    let (a, d) = (&alerts[0], &alerts[1]);
+    assert_eq!(a["rule"], "odd-user-agent");
+    assert_eq!(a["uid"], "Cps0");
+    assert_eq!(
+        a["fields"]["claimed"],
+        "command-line tool (WindowsPowerShell)"
+    );
+    assert_eq!(d["key"], "digest");
+    assert_eq!(d["count"], 143);
+    assert_eq!(
+        d["title"],
+        "odd-user-agent: 143 repeats on 1 host since 2026-12-06 00:10 UTC (192.168.1.20 Mozilla/5.0 \u{2026}WindowsPowerShell/5.1.19041.4291 \u{d7}143)"
+    );
+    assert_eq!(
+        d["summary"]["repeats"][0]["last"],
+        "2026-12-06T23:50:00.000Z"
+    );
+    // The example pivots on the uid: the digest links to the first repeat, and says so.
+    assert!(
+        d["pivot"].as_str().unwrap().contains("Cps1"),
+        "{}",
+        d["pivot"]
+    );
+    assert_eq!(d["summary"]["pivot_first"], true);
+    assert!(err.contains("odd-user-agent 1d"), "{err}");
+    assert!(err.contains("144 rule matches, 2 alerts ("), "{err}");
+    assert!(
+        err.contains("143 repeats inside their dedup window"),
+        "{err}"
+    );
+    assert!(err.contains("1 digest of repeats"), "{err}");
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use trawl_alert::alert::plural;
 use trawl_alert::{Clock, Engine, Mute, Store};
 use trawl_stream::{Event, Metrics, Transform};
 use trawl_zeek::{LogReader, Problem};
@@ -24,7 +25,9 @@ pub enum AlertCmd {
     #[command(
         after_help = "Records are enriched first (phish_score, dga_score, workstation ...), as in
 `trawl run`; windows (de-duplication, aggregation, first-seen learning) follow the records' own
-times. Current mutes of the configured store apply.
+times. Repeats inside a dedup window are counted and reported by one digest per rule and
+period (record time too; what is left goes out at the end). The first line on stderr says
+each rule's dedup window. Current mutes of the configured store apply.
 
 Example:
   trawl alert test --config trawl.example.toml samples/zeek"
@@ -313,6 +316,45 @@ fn mutes(a: MutesArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// Each rule's dedup window (and where it comes from, unless the kind's default) and digest.
+fn windows(engine: &Engine) -> String {
+    let fmt = |d: std::time::Duration| {
+        if d.is_zero() {
+            "none".to_string()
+        } else {
+            trawl_alert::duration::format(d)
+        }
+    };
+    let dedup: Vec<String> = engine
+        .rules()
+        .iter()
+        .map(|r| match r.dedup_from {
+            "kind" => format!("{} {}", r.name, fmt(r.dedup)),
+            from => format!("{} {} ({from})", r.name, fmt(r.dedup)),
+        })
+        .collect();
+    let mut digests: Vec<String> = engine
+        .rules()
+        .iter()
+        .map(|r| r.digest.map_or("off".into(), fmt))
+        .collect();
+    digests.sort();
+    digests.dedup();
+    let digest = match digests.as_slice() {
+        [one] => format!("every {one}"),
+        _ => engine
+            .rules()
+            .iter()
+            .map(|r| format!("{} {}", r.name, r.digest.map_or("off".into(), fmt)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    format!(
+        "dedup windows: {}; digest of repeats: {digest}",
+        dedup.join(", ")
+    )
+}
+
 /// Records per batch handed to enrichment and the rules.
 const BATCH: usize = 4096;
 
@@ -362,6 +404,7 @@ fn test(a: TestArgs) -> Result<i32> {
                 .join("\n")
         )
     })?;
+    eprintln!("trawl alert test: {}", windows(&engine));
     let tmp = std::env::temp_dir().join(format!("trawl-alert-test-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
     let result = test_files(&a, &cfg, engine, &tmp);
@@ -437,8 +480,13 @@ fn test_files(a: &TestArgs, cfg: &Config, engine: Engine, tmp: &Path) -> Result<
     let s = step.stats();
     summary.print("alert test");
     eprintln!(
-        "trawl alert test: {} rule matches, {} alerts ({} muted, {} repeats inside their dedup window, {} folded into summaries)",
-        s.matched, s.fired, s.muted, s.deduplicated, s.aggregated
+        "trawl alert test: {}, {} ({} muted, {} inside their dedup window, {} folded into summaries, {} of repeats)",
+        plural(s.matched, "rule match", "rule matches"),
+        plural(s.fired, "alert", "alerts"),
+        s.muted,
+        plural(s.deduplicated, "repeat", "repeats"),
+        s.aggregated,
+        plural(s.digests, "digest", "digests"),
     );
     Ok(0)
 }

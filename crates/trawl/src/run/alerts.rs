@@ -141,7 +141,8 @@ impl Alerting {
         self.step.clone()
     }
 
-    /// Closes aggregation windows once a second, and keeps the metrics current.
+    /// Closes aggregation windows and sends the digests due, once a second; keeps the
+    /// metrics current.
     pub fn tick_every_second(&self, shutdown: Shutdown) {
         let step = self.step.clone();
         tokio::spawn(async move {
@@ -162,9 +163,11 @@ impl Alerting {
         let ok = self.dispatcher.drain(self.drain).await;
         self.step.update_metrics();
         if !ok {
+            let n = self.dispatcher.pending();
             eprintln!(
-                "trawl run: {} alert(s) not delivered yet; they stay in the outbox and are sent by the next run",
-                self.dispatcher.pending()
+                "trawl run: {} not delivered yet; {} in the outbox and sent by the next run",
+                trawl_alert::alert::plural(n, "alert", "alerts"),
+                if n == 1 { "it stays" } else { "they stay" }
             );
         }
         if let Ok(d) = Arc::try_unwrap(self.dispatcher) {
@@ -199,6 +202,7 @@ struct AlertMetrics {
     muted: Gauge,
     deduplicated: Gauge,
     aggregated: Gauge,
+    digests: Gauge,
     outbox: Gauge,
     per_dest: Vec<(Gauge, Gauge, Gauge)>,
 }
@@ -252,6 +256,10 @@ impl AlertStep {
                     "Rule matches inside their key's quiet window.",
                 ),
                 aggregated: g("trawl_alerts_aggregated", "Alerts folded into a summary."),
+                digests: g(
+                    "trawl_alert_digests",
+                    "Digests of the repeats inside dedup windows sent (one per rule and period).",
+                ),
                 outbox: g(
                     "trawl_alert_outbox_pending",
                     "Alerts waiting in the outbox.",
@@ -321,6 +329,7 @@ impl AlertStep {
         self.m.muted.set(s.muted);
         self.m.deduplicated.set(s.deduplicated);
         self.m.aggregated.set(s.aggregated);
+        self.m.digests.set(s.digests);
         if let Output::Dispatch(d) = &self.output {
             self.m.outbox.set(d.pending());
             for ((sent, retries, refused), (_, st)) in self.m.per_dest.iter().zip(d.stats()) {
