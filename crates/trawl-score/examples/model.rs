@@ -51,6 +51,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(v) = env("SYNP") {
         cfg.synthetic_phrases = v.parse()?;
     }
+    if let Some(v) = env("AUGR") {
+        cfg.augment_real = v.parse()?;
+    }
+    if let Some(v) = env("DGAPLAT") {
+        cfg.synthetic_dga_platforms = v == "1";
+    }
     if let Some(v) = env("AUG") {
         cfg.augment = v == "1";
     }

@@ -223,6 +223,9 @@ pub(crate) struct Facts {
     pub label_len: u8,
     pub markov_label: f32,
     pub markov_sub: Option<f32>,
+    /// Where the most random-looking subdomain label (of 4+ chars) is: byte offset in
+    /// [`Parsed::subdomain`] and length.
+    pub sub_worst: Option<(u8, u8)>,
     pub entropy: f32,
     pub digits: u8,
     pub cons_run: u8,
@@ -484,6 +487,7 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
     let mut worst: Option<(f32, usize)> = None;
     let mut hyph_sub = 0u8;
     if !sub.is_empty() {
+        let mut at = 0usize;
         for l in p.subdomain.split('.') {
             longest = longest.max(l.len());
             hyph_sub = hyph_sub.saturating_add(l.bytes().filter(|&b| b == b'-').count() as u8);
@@ -491,8 +495,10 @@ pub(crate) fn extract<S: Sink>(p: &Parsed<'_>, t: &Tables<'_>, s: &mut S) -> Fac
                 let lm = markov::per_char(t.markov, l.as_bytes());
                 if worst.map_or(true, |(w, _)| lm < w) {
                     worst = Some((lm, l.len()));
+                    f.sub_worst = Some((at.min(255) as u8, l.len().min(255) as u8));
                 }
             }
+            at += l.len() + 1;
         }
     }
     f.hyph_sub = hyph_sub;

@@ -41,9 +41,11 @@ mod lexicon;
 mod markov;
 mod model;
 mod normalize;
+mod popular;
 mod prior;
 mod punycode;
 mod shape;
+mod site;
 pub mod train;
 mod words;
 
@@ -55,6 +57,7 @@ pub use normalize::{
     normalize, NameBuf, NameKind, Parsed, SuffixKind, EXTRA_PLATFORMS, HOST_LABELS, MAX_LABEL_LEN,
     MAX_NAME_LEN,
 };
+pub use site::Site;
 
 /// Build lazily initialised tables (the brand automaton) now, so the first scored name does
 /// not pay for it.

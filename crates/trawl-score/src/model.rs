@@ -3,7 +3,8 @@
 //! File format (all little-endian), version 4:
 //! `b"TRAWLSCR"`, u32 version, u32 table bits, f32 bias\[2\], f32 scale\[2\],
 //! f32 threshold\[2\], u32 n + f32\[n\] trigram table, u32 n + u64\[n\] word bit set,
-//! u32 n + u16\[n\] suffix/TLD counts, i8\[2 * (2^bits + 2^14)\] weights (phish, dga
+//! u32 n + u16\[n\] suffix/TLD counts, u32 n + u16\[n\] established registered domains
+//! ([`crate::popular`]), i8\[2 * (2^bits + 2^14)\] weights (phish, dga
 //! interleaved; n-gram slots then dense slots), u32 n + UTF-8 JSON training summary.
 //! (Versions 1 to 3 hashed features differently, so they are refused; version 4 gives
 //! binned features fixed slots and hashes n-grams with one multiply each.) Weights are i8:
@@ -16,14 +17,16 @@ use crate::hash;
 use crate::lexicon::{BRANDS, KEYWORDS};
 use crate::markov;
 use crate::normalize::{normalize, NameBuf, NameKind, Parsed, SuffixKind};
+use crate::popular;
 use crate::prior;
+use crate::site::Site;
 use crate::words;
 use serde::Serialize;
 use std::sync::OnceLock;
 
 const MAGIC: &[u8; 8] = b"TRAWLSCR";
 /// Current model format version.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// Index of the phishing task in two-element arrays.
 pub(crate) const PHISH: usize = 0;
 /// Index of the DGA task in two-element arrays.
@@ -41,6 +44,7 @@ pub struct Model {
     markov: Box<[f32]>,
     words: Box<[u64]>,
     prior: Box<[u16]>,
+    popular: Box<[u16]>,
     summary: String,
     fingerprint: u64,
     size: usize,
@@ -169,6 +173,23 @@ impl Sink for TagAcc<'_> {
     }
 }
 
+/// Logit subtracted from both scores of a name under an established registered domain:
+/// odds divided by about 150. Such a domain was popular enough to be listed and hosted no
+/// listed phishing or DGA name; it would take a compromise to make it either.
+const ESTABLISHED_SHIFT: f32 = 5.0;
+
+/// A subdomain label this random (benign-trigram likelihood per char) or more, of
+/// [`SUB_MIN_LEN`]+ chars, under a registered domain that is not established is also scored
+/// as if it were a registered label ([`Model::sub_candidate`]).
+const SUB_RANDOM: f32 = -4.0;
+/// Logit taken off a subdomain label's DGA score: under a domain that is not established
+/// but may well be benign (an analytics or tracking service), only an overwhelming score
+/// counts.
+const SUB_PENALTY: f32 = 3.0;
+/// Shortest subdomain label so judged: short random labels (`e3396`, `x`) are everyday host
+/// and shard names.
+const SUB_MIN_LEN: usize = 12;
+
 /// Per-namespace normalisation: n-gram namespaces by count^-0.35, dense by 1.
 #[inline]
 pub(crate) fn ns_norms(f: &Facts) -> [f32; N_NS] {
@@ -193,6 +214,7 @@ pub(crate) struct Parts {
     pub markov: Vec<f32>,
     pub words: Vec<u64>,
     pub prior: Vec<u16>,
+    pub popular: Vec<u16>,
     pub summary: String,
 }
 
@@ -243,6 +265,11 @@ impl Model {
             return Err(ModelError::Corrupt("suffix count table size"));
         }
         let prior = (0..n).map(|_| r.u16()).collect::<Result<Box<[u16]>, _>>()?;
+        let n = r.u32()? as usize;
+        if n != popular::POP_LEN {
+            return Err(ModelError::Corrupt("established-domain table size"));
+        }
+        let popular = (0..n).map(|_| r.u16()).collect::<Result<Box<[u16]>, _>>()?;
         let raw = r.take(features::table_len(bits) * 2)?;
         let weights = raw
             .chunks_exact(2)
@@ -264,6 +291,7 @@ impl Model {
             markov,
             words,
             prior,
+            popular,
             summary,
             fingerprint: hash::fingerprint(b),
             size: b.len(),
@@ -296,6 +324,10 @@ impl Model {
         for v in &p.prior {
             out.extend_from_slice(&v.to_le_bytes());
         }
+        out.extend_from_slice(&(p.popular.len() as u32).to_le_bytes());
+        for v in &p.popular {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
         for w in &p.weights {
             for t in 0..2 {
                 let q = (w[t] / scale[t]).round().clamp(-127.0, 127.0) as i8;
@@ -326,6 +358,10 @@ impl Model {
         }
         out.extend_from_slice(&(self.prior.len() as u32).to_le_bytes());
         for v in self.prior.iter() {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.popular.len() as u32).to_le_bytes());
+        for v in self.popular.iter() {
             out.extend_from_slice(&v.to_le_bytes());
         }
         for w in self.weights.iter() {
@@ -376,9 +412,82 @@ impl Model {
         }
     }
 
+    /// What the model judges of a name, and the tier (1..=15) of its registered domain in
+    /// the established-domain table (0: not established). Under an established registered
+    /// domain that is the registered domain alone: its subdomains are its owner's naming.
+    /// A site on a hosting platform is its user's and never established, unless the
+    /// platform is infrastructure whose labels the provider assigns
+    /// (`d13vvqr7dxay1j.cloudfront.net`, `safebrowsing.googleapis.com`): then what is judged
+    /// is the platform's own domain (the suffix's last two or three labels).
+    #[inline]
+    fn judged<'a>(&self, p: &Parsed<'a>) -> (Parsed<'a>, u8) {
+        let tier = |d: &str| popular::tier(&self.popular, popular::key(d.as_bytes()));
+        if p.suffix_kind != SuffixKind::Private {
+            return match tier(p.registered) {
+                0 => (*p, 0),
+                t => (p.registered_only(), t),
+            };
+        }
+        for n in [2, 3] {
+            if let Some(d) = last_labels(p.suffix, n) {
+                if tier(d) == popular::INFRA {
+                    return (Parsed::bare(d), popular::INFRA);
+                }
+            }
+        }
+        (*p, 0)
+    }
+
     /// Raw logits of a parsed, scorable name (no allocation).
     #[inline]
     pub(crate) fn logits(&self, p: &Parsed<'_>) -> [f32; 2] {
+        let (p, tier) = self.judged(p);
+        let (mut out, facts) = self.raw_logits(&p);
+        if tier > 0 {
+            for o in &mut out {
+                *o -= ESTABLISHED_SHIFT;
+            }
+        } else if let Some((dga, _)) = self.sub_candidate(&p, &facts) {
+            out[DGA] = out[DGA].max(dga);
+        }
+        out
+    }
+
+    /// A random-looking subdomain label under a registered domain that is not established
+    /// is what a generator made, just as a random registered label is: its DGA logit as if
+    /// it had been registered under the name's suffix (`x837fnv9ebfj38390nf78d7.ru` for
+    /// `x837fnv9ebfj38390nf78d7.evil-domain.ru`), with the label. `None` when no subdomain
+    /// label of [`SUB_MIN_LEN`]+ chars is at or below [`SUB_RANDOM`] per char.
+    #[inline]
+    fn sub_candidate<'a>(&self, p: &Parsed<'a>, f: &Facts) -> Option<(f32, &'a str)> {
+        let (at, len) = f.sub_worst?;
+        if f.markov_sub? > SUB_RANDOM || usize::from(len) < SUB_MIN_LEN || p.suffix.is_empty() {
+            return None;
+        }
+        let label = p
+            .subdomain
+            .get(usize::from(at)..usize::from(at) + usize::from(len))?;
+        if !could_be_registered(label) {
+            return None;
+        }
+        let mut text = [0u8; 256];
+        let n = label.len() + 1 + p.suffix.len();
+        let out = text.get_mut(..n)?;
+        out[..label.len()].copy_from_slice(label.as_bytes());
+        out[label.len()] = b'.';
+        out[label.len() + 1..].copy_from_slice(p.suffix.as_bytes());
+        let cand = std::str::from_utf8(out).ok()?;
+        let mut buf = NameBuf::new();
+        let q = normalize(cand, &mut buf).ok()?;
+        if !q.is_scorable() {
+            return None;
+        }
+        Some((self.raw_logits(&q).0[DGA] - SUB_PENALTY, label))
+    }
+
+    /// Logits of the name's own features, without the established-domain rule.
+    #[inline]
+    fn raw_logits(&self, p: &Parsed<'_>) -> ([f32; 2], Facts) {
         let mut acc = Acc {
             w: &self.weights,
             acc: [[0; 2]; N_NS],
@@ -393,7 +502,7 @@ impl Model {
             }
             *o += sum * self.scale[t];
         }
-        out
+        (out, facts)
     }
 
     /// Score a parsed name (no allocation).
@@ -412,15 +521,29 @@ impl Model {
     /// Normalise and score one name. Allocates nothing for ASCII names.
     #[inline]
     pub fn score(&self, name: &str) -> Result<Verdict, NameError> {
+        self.score_in(name, &Site::EMPTY)
+    }
+
+    /// [`Model::score`] for a name seen on a network that knows its own zones ([`Site`]):
+    /// names in them are [`NameKind::OwnZone`] and not scored.
+    #[inline]
+    pub fn score_in(&self, name: &str, site: &Site) -> Result<Verdict, NameError> {
         let mut buf = NameBuf::new();
-        let p = normalize(name, &mut buf)?;
+        let mut p = normalize(name, &mut buf)?;
+        p.kind = site.kind(p.kind, p.name);
         Ok(self.score_parsed(&p))
     }
 
     /// Scores plus reasons in words (allocates; use [`Model::score`] on the hot path).
     pub fn explain(&self, name: &str) -> Result<Explanation, NameError> {
+        self.explain_in(name, &Site::EMPTY)
+    }
+
+    /// [`Model::explain`] for a name seen on a network that knows its own zones.
+    pub fn explain_in(&self, name: &str, site: &Site) -> Result<Explanation, NameError> {
         let mut buf = NameBuf::new();
-        let p = normalize(name, &mut buf)?;
+        let mut p = normalize(name, &mut buf)?;
+        p.kind = site.kind(p.kind, p.name);
         let mut e = Explanation {
             name: p.name.to_string(),
             registered_domain: p.registered.to_string(),
@@ -430,16 +553,36 @@ impl Model {
             dga_score: None,
             reasons: Vec::new(),
         };
-        match p.kind {
-            NameKind::IpLiteral => {
-                e.reasons.push("IP literal: not scored".into());
-                return Ok(e);
-            }
-            NameKind::ReverseDns => {
-                e.reasons.push("reverse-DNS name: not scored".into());
-                return Ok(e);
-            }
-            NameKind::Domain => {}
+        if p.kind == NameKind::OwnZone {
+            e.reasons
+                .push(Site::reason(site.zone_of(p.name).unwrap_or(p.registered)));
+            return Ok(e);
+        }
+        if let Some(r) = p.kind.unscored_reason(&p) {
+            e.reasons.push(r);
+            return Ok(e);
+        }
+        let l = self.logits(&p);
+        let scores = [sigmoid(l[PHISH]), sigmoid(l[DGA])];
+        e.phish_score = Some(scores[PHISH]);
+        e.dga_score = Some(scores[DGA]);
+        let (p, tier) = self.judged(&p);
+        if tier > 0 {
+            let what = if tier == popular::INFRA {
+                "an infrastructure domain (CDN, cloud, OS vendor, package mirror: built-in list)"
+                    .to_string()
+            } else {
+                format!("an established domain (built-in popularity list, tier {tier} of 14)")
+            };
+            e.reasons.push(format!(
+                "{} is {what}: judged by its registered domain alone{}",
+                p.registered,
+                if p.name.len() < e.name.len() {
+                    ", its labels are its owner's naming"
+                } else {
+                    ""
+                }
+            ));
         }
         let mut acc = TagAcc {
             w: &self.weights,
@@ -447,10 +590,18 @@ impl Model {
         };
         let f = features::extract(&p, &self.tables(), &mut acc);
         let norms = ns_norms(&f);
-        let l = self.logits(&p);
-        let scores = [sigmoid(l[PHISH]), sigmoid(l[DGA])];
-        e.phish_score = Some(scores[PHISH]);
-        e.dga_score = Some(scores[DGA]);
+        if tier == 0 {
+            if let Some((dga, label)) = self.sub_candidate(&p, &f) {
+                let own = self.raw_logits(&p).0[DGA];
+                if dga > own && sigmoid(dga) >= 0.5 {
+                    e.reasons.push(format!(
+                        "random-looking label \"{label}\" under {}, which is not an established domain: as a registered name it scores dga {:.3}",
+                        p.registered,
+                        sigmoid(dga)
+                    ));
+                }
+            }
+        }
         // Contributions per group and task, in logit units.
         let mut contrib: Vec<(f32, usize, u8)> = Vec::new();
         for (t, a) in acc.acc.iter().enumerate() {
@@ -480,6 +631,36 @@ impl Model {
             });
         }
         Ok(e)
+    }
+}
+
+/// Whether a subdomain label could have been a generated registered label: host names
+/// hold no `_`, and a run of 16+ hex digits is an object ID or a hash (`ui-721249b2...`,
+/// `a21ed24aedde648804e7-...rackcdn.com`), which generators of registered names do not
+/// make.
+fn could_be_registered(label: &str) -> bool {
+    let (mut run, mut longest_run, mut token, mut longest_token) = (0, 0, 0, 0);
+    for b in label.bytes() {
+        if b == b'_' {
+            return false;
+        }
+        run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
+        longest_run = longest_run.max(run);
+        token = if b == b'-' { 0 } else { token + 1 };
+        longest_token = longest_token.max(token);
+    }
+    // Hex IDs and hashes (`17d98a5e`, `a21ed24aedde648804e7`), and structured names of
+    // short hyphenated tokens (`ipv4-c074-dus002-ix`): machine naming, not generated
+    // registered labels.
+    longest_run < label.len().min(16) && longest_token >= SUB_MIN_LEN
+}
+
+/// The last `n` labels of `s`, when it has at least `n`.
+fn last_labels(s: &str, n: usize) -> Option<&str> {
+    let mut end_dots = s.rmatch_indices('.').map(|(i, _)| i);
+    match end_dots.nth(n - 1) {
+        Some(i) => s.get(i + 1..),
+        None => (s.split('.').count() == n).then_some(s),
     }
 }
 

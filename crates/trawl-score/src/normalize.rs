@@ -36,6 +36,9 @@ pub const HOST_LABELS: &[&str] = &[
     "cpcalendars",
     "cpcontacts",
     "ftp",
+    // Auto-discovery names that stub resolvers ask under every search domain.
+    "wpad",
+    "isatap",
 ];
 
 /// Free-hosting platforms that are not (or no longer) on the Public Suffix List but host
@@ -120,6 +123,57 @@ pub enum NameKind {
     IpLiteral,
     /// A name under `in-addr.arpa` or `ip6.arpa`: not scored.
     ReverseDns,
+    /// A service-record name: one of its labels starts with `_` (DNS-SD and SRV names such
+    /// as `_ldap._tcp.dc._msdcs.corp.example`, `_vlmcs._tcp`, TXT policy names such as
+    /// `_dmarc.example.com`). Nobody registers these: not scored by name.
+    Service,
+    /// A single-label name (NetBIOS or LLMNR names, `wpad`, a bare host name): not scored.
+    SingleLabel,
+    /// A name under a suffix that is not public: a TLD that is not on the Public Suffix List
+    /// (`lan`, `corp`, `home`, an Active Directory zone such as `factory.oompa.loompa`; the
+    /// special-use `local` for mDNS, `internal`, `test`, `localhost`) other than an
+    /// alternative root's (`bit`, `bazar`), or a name under `arpa` other than the reverse
+    /// zones (`home.arpa`). Nobody can register these: not scored.
+    NonPublic,
+    /// A name in one of the organisation's own zones (`[networks] local_domains`, see
+    /// [`crate::Site`]): not scored. [`normalize`] never gives this kind; the [`crate::Model`]
+    /// methods that take a [`crate::Site`] do.
+    OwnZone,
+}
+
+impl NameKind {
+    /// Why a name of this kind is not scored, in words (`None` for [`NameKind::Domain`]).
+    /// `p` is the parsed name, for the suffix or label the reason names.
+    pub fn unscored_reason(self, p: &Parsed<'_>) -> Option<String> {
+        Some(match self {
+            NameKind::Domain => return None,
+            NameKind::IpLiteral => "IP literal: not scored".into(),
+            NameKind::ReverseDns => "reverse-DNS name: not scored".into(),
+            NameKind::Service => {
+                let label = p
+                    .name
+                    .split('.')
+                    .find(|l| l.starts_with('_'))
+                    .unwrap_or("_");
+                format!(
+                    "service-record name (label {label}: DNS-SD, SRV or TXT policy), which nobody registers: not scored"
+                )
+            }
+            NameKind::SingleLabel => {
+                "single-label name (NetBIOS, LLMNR or a bare host name): not scored".into()
+            }
+            NameKind::NonPublic if p.suffix.is_empty() => {
+                "name under .arpa (infrastructure such as home.arpa), which nobody registers: not scored".into()
+            }
+            NameKind::NonPublic => {
+                let sfx = p.suffix;
+                format!(
+                    "suffix .{sfx} is not a public suffix (an internal or special-use zone), so nobody registers names under it: not scored"
+                )
+            }
+            NameKind::OwnZone => "in one of this network's own zones: not scored".into(),
+        })
+    }
 }
 
 /// Which section of the Public Suffix List the suffix came from.
@@ -158,10 +212,36 @@ pub struct Parsed<'a> {
     pub stripped: u8,
 }
 
-impl Parsed<'_> {
+impl<'a> Parsed<'a> {
     /// Whether this name gets scores (it is neither an IP literal nor a reverse-DNS name).
     pub fn is_scorable(&self) -> bool {
         self.kind == NameKind::Domain
+    }
+
+    /// The registered domain alone, as if it had been the whole name.
+    pub fn registered_only(&self) -> Parsed<'a> {
+        Parsed {
+            name: self.registered,
+            subdomain: "",
+            stripped: 0,
+            ..*self
+        }
+    }
+
+    /// A registered domain `d` (at least two labels, valid and normalised) as a name of
+    /// its own, split at its first dot.
+    pub(crate) fn bare(d: &'a str) -> Parsed<'a> {
+        let (label, suffix) = d.split_once('.').unwrap_or((d, ""));
+        Parsed {
+            kind: NameKind::Domain,
+            name: d,
+            registered: d,
+            label,
+            suffix,
+            suffix_kind: SuffixKind::Icann,
+            subdomain: "",
+            stripped: 0,
+        }
     }
 
     /// Number of labels in [`Parsed::subdomain`].
@@ -235,15 +315,66 @@ fn trim(s: &str) -> &str {
 /// Reverse-DNS names aside, split a valid, lower-case name.
 #[inline]
 fn finish(name: &str, dots: Dots) -> Parsed<'_> {
-    if name.ends_with("arpa")
-        && (name == "in-addr.arpa"
-            || name == "ip6.arpa"
-            || name.ends_with(".in-addr.arpa")
-            || name.ends_with(".ip6.arpa"))
-    {
-        return plain(name, NameKind::ReverseDns);
+    if let Some(kind) = arpa_kind(name) {
+        return plain(name, kind);
     }
-    split(name, dots)
+    classify(split(name, dots))
+}
+
+/// Names under `arpa`: reverse-DNS zones are their own kind, the rest of `arpa`
+/// (`home.arpa`, `ipv4only.arpa`, `e164.arpa`...) is infrastructure nobody registers.
+#[inline]
+pub(super) fn arpa_kind(name: &str) -> Option<NameKind> {
+    if !name.ends_with("arpa") || !(name.len() == 4 || name.ends_with(".arpa")) {
+        return None;
+    }
+    if name == "in-addr.arpa"
+        || name == "ip6.arpa"
+        || name.ends_with(".in-addr.arpa")
+        || name.ends_with(".ip6.arpa")
+    {
+        Some(NameKind::ReverseDns)
+    } else {
+        Some(NameKind::NonPublic)
+    }
+}
+
+/// The kind of a split name: service-record names, single-label names and names under
+/// suffixes that are not public are not registered by anybody, so they are not scored.
+#[inline]
+pub(super) fn classify(mut p: Parsed<'_>) -> Parsed<'_> {
+    let b = p.name.as_bytes();
+    // A label that starts with `_`: the first byte, or a `_` right after a dot.
+    let service = b.first() == Some(&b'_')
+        || (b.contains(&b'_') && b.windows(2).any(|w| w[0] == b'.' && w[1] == b'_'));
+    let unknown = p.suffix_kind == SuffixKind::Unknown;
+    p.kind = if unknown && is_alt_root(p.suffix) {
+        // Names in alternative roots are registered, by whoever runs a blockchain wallet.
+        NameKind::Domain
+    } else if service {
+        NameKind::Service
+    } else if p.suffix_kind == SuffixKind::None {
+        NameKind::SingleLabel
+    } else if unknown {
+        NameKind::NonPublic
+    } else {
+        NameKind::Domain
+    };
+    p
+}
+
+/// TLDs of alternative DNS roots (Namecoin, EmerDNS, OpenNIC): not on the Public Suffix
+/// List, yet names under them are registered by anybody and malware uses them for its
+/// command servers (BazarLoader's `.bazar`, Namecoin's `.bit`), so they are scored. Every
+/// other TLD that is not on the list (`lan`, `corp`, `home`, `local`, `internal`, an Active
+/// Directory forest's own) is a private zone.
+fn is_alt_root(suffix: &str) -> bool {
+    const ALT_ROOTS: &[&str] = &[
+        "bit", "bazar", "bazaar", "coin", "emc", "lib", "bbs", "chan", "cyb", "dyn", "free", "fur",
+        "geek", "gopher", "indy", "libre", "neo", "null", "o", "oss", "oz", "parody", "pirate",
+    ];
+    let tld = suffix.rsplit('.').next().unwrap_or(suffix);
+    ALT_ROOTS.contains(&tld)
 }
 
 /// Where the dots of a name are: a bit per byte for names of up to 64 bytes (found while
@@ -686,7 +817,7 @@ mod tests {
     fn single_label_and_unknown_tld() {
         let mut b = NameBuf::new();
         let p = normalize("localhost", &mut b).unwrap();
-        assert_eq!(p.kind, NameKind::Domain);
+        assert_eq!(p.kind, NameKind::SingleLabel);
         assert_eq!(p.label, "localhost");
         assert_eq!(p.subdomain, "");
         assert!(matches!(
@@ -699,6 +830,50 @@ mod tests {
             ("corp.internal", "internal", "db")
         );
         assert_eq!(sk, SuffixKind::Unknown);
+    }
+
+    #[test]
+    fn names_nobody_registers() {
+        let kind = |n: &str| {
+            let mut b = NameBuf::new();
+            normalize(n, &mut b).unwrap().kind
+        };
+        for n in [
+            "_ldap._tcp.dc._msdcs.factory.oompa.loompa",
+            "_vlmcs._tcp",
+            "_dmarc.example.com",
+            "selector1._domainkey.example.com",
+            "b._dns-sd._udp.local",
+        ] {
+            assert_eq!(kind(n), NameKind::Service, "{n}");
+        }
+        for n in ["wpad", "WORKGROUP", "fileserver", "com"] {
+            assert_eq!(kind(n), NameKind::SingleLabel, "{n}");
+        }
+        for n in [
+            "printer.local",
+            "nas.lan",
+            "dc01.corp",
+            "db.corp.internal",
+            "router.home.arpa",
+            "host.localdomain",
+            "snozberry.oompa.loompa",
+            "x.test",
+            "ipv4only.arpa",
+        ] {
+            assert_eq!(kind(n), NameKind::NonPublic, "{n}");
+        }
+        // Alternative roots are registered by anybody (BazarLoader's `.bazar`, Namecoin).
+        for n in [
+            "bfeiikbfgiin.bazar",
+            "example.bit",
+            "_fgekkzfiekn.bazaar",
+            "www.example.com",
+            "xn--80ak6aa92e.com",
+        ] {
+            assert_eq!(kind(n), NameKind::Domain, "{n}");
+        }
+        assert_eq!(kind("4.3.2.1.in-addr.arpa"), NameKind::ReverseDns);
     }
 
     #[test]

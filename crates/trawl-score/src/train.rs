@@ -118,6 +118,16 @@ pub struct TrainConfig {
     /// Share of the dictionary synthetic names that are phrases of common English words
     /// ([`COMMON_WORDS`]) rather than words drawn from the whole word list.
     pub synthetic_phrases: f64,
+    /// Share of the augmented benign names whose host part is the subdomain of a real
+    /// listed benign name (`wiki`, `mirror.csclub`, `e3396.dscx`) instead of one of the
+    /// common host labels: DNS logs are full names, and the lists teach "any subdomain
+    /// but `www` is phishing" otherwise.
+    pub augment_real: f64,
+    /// Draw the platforms of the synthetic `platform` DGA names only from those the listed
+    /// DGA names used (dynamic-DNS providers), not from every hosting platform: a DGA
+    /// cannot sign up for `wordpress.com` or `github.io` sites by the thousand, and random
+    /// site names there are mostly people's own.
+    pub synthetic_dga_platforms: bool,
     /// Synthetic DGA names of each extra style (each style its own family, so weighed
     /// like one): short random labels under two-letter country TLDs, and random labels
     /// on hosting/dynamic-DNS platforms. See [`synthesise_extra`].
@@ -137,6 +147,8 @@ impl Default for TrainConfig {
             family_balance: 1.0,
             generic_epochs: 0,
             augment_share: 0.3,
+            augment_real: 0.5,
+            synthetic_dga_platforms: true,
             synthetic: 80_000,
             synthetic_words: true,
             synthetic_extra: 20_000,
@@ -431,17 +443,32 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
         }
     }
     let prior = prior::build(suffixes.iter().map(|(c, s)| (*c, s.as_bytes())));
+    let popular = established(&benign, &phish, &dga);
 
+    // Subdomains of the benign names as listed (after host labels), once each, sorted.
+    let mut real_subs: Vec<String> = benign
+        .iter()
+        .filter_map(|n| normalize(n, &mut buf).ok().map(|p| p.subdomain.to_string()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    real_subs.sort_unstable();
+    real_subs.dedup();
     let mut rng = SplitMix::new(cfg.seed ^ 0xa0_9e_11);
     let mut augmented = 0;
     if cfg.augment {
         for n in benign.iter_mut() {
             let bare = normalize(n, &mut buf).is_ok_and(|p| p.subdomain.is_empty());
             if bare && rng.unit() < cfg.augment_share {
-                let mut host = AUGMENT_LABELS[rng.below(AUGMENT_LABELS.len())].to_string();
-                if rng.unit() < 0.15 {
-                    host = format!("{}.{host}", AUGMENT_LABELS[rng.below(AUGMENT_LABELS.len())]);
-                }
+                let host = if !real_subs.is_empty() && rng.unit() < cfg.augment_real {
+                    real_subs[rng.below(real_subs.len())].clone()
+                } else {
+                    let mut host = AUGMENT_LABELS[rng.below(AUGMENT_LABELS.len())].to_string();
+                    if rng.unit() < 0.15 {
+                        host =
+                            format!("{}.{host}", AUGMENT_LABELS[rng.below(AUGMENT_LABELS.len())]);
+                    }
+                    host
+                };
                 *n = format!("{host}.{n}");
                 augmented += 1;
             }
@@ -452,7 +479,12 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
     // Hosting/dynamic-DNS suffixes of the names as trained on (host labels added to bare
     // benign names can make one: `www.blogspot.com`), for the extra synthetic names.
     let mut platforms: Vec<String> = Vec::new();
-    for n in benign.iter().chain(&phish).chain(&dga) {
+    let platform_lists: Vec<&String> = if cfg.synthetic_dga_platforms {
+        dga.iter().collect()
+    } else {
+        benign.iter().chain(&phish).chain(&dga).collect()
+    };
+    for n in platform_lists {
         if let Ok(p) = normalize(n, &mut buf) {
             if p.suffix_kind == crate::normalize::SuffixKind::Private {
                 platforms.push(p.suffix.to_string());
@@ -513,9 +545,48 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
         markov,
         words,
         prior,
+        popular,
         summary: serde_json::to_string(&summary).unwrap_or_default(),
     };
     Ok(Model::from_bytes(&Model::encode(&parts))?)
+}
+
+/// The established-domain table ([`crate::popular`]): registered domains of the benign
+/// names as listed, with how many names each had, minus every registered domain that a
+/// phishing or DGA name used (shorteners, mail-tracking and storage services serve other
+/// people's content) and hosting-platform sites (their user's, not established).
+fn established(benign: &[String], phish: &[String], dga: &[String]) -> Vec<u16> {
+    use std::collections::{HashMap, HashSet};
+    let mut buf = NameBuf::new();
+    let mut counts: HashMap<String, u32> = HashMap::new();
+    for n in benign {
+        if let Ok(p) = normalize(n, &mut buf) {
+            if p.is_scorable() && p.suffix_kind != crate::normalize::SuffixKind::Private {
+                *counts.entry(p.registered.to_string()).or_default() += 1;
+            }
+        }
+    }
+    let mut abused: HashSet<String> = HashSet::new();
+    for n in phish.iter().chain(dga) {
+        if let Ok(p) = normalize(n, &mut buf) {
+            abused.insert(p.registered.to_string());
+        }
+    }
+    let mut list: Vec<(String, u8)> = counts
+        .into_iter()
+        .map(|(d, c)| (d, crate::popular::tier_of(c).min(crate::popular::INFRA - 1)))
+        .chain(
+            crate::popular::INFRASTRUCTURE
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|d| (d.to_string(), crate::popular::INFRA)),
+        )
+        .filter(|(d, _)| !abused.contains(d))
+        .collect();
+    // Insertion order decides probe runs: sort so the same lists give the same bytes.
+    list.sort_unstable();
+    crate::popular::build(list.iter().map(|(d, t)| (d.as_bytes(), *t))).0
 }
 
 /// The commonest short English words (articles, prepositions, pronouns, auxiliaries).

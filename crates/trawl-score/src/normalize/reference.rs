@@ -3,8 +3,9 @@
 //! literals, validation, the filter keys) come from the parent module.
 
 use super::{
-    copy_lower, copy_plain, filter_key, ip_literal, lengths, plain, quick_valid, validate, NameBuf,
-    NameKind, Parsed, SuffixKind, EXTRA_PLATFORMS, HOST_LABELS, MAX_LABEL_LEN, MAX_NAME_LEN,
+    arpa_kind, classify, copy_lower, copy_plain, filter_key, ip_literal, lengths, plain,
+    quick_valid, validate, NameBuf, NameKind, Parsed, SuffixKind, EXTRA_PLATFORMS, HOST_LABELS,
+    MAX_LABEL_LEN, MAX_NAME_LEN,
 };
 use crate::error::NameError;
 
@@ -57,15 +58,10 @@ pub(super) fn normalize<'b>(input: &str, buf: &'b mut NameBuf) -> Result<Parsed<
 /// Reverse-DNS names aside, split a valid, lower-case name.
 #[inline]
 fn finish(name: &str) -> Parsed<'_> {
-    if name.ends_with("arpa")
-        && (name == "in-addr.arpa"
-            || name == "ip6.arpa"
-            || name.ends_with(".in-addr.arpa")
-            || name.ends_with(".ip6.arpa"))
-    {
-        return plain(name, NameKind::ReverseDns);
+    if let Some(kind) = arpa_kind(name) {
+        return plain(name, kind);
     }
-    split(name)
+    classify(split(name))
 }
 
 /// Byte -> its lower-case form if it may appear in a name (`.` included), else 0.
