@@ -204,7 +204,7 @@ fn bench(c: &mut Criterion) {
     let model = trawl_score::Model::builtin().unwrap();
     let mut cache = LocalCache::new(1 << 20);
     for n in &names {
-        let e = trawl_enrich::score::compute(model, n, false);
+        let e = trawl_enrich::score::compute(model, &trawl_score::Site::EMPTY, n, false);
         cache.put(n, e);
     }
     let mut g = c.benchmark_group("cache_vs_model");

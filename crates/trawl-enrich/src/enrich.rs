@@ -37,6 +37,8 @@ pub struct EnrichConfig {
     pub model: Option<ModelRef>,
     /// Names kept in the in-process score cache.
     pub cache_capacity: usize,
+    /// The network's own zones (`[networks] local_domains`): names in them are not scored.
+    pub site: trawl_score::Site,
     /// A shared score cache, if any.
     pub redis: Option<RedisConfig>,
     /// Learn leases and names from `dhcp` and `known_devices` records passing through.
@@ -58,6 +60,7 @@ impl Default for EnrichConfig {
             scores: true,
             reasons: false,
             model: None,
+            site: trawl_score::Site::default(),
             // ~100 bytes a name: about 25 MB when full.
             cache_capacity: 1 << 18,
             redis: None,
@@ -174,8 +177,10 @@ impl Enricher {
                 Some(m) => m,
                 None => ModelRef::Static(trawl_score::Model::builtin()?),
             };
-            let fp = model.fingerprint();
-            let mut s = Scorer::new(model, config.cache_capacity, config.reasons);
+            // Instances with other zones must not share cached outcomes.
+            let fp = model.fingerprint() ^ config.site.fingerprint();
+            let mut s =
+                Scorer::new(model, config.cache_capacity, config.reasons).with_site(config.site);
             if let Some(r) = config.redis {
                 s = s.with_shared(Box::new(RedisCache::new(r, fp)?));
             }

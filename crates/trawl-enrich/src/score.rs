@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use quick_cache::DefaultHashBuilder;
 
-use trawl_score::{Model, Verdict};
+use trawl_score::{Model, Site, Verdict};
 
 use crate::cache::{CacheStats, Entry, LocalCache, Outcome, ScoreCache};
 use crate::front::Front;
@@ -44,6 +44,8 @@ pub struct ScorerStats {
 /// Scores names, remembering what it scored.
 pub struct Scorer {
     model: ModelRef,
+    /// The network's own zones: names in them are not scored.
+    site: Site,
     local: LocalCache,
     /// Outcomes without reasons, looked up before `local` (absent when reasons are on).
     front: Option<Front>,
@@ -75,6 +77,7 @@ impl Scorer {
     pub fn new(model: ModelRef, capacity: usize, reasons: bool) -> Self {
         Scorer {
             model,
+            site: Site::default(),
             local: LocalCache::new(capacity),
             front: (!reasons).then(|| Front::new(capacity)),
             front_hits: 0,
@@ -86,6 +89,12 @@ impl Scorer {
             misses: Vec::new(),
             found: Vec::new(),
         }
+    }
+
+    /// Names in these zones are not scored ([`trawl_score::NameKind::OwnZone`]).
+    pub fn with_site(mut self, site: Site) -> Self {
+        self.site = site;
+        self
     }
 
     /// Adds a shared cache (Redis) behind the in-process one.
@@ -161,7 +170,7 @@ impl Scorer {
             match found {
                 Some(e) => self.local.put(name, e),
                 None => {
-                    let e = compute(&self.model, name, self.reasons);
+                    let e = compute(&self.model, &self.site, name, self.reasons);
                     self.scored += 1;
                     computed.push((i, e));
                 }
@@ -244,7 +253,7 @@ impl Scorer {
                 return e.outcome;
             }
         }
-        let e = compute(&self.model, name, false);
+        let e = compute(&self.model, &self.site, name, false);
         self.scored += 1;
         if let Some(shared) = self.shared.as_mut() {
             shared.put_many(&[(name, &e)]);
@@ -263,7 +272,7 @@ impl Scorer {
             }
             self.found.clear();
         }
-        let e = compute(&self.model, name, self.reasons);
+        let e = compute(&self.model, &self.site, name, self.reasons);
         self.scored += 1;
         if let Some(shared) = self.shared.as_mut() {
             shared.put_many(&[(name, &e)]);
@@ -280,9 +289,9 @@ impl Scorer {
 }
 
 /// Runs the model on one name.
-pub fn compute(model: &Model, name: &str, reasons: bool) -> Entry {
+pub fn compute(model: &Model, site: &Site, name: &str, reasons: bool) -> Entry {
     if reasons {
-        return match model.explain(name) {
+        return match model.explain_in(name, site) {
             Ok(x) => Entry {
                 outcome: match (x.phish_score, x.dga_score) {
                     (Some(phish), Some(dga)) => Outcome::Scored { phish, dga },
@@ -296,7 +305,7 @@ pub fn compute(model: &Model, name: &str, reasons: bool) -> Entry {
             },
         };
     }
-    let outcome = match model.score(name) {
+    let outcome = match model.score_in(name, site) {
         Ok(Verdict::Scored(s)) => Outcome::Scored {
             phish: s.phish,
             dga: s.dga,

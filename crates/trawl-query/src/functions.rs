@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
-use trawl_score::{Model, NameBuf};
+use trawl_score::{Model, NameBuf, Site};
 use trawl_zeek::Value;
 
 /// A function of the language.
@@ -215,9 +215,19 @@ fn model() -> Option<&'static Model> {
     *MODEL.get_or_init(|| Model::builtin().ok())
 }
 
+static SITE: OnceLock<Site> = OnceLock::new();
+
+/// The network's own zones for the rest of the process: names in them are not scored by
+/// [`scores`]. Only the first call counts (the CLI makes it once, before a query runs).
+pub fn set_site(site: Site) {
+    let _ = SITE.set(site);
+}
+
 /// The scorer's (phish, dga) scores of a name; `None` for names it does not score.
 pub fn scores(name: &str) -> Option<(f64, f64)> {
-    let s = model()?.score(name).ok()?.scores()?;
+    static NONE: Site = Site::EMPTY;
+    let site = SITE.get().unwrap_or(&NONE);
+    let s = model()?.score_in(name, site).ok()?.scores()?;
     Some((f64::from(s.phish), f64::from(s.dga)))
 }
 

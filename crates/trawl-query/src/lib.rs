@@ -26,6 +26,7 @@ pub mod value;
 pub use error::{QueryError, Span};
 pub use expr::Expr;
 pub use fields::{Fields, LazyProblems, TsvFields};
+pub use functions::set_site;
 pub use parser::{parse_query, Query, Stage};
 
 /// A parsed boolean expression of the query language, as used in `where` and in alert rules:

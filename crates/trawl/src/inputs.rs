@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use trawl_input::{discover, Filter, LogFile};
 
@@ -44,6 +44,39 @@ pub struct Selection {
     /// Files read at once (default: the number of cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
+}
+
+/// The network's own zones, for commands that score names.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SiteArgs {
+    /// One of this network's own DNS zones (repeatable; `corp.example.com`, `lan`): names in
+    /// it are not scored for phishing or DGA. Added to `[networks] local_domains` of --config.
+    #[arg(long = "local-domain", value_name = "ZONE")]
+    pub local_domains: Vec<String>,
+    /// A `trawl run` configuration whose `[networks] local_domains` apply.
+    #[arg(long = "config", short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl SiteArgs {
+    /// The zones given, as a [`trawl_score::Site`].
+    pub fn site(&self) -> Result<trawl_score::Site> {
+        let mut zones = self.local_domains.clone();
+        if let Some(path) = &self.config {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let cfg: crate::run::config::Config = toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+            zones.extend(
+                cfg.networks
+                    .local_domains
+                    .iter()
+                    .map(|z| z.get_ref().clone()),
+            );
+        }
+        trawl_score::Site::with_zones(&zones)
+            .map_err(|(z, e)| anyhow::anyhow!("local domain {z:?}: {e}"))
+    }
 }
 
 impl Selection {

@@ -141,7 +141,7 @@ pub fn run(cmd: AlertCmd) -> Result<i32> {
     }
 }
 
-fn read_config(path: &Path) -> Result<Config> {
+pub(crate) fn read_config(path: &Path) -> Result<Config> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let cfg: Config = toml::from_str(&text).map_err(|e| {

@@ -14,7 +14,7 @@ use trawl_query::scan::{Progress, Scan, ScanSummary};
 use trawl_zeek::{Record, Scalar, Value, ZeekType};
 
 use super::query::{report, select, writer, QueryFormat};
-use crate::inputs::Selection;
+use crate::inputs::{Selection, SiteArgs};
 
 /// Arguments of `trawl hunt`.
 #[derive(Args, Debug)]
@@ -43,6 +43,9 @@ pub struct HuntArgs {
     #[command(flatten)]
     pub select: Selection,
 
+    #[command(flatten)]
+    pub site: SiteArgs,
+
     /// Output format [default: table on a terminal, zeek otherwise].
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<QueryFormat>,
@@ -61,6 +64,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     let Some(hunt) = hunts::by_name(&args.hunt) else {
         bail!("unknown hunt {}", args.hunt);
     };
+    trawl_query::set_site(args.site.site()?);
     if args.show_query {
         for s in hunt.sections {
             println!(

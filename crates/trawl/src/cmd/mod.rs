@@ -6,5 +6,6 @@ pub mod cut;
 pub mod hunt;
 pub mod pivot;
 pub mod query;
+pub mod review;
 // @score-mod
 pub mod score;

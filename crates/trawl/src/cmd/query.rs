@@ -13,7 +13,7 @@ use trawl_query::{parse_query, Query};
 use trawl_zeek::Record;
 
 use super::cat::{open_stamp, OutFormat, Writer};
-use crate::inputs::Selection;
+use crate::inputs::{Selection, SiteArgs};
 use crate::report::thousands;
 
 /// Output formats of `trawl query`.
@@ -50,6 +50,9 @@ pub struct QueryArgs {
 
     #[command(flatten)]
     pub select: Selection,
+
+    #[command(flatten)]
+    pub site: SiteArgs,
 
     /// Output format [default: table on a terminal, zeek otherwise].
     #[arg(long, short = 'f', value_enum)]
@@ -138,6 +141,7 @@ fn query_text(args: &mut QueryArgs) -> Result<String> {
 
 /// Runs `trawl query`.
 pub fn run(mut args: QueryArgs) -> Result<i32> {
+    trawl_query::set_site(args.site.site()?);
     let text = query_text(&mut args)?;
     let query = match parse_query(&text) {
         Ok(q) => q,

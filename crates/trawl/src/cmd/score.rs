@@ -10,6 +10,8 @@ use trawl_score::eval;
 use trawl_score::train::{self, Dataset, TrainConfig};
 use trawl_score::{Model, Verdict};
 
+use crate::inputs::SiteArgs;
+
 /// DGA families held out of training by `trawl model eval` unless told otherwise.
 const DEFAULT_HOLDOUT: &str = "rovnix,gozi,kraken,qsnatch,pitou,proslikefan,tufik";
 
@@ -43,6 +45,8 @@ pub struct ScoreArgs {
     /// Model file to use instead of the built-in one (from `trawl model train`).
     #[arg(short, long, value_name = "FILE")]
     pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub site: SiteArgs,
 }
 
 /// Where labelled lists come from.
@@ -152,6 +156,19 @@ pub enum ModelCmd {
         #[arg(long)]
         json: bool,
     },
+    /// The highest-scoring distinct DNS names of real logs, with their reasons and the alert
+    /// rules of a configuration they would fire: look at it before shipping a model.
+    #[command(
+        after_help = "Every record with a `query` field counts (Zeek dns.log, dnsmasq); names are
+scored as `trawl run` scores them, with the configuration's [networks] local_domains, and the
+configuration's DNS rules are evaluated on every record. Names that would fire a rule are always
+listed. A summary on stderr says how many names were not scored and why.
+
+Examples:
+  trawl model review --config trawl.example.toml /nsm/zeek/logs/2026-12-06
+  trawl model review --top 100 --model new.model --format json ../shared/corpus > review.jsonl"
+    )]
+    Review(super::review::ReviewArgs),
     /// Print a model's fingerprint, size, thresholds and training summary.
     Info {
         /// Model file [default: the built-in model].
@@ -224,6 +241,7 @@ fn print_table(rows: &[Row], out: &mut impl Write) -> std::io::Result<()> {
 pub fn run_score(args: ScoreArgs) -> Result<i32> {
     let mut owned = None;
     let model = model_ref(&args.model, &mut owned)?;
+    let site = args.site.site()?;
     trawl_score::warm_up();
     let stdout = std::io::stdout();
     let format = args.format.unwrap_or(if stdout.is_terminal() {
@@ -242,7 +260,7 @@ pub fn run_score(args: ScoreArgs) -> Result<i32> {
             eprintln!("trawl score: {what} {lineno}: {:?}: {e}", truncate(name));
         };
         match format {
-            ScoreFormat::Tsv => match model.score(name) {
+            ScoreFormat::Tsv => match model.score_in(name, &site) {
                 Ok(Verdict::Scored(s)) => writeln!(out, "{name}\t{:.4}\t{:.4}", s.phish, s.dga)?,
                 Ok(Verdict::Unscored(_)) => writeln!(out, "{name}\t-\t-")?,
                 Err(e) => {
@@ -250,14 +268,14 @@ pub fn run_score(args: ScoreArgs) -> Result<i32> {
                     bad += 1;
                 }
             },
-            ScoreFormat::Json => match model.explain(name) {
+            ScoreFormat::Json => match model.explain_in(name, &site) {
                 Ok(e) => writeln!(out, "{}", e.to_json(name.trim()))?,
                 Err(e) => {
                     err(&e);
                     bad += 1;
                 }
             },
-            ScoreFormat::Table => match model.explain(name) {
+            ScoreFormat::Table => match model.explain_in(name, &site) {
                 Ok(e) => {
                     table.push(Row {
                         name: name.trim().to_string(),
@@ -389,6 +407,7 @@ pub fn run_model(cmd: ModelCmd) -> Result<i32> {
             }
             Ok(0)
         }
+        ModelCmd::Review(a) => super::review::run(a),
         ModelCmd::Info { model } => {
             let m = load_model(&model)?;
             let th = m.thresholds();

@@ -452,6 +452,7 @@ pub(crate) fn enricher(cfg: &Config, state: &Path, reasons: bool) -> Result<Enri
     Ok(Enricher::new(EnrichConfig {
         reasons,
         model: Some(model),
+        site: cfg.networks.site()?,
         cache_capacity: cfg.score.cache_size.unwrap_or(100_000),
         redis,
         attribution,

@@ -24,6 +24,9 @@ pub struct Config {
     pub intel: IntelConfig,
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// The network's own names.
+    #[serde(default)]
+    pub networks: NetworksConfig,
     /// Alert rules and destinations (see `super::alerts` and trawl-alert).
     #[serde(default)]
     pub alerts: trawl_alert::AlertsConfig,
@@ -164,6 +167,24 @@ pub struct ScoreConfig {
     pub redis_ttl: Option<u64>,
 }
 
+/// What the network owns.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NetworksConfig {
+    /// The organisation's own DNS zones (`corp.example.com`, an Active Directory forest):
+    /// names in them are not scored for phishing or DGA, whatever their labels look like.
+    #[serde(default)]
+    pub local_domains: Vec<Spanned<String>>,
+}
+
+impl NetworksConfig {
+    /// The zones as a [`trawl_score::Site`]; an invalid zone is an error.
+    pub fn site(&self) -> anyhow::Result<trawl_score::Site> {
+        trawl_score::Site::with_zones(self.local_domains.iter().map(|z| z.get_ref().as_str()))
+            .map_err(|(z, e)| anyhow::anyhow!("[networks] local_domains: {z:?}: {e}"))
+    }
+}
+
 /// Host attribution: IP to MAC to workstation.
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -240,6 +261,15 @@ pub fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
 
 fn check(c: &Config, text: &str) -> Vec<ConfigError> {
     let mut errors = Vec::new();
+    for z in &c.networks.local_domains {
+        if let Err((_, e)) = trawl_score::Site::with_zones([z.get_ref()]) {
+            errors.push(at(
+                text,
+                &z.span(),
+                format!("local_domains: {:?} is not a DNS zone: {e}", z.get_ref()),
+            ));
+        }
+    }
     if c.sources.is_empty() {
         errors.push(at(
             text,
