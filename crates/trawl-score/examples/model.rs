@@ -9,7 +9,8 @@
 //! ```
 //!
 //! `eval` flags as `trawl model eval`: `--seeds LIST`, `--baseline`, `--lofo`,
-//! `--lofo-folds K`, `--families LIST`, `--drop-mixed`, `--json`. `baseline-check` writes
+//! `--lofo-folds K`, `--families LIST`, `--drop-mixed`, `--json` (or `JSON_OUT=FILE` in the
+//! environment: the tables on stdout and the JSON in FILE). `baseline-check` writes
 //! the seed-42 split and the Rust baseline's figures on it for
 //! `scripts/baseline_check.py`, which compares them with scikit-learn.
 
@@ -121,6 +122,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 } else {
                     print!("{r}");
                 }
+                if let Some(path) = env("JSON_OUT") {
+                    std::fs::write(path, r.to_json())?;
+                }
             } else {
                 let sc = seeds::SeedsConfig {
                     seeds: flag(rest, "--seeds")
@@ -136,6 +140,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     println!("{}", r.to_json());
                 } else {
                     print!("{r}");
+                }
+                if let Some(path) = env("JSON_OUT") {
+                    std::fs::write(path, r.to_json())?;
                 }
             }
         }
