@@ -6,6 +6,7 @@
 //! cargo run --release -p trawl-score --example model -- eval DIR --seeds 42,1,2,3,4,7 --baseline
 //! cargo run --release -p trawl-score --example model -- eval DIR --lofo --baseline [--json]
 //! cargo run --release -p trawl-score --example model -- baseline-check DIR OUTDIR
+//! cargo run --release -p trawl-score --example model -- families DIR
 //! ```
 //!
 //! `eval` flags as `trawl model eval`: `--seeds LIST`, `--baseline`, `--lofo`,
@@ -104,7 +105,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let held = list(
                 &env("HELD").unwrap_or_else(|| "rovnix,gozi,kraken,qsnatch,pitou,proslikefan,tufik".into()),
             );
-            let baseline = has("--baseline").then(BaselineConfig::default);
+            // BITER / BTOL: the baseline's L-BFGS stopping rule (scikit-learn's max_iter, tol).
+            let mut bc = BaselineConfig::default();
+            if let Some(v) = env("BITER") {
+                bc.max_iter = v.parse()?;
+            }
+            if let Some(v) = env("BTOL") {
+                bc.tol = v.parse()?;
+            }
+            let baseline = has("--baseline").then_some(bc);
             let json = has("--json");
             let mut progress = |s: &str| eprintln!("{s}");
             if has("--lofo") || flag(rest, "--lofo-folds").is_some() {
@@ -144,6 +153,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 if let Some(path) = env("JSON_OUT") {
                     std::fs::write(path, r.to_json())?;
                 }
+            }
+        }
+        Some("families") if args.len() == 2 => {
+            // The DGA families as evaluation groups them, with the figures of the kind rule.
+            let data = Dataset::load_dir(&args[1])?;
+            println!("| family | names | kind | dictionary coverage | alternation | tags |\n|---|---|---|---|---|---|");
+            for f in trawl_score::eval::families::group(&data.dga) {
+                println!(
+                    "| {} | {} | {} | {:.2} | {:.2} | {} |",
+                    f.name,
+                    f.names,
+                    if f.mixed { "mixed" } else { f.kind.as_str() },
+                    f.coverage,
+                    f.alternation,
+                    f.tags.join(" ")
+                );
             }
         }
         Some("baseline-check") if args.len() == 3 => {
@@ -215,7 +240,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         _ => eprintln!(
-            "usage: model train DIR OUT | model eval DIR [--seeds LIST] [--baseline] [--lofo] [--lofo-folds K] [--families LIST] [--drop-mixed] [--json] | model baseline-check DIR OUTDIR"
+            "usage: model train DIR OUT | model eval DIR [--seeds LIST] [--baseline] [--lofo] [--lofo-folds K] [--families LIST] [--drop-mixed] [--json] | model baseline-check DIR OUTDIR | model families DIR"
         ),
     }
     Ok(())

@@ -99,6 +99,8 @@ pub struct FamilySpread {
     pub kind: FamilyKind,
     /// Held out of training.
     pub held_out: bool,
+    /// A mix of families ([`families::MIXED`]), not one.
+    pub mixed: bool,
     /// Test names (mean over seeds).
     pub names: f64,
     /// trawl's recall at its 1%-FPR threshold, mean over seeds.
@@ -280,6 +282,7 @@ fn summarise(
                 .get(&family)
                 .copied()
                 .unwrap_or(FamilyKind::RandomLabel),
+            mixed: families::is_mixed(&family),
             family,
             held_out,
             names: mean(&n),
@@ -426,14 +429,15 @@ impl fmt::Display for SeedsReport {
         }
         for r in &self.families {
             let name = format!("{}{}", r.family, if r.held_out { " *" } else { "" });
+            let kind = if r.mixed { "mixed" } else { r.kind.as_str() };
             match r.baseline {
                 Some(b) if base => {
-                    let flag = r.kind == FamilyKind::RandomLabel && r.model < b;
+                    let flag = !r.mixed && r.kind == FamilyKind::RandomLabel && r.model < b;
                     writeln!(
                         f,
                         "| {name}{} | {} | {:.0} | {} | {} | {} |",
                         if flag { " !" } else { "" },
-                        r.kind.as_str(),
+                        kind,
                         r.names,
                         f3(r.model),
                         f3(b),
@@ -443,14 +447,14 @@ impl fmt::Display for SeedsReport {
                 _ if base => writeln!(
                     f,
                     "| {name} | {} | {:.0} | {} | - | - |",
-                    r.kind.as_str(),
+                    kind,
                     r.names,
                     f3(r.model)
                 )?,
                 _ => writeln!(
                     f,
                     "| {name} | {} | {:.0} | {} |",
-                    r.kind.as_str(),
+                    kind,
                     r.names,
                     f3(r.model)
                 )?,
