@@ -224,7 +224,7 @@ pub fn evaluate_scored(
     let dga = task_metrics(&col(sd, 1), &bd, alert[1]);
     let t1 = dga.threshold_1pct;
     let held_out: Vec<&str> = held_out.iter().map(|h| families::canonical(h)).collect();
-    let is_held = |f: &str| held_out.iter().any(|h| *h == f);
+    let is_held = |f: &str| held_out.contains(&f);
 
     let mut fam: BTreeMap<&str, Vec<f32>> = BTreeMap::new();
     for (l, s) in test.dga.iter().zip(sd) {

@@ -208,7 +208,7 @@ pub fn run(
         let out: Vec<&str> = fold.iter().map(|&i| fams[i].name.as_str()).collect();
         let keep = |l: &Labelled| {
             let f = families::canonical(l.family());
-            !out.contains(&f) && !(lc.drop_mixed && families::is_mixed(f))
+            !(out.contains(&f) || lc.drop_mixed && families::is_mixed(f))
         };
         let train_set = Dataset {
             benign: tr.benign.clone(),

@@ -195,10 +195,13 @@ pub fn run(
     Ok(summarise(sc.clone(), runs, &kinds))
 }
 
+/// Which test set of a report a figure comes from.
 type Pick = fn(&EvalReport) -> Option<&TaskMetrics>;
+/// Which figure of that test set.
+type Get = fn(&TaskMetrics) -> f64;
 
 /// The figures the summary tracks.
-const METRICS: &[(&str, Pick, fn(&TaskMetrics) -> f64)] = &[
+const METRICS: &[(&str, Pick, Get)] = &[
     ("phish ROC AUC", |r| Some(&r.phish), |m| m.auc),
     ("phish TPR@1%", |r| Some(&r.phish), |m| m.tpr_at_1pct),
     ("phish TPR@0.1%", |r| Some(&r.phish), |m| m.tpr_at_01pct),
@@ -256,7 +259,9 @@ fn summarise(
         });
     }
     // Per family: mean recall at 1% FPR over the seeds where it was tested.
-    let mut fam: BTreeMap<String, (bool, Vec<f64>, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    // Per family: held out at some seed; test names, model and baseline recall per seed.
+    type Acc = (bool, Vec<f64>, Vec<f64>, Vec<f64>);
+    let mut fam: BTreeMap<String, Acc> = BTreeMap::new();
     for r in &runs {
         let base: BTreeMap<&str, f64> = r
             .baseline
