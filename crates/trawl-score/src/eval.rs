@@ -1,6 +1,16 @@
 //! Evaluation: ROC AUC, TPR at fixed FPR, precision/recall at the alert threshold, and
-//! per-family recall for DGA names.
+//! per-family recall for DGA names; over several split seeds ([`seeds`]) and leaving each
+//! DGA family out of training in turn ([`lofo`]), each optionally beside the reference
+//! baseline ([`crate::baseline`]) scored on the same split.
+//!
+//! Why here and not in the binary: `trawl model eval` and the `model` example share it, so
+//! figures in the README can be rerun either way.
 
+pub mod families;
+pub mod lofo;
+pub mod seeds;
+
+use crate::baseline::Baseline;
 use crate::model::{Model, Verdict};
 use crate::train::{Dataset, Labelled};
 use rayon::prelude::*;
@@ -51,7 +61,7 @@ pub struct FamilyRecall {
 /// Everything `trawl model eval` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalReport {
-    /// Model fingerprint.
+    /// Model fingerprint, or what else scored (`baseline`).
     pub fingerprint: String,
     /// Phishing vs benign.
     pub phish: TaskMetrics,
@@ -101,7 +111,8 @@ pub fn threshold_at_fpr(neg: &[f32], fpr: f64) -> f32 {
     s.get(k).copied().unwrap_or(1.0)
 }
 
-fn frac_above(v: &[f32], t: f32) -> f64 {
+/// Share of `v` strictly above `t`.
+pub fn frac_above(v: &[f32], t: f32) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
@@ -132,6 +143,18 @@ pub fn task_metrics(pos: &[f32], neg: &[f32], alert: f32) -> TaskMetrics {
     }
 }
 
+/// A test set's scores by one scorer, per class and in list order: `[phish, dga]`, or
+/// `None` for a name it did not score (invalid, IP literal, reverse DNS).
+#[derive(Debug, Clone, Default)]
+pub struct Scored {
+    /// Scores of `test.benign`.
+    pub benign: Vec<Option<[f32; 2]>>,
+    /// Scores of `test.phish`.
+    pub phish: Vec<Option<[f32; 2]>>,
+    /// Scores of `test.dga`.
+    pub dga: Vec<Option<[f32; 2]>>,
+}
+
 fn scores(model: &Model, list: &[Labelled]) -> Vec<Option<[f32; 2]>> {
     list.par_iter()
         .map(|l| match model.score(&l.name) {
@@ -141,27 +164,74 @@ fn scores(model: &Model, list: &[Labelled]) -> Vec<Option<[f32; 2]>> {
         .collect()
 }
 
+/// Score every name of `test` with `model`.
+pub fn score_model(model: &Model, test: &Dataset) -> Scored {
+    Scored {
+        benign: scores(model, &test.benign),
+        phish: scores(model, &test.phish),
+        dga: scores(model, &test.dga),
+    }
+}
+
+/// Score `test` with the reference baseline, only the names that `like` scored, so that
+/// both are measured on the very same names.
+pub fn score_baseline(b: &Baseline, test: &Dataset, like: &Scored) -> Scored {
+    let one = |list: &[Labelled], like: &[Option<[f32; 2]>]| -> Vec<Option<[f32; 2]>> {
+        let names: Vec<&str> = list.iter().map(|l| l.name.as_str()).collect();
+        let (p, d) = rayon::join(|| b.phish.score_all(&names), || b.dga.score_all(&names));
+        like.iter()
+            .enumerate()
+            .map(|(i, s)| s.map(|_| [p[i], d[i]]))
+            .collect()
+    };
+    Scored {
+        benign: one(&test.benign, &like.benign),
+        phish: one(&test.phish, &like.phish),
+        dga: one(&test.dga, &like.dga),
+    }
+}
+
 /// Evaluate `model` on `test`; `held_out` names DGA families absent from training.
 pub fn evaluate(model: &Model, test: &Dataset, held_out: &[String]) -> EvalReport {
-    let sb = scores(model, &test.benign);
-    let sp = scores(model, &test.phish);
-    let sd = scores(model, &test.dga);
-    let skipped = [&sb, &sp, &sd]
+    let th = model.thresholds();
+    evaluate_scored(
+        &model.fingerprint_hex(),
+        &score_model(model, test),
+        test,
+        [th.phish, th.dga],
+        held_out,
+    )
+}
+
+/// Metrics of scores `sc` of `test` (from any scorer) with alert thresholds `alert`
+/// (phish, dga). DGA families are grouped by [`families::canonical`] name.
+pub fn evaluate_scored(
+    scorer: &str,
+    sc: &Scored,
+    test: &Dataset,
+    alert: [f32; 2],
+    held_out: &[String],
+) -> EvalReport {
+    let (sb, sp, sd) = (&sc.benign, &sc.phish, &sc.dga);
+    let skipped = [sb, sp, sd]
         .iter()
         .map(|v| v.iter().filter(|s| s.is_none()).count())
         .sum();
     let col =
         |v: &[Option<[f32; 2]>], t: usize| v.iter().flatten().map(|s| s[t]).collect::<Vec<_>>();
-    let (bp, bd) = (col(&sb, 0), col(&sb, 1));
-    let th = model.thresholds();
-    let phish = task_metrics(&col(&sp, 0), &bp, th.phish);
-    let dga = task_metrics(&col(&sd, 1), &bd, th.dga);
+    let (bp, bd) = (col(sb, 0), col(sb, 1));
+    let phish = task_metrics(&col(sp, 0), &bp, alert[0]);
+    let dga = task_metrics(&col(sd, 1), &bd, alert[1]);
     let t1 = dga.threshold_1pct;
+    let held_out: Vec<&str> = held_out.iter().map(|h| families::canonical(h)).collect();
+    let is_held = |f: &str| held_out.contains(&f);
 
     let mut fam: BTreeMap<&str, Vec<f32>> = BTreeMap::new();
-    for (l, s) in test.dga.iter().zip(&sd) {
+    for (l, s) in test.dga.iter().zip(sd) {
         if let Some(s) = s {
-            fam.entry(l.family()).or_default().push(s[1]);
+            fam.entry(families::canonical(l.family()))
+                .or_default()
+                .push(s[1]);
         }
     }
     let mut families: Vec<FamilyRecall> = fam
@@ -169,26 +239,26 @@ pub fn evaluate(model: &Model, test: &Dataset, held_out: &[String]) -> EvalRepor
         .map(|(f, v)| FamilyRecall {
             family: f.to_string(),
             names: v.len(),
-            recall: v.iter().filter(|&&s| s >= th.dga).count() as f64 / v.len() as f64,
+            recall: v.iter().filter(|&&s| s >= alert[1]).count() as f64 / v.len() as f64,
             recall_at_1pct: frac_above(v, t1),
-            held_out: held_out.iter().any(|h| h == f),
+            held_out: is_held(f),
         })
         .collect();
     families.sort_by(|a, b| a.recall_at_1pct.total_cmp(&b.recall_at_1pct));
     let held: Vec<f32> = fam
         .iter()
-        .filter(|(f, _)| held_out.iter().any(|h| h == *f))
+        .filter(|(f, _)| is_held(f))
         .flat_map(|(_, v)| v.iter().copied())
         .collect();
     let seen: Vec<f32> = fam
         .iter()
-        .filter(|(f, _)| !held_out.iter().any(|h| h == *f))
+        .filter(|(f, _)| !is_held(f))
         .flat_map(|(_, v)| v.iter().copied())
         .collect();
-    let dga_held_out = (!held.is_empty()).then(|| task_metrics(&held, &bd, th.dga));
-    let dga_seen = (!held.is_empty()).then(|| task_metrics(&seen, &bd, th.dga));
+    let dga_held_out = (!held.is_empty()).then(|| task_metrics(&held, &bd, alert[1]));
+    let dga_seen = (!held.is_empty()).then(|| task_metrics(&seen, &bd, alert[1]));
     EvalReport {
-        fingerprint: model.fingerprint_hex(),
+        fingerprint: scorer.to_string(),
         phish,
         dga,
         dga_seen,

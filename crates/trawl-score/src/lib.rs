@@ -29,10 +29,13 @@
 //!   [`Model::score`] allocates nothing for ASCII names; [`Model::explain`] allocates and
 //!   says why.
 //! - [`train::train`] fits a model from labelled lists, deterministically;
-//!   [`eval::evaluate`] measures one.
+//!   [`eval::evaluate`] measures one, [`eval::seeds`] over several split seeds and
+//!   [`eval::lofo`] leaving each DGA family out; [`baseline`] is the reference TF-IDF model
+//!   they compare against.
 
 #![warn(missing_docs)]
 
+pub mod baseline;
 mod error;
 pub mod eval;
 mod features;
