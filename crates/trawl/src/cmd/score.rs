@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use rayon::prelude::*;
 use trawl_score::eval;
 use trawl_score::train::{self, Dataset, TrainConfig};
-use trawl_score::{Model, Verdict};
+use trawl_score::{Model, Scores, Verdict};
 
 /// DGA families held out of training by `trawl model eval` unless told otherwise.
 const DEFAULT_HOLDOUT: &str = "rovnix,gozi,kraken,qsnatch,pitou,proslikefan,tufik";
@@ -249,13 +249,7 @@ fn score_line(
         ScoreFormat::Tsv => model.score(name).map(|v| {
             p.out.extend_from_slice(name.as_bytes());
             match v {
-                Verdict::Scored(s) => {
-                    p.out.push(b'\t');
-                    push_fixed4(&mut p.out, s.phish);
-                    p.out.push(b'\t');
-                    push_fixed4(&mut p.out, s.dga);
-                    p.out.push(b'\n');
-                }
+                Verdict::Scored(s) => push_scores(&mut p.out, s),
                 Verdict::Unscored(_) => p.out.extend_from_slice(b"\t-\t-\n"),
             }
         }),
@@ -290,159 +284,262 @@ fn score_line(
     }
 }
 
-/// Appends `v` as `format!("{v:.4}")` would, with integer digits for scores in [0, 1].
-fn push_fixed4(out: &mut Vec<u8>, v: f32) {
-    // NaN fails `v <= 1.0`; -0.0 prints as "-0.0000", so it takes the slow path too.
-    if v.is_sign_positive() && v <= 1.0 {
-        // Exact: a 24-bit mantissa times 10^4 (14 bits) fits the 53 bits of an f64, so this
-        // rounds the true value half to even, as `{:.4}` does.
-        let q = (f64::from(v) * 10_000.0).round_ties_even() as u32;
-        let f = q % 10_000;
-        out.extend_from_slice(&[
-            b'0' + (q / 10_000) as u8,
-            b'.',
-            b'0' + (f / 1000) as u8,
-            b'0' + (f / 100 % 10) as u8,
-            b'0' + (f / 10 % 10) as u8,
-            b'0' + (f % 10) as u8,
-        ]);
-    } else {
-        let _ = write!(out, "{v:.4}");
+/// "00" to "99": two digits a lookup.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// `v` as `format!("{v:.4}")` writes it, when that is "d.dddd": for v in [0, 1], which scores
+/// always are (None otherwise: NaN, -0.0, and the like).
+#[inline]
+fn fixed4(v: f32) -> Option<[u8; 6]> {
+    if !(v.is_sign_positive() && v <= 1.0) {
+        return None;
+    }
+    // x is exact: a 24-bit mantissa times 10^4 (14 bits) fits the 53 bits of an f64. Adding
+    // 2^52 leaves no bits for a fraction, so the addition rounds x to an integer, half to
+    // even (the default rounding mode) as `{:.4}` rounds, and the sum's low 52 bits are that
+    // integer.
+    const SHIFT: f64 = 4_503_599_627_370_496.0;
+    let x = f64::from(v) * 10_000.0;
+    let q = ((x + SHIFT).to_bits() & ((1 << 52) - 1)) as usize;
+    let (hi, lo) = (q % 10_000 / 100, q % 100);
+    Some([
+        b'0' + (q / 10_000) as u8,
+        b'.',
+        PAIRS[2 * hi],
+        PAIRS[2 * hi + 1],
+        PAIRS[2 * lo],
+        PAIRS[2 * lo + 1],
+    ])
+}
+
+/// Appends `\t{phish:.4}\t{dga:.4}\n`.
+fn push_scores(out: &mut Vec<u8>, s: Scores) {
+    match (fixed4(s.phish), fixed4(s.dga)) {
+        (Some(a), Some(b)) => {
+            let mut t = [b'\t'; 15];
+            t[1..7].copy_from_slice(&a);
+            t[8..14].copy_from_slice(&b);
+            t[14] = b'\n';
+            out.extend_from_slice(&t);
+        }
+        // Writing to a Vec cannot fail.
+        _ => drop(writeln!(out, "\t{:.4}\t{:.4}", s.phish, s.dga)),
     }
 }
 
 /// Calls `f` with every line of `block` (numbered from `first`) as `read_until`,
-/// `String::from_utf8_lossy` and trimming of trailing CR/LF saw it: valid UTF-8 is borrowed,
-/// only a line with invalid bytes is copied.
-fn for_each_line(block: &[u8], first: u64, mut f: impl FnMut(u64, &str)) {
+/// `String::from_utf8_lossy` and trimming of trailing CR/LF saw it; returns the next line
+/// number. UTF-8 is checked over whole runs of lines at once (per line it cost more than the
+/// formatting); only a line with invalid bytes is copied.
+fn for_each_line(block: &[u8], first: u64, mut f: impl FnMut(u64, &str)) -> u64 {
     let mut lineno = first;
     let mut rest = block;
-    while !rest.is_empty() {
-        let (mut line, next) = match memchr::memchr(b'\n', rest) {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, &[][..]),
-        };
-        rest = next;
-        while let [head @ .., b'\r' | b'\n'] = line {
-            line = head;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(text) => return lines_of(text, lineno, &mut f),
+            Err(e) => {
+                let cut = memchr::memrchr(b'\n', &rest[..e.valid_up_to()]).map_or(0, |i| i + 1);
+                if let Ok(text) = std::str::from_utf8(&rest[..cut]) {
+                    lineno = lines_of(text, lineno, &mut f);
+                }
+                let tail = &rest[cut..];
+                let end = memchr::memchr(b'\n', tail).map_or(tail.len(), |i| i + 1);
+                let mut line = &tail[..end];
+                while let [head @ .., b'\r' | b'\n'] = line {
+                    line = head;
+                }
+                f(lineno, &String::from_utf8_lossy(line));
+                lineno += 1;
+                rest = &tail[end..];
+            }
         }
-        match std::str::from_utf8(line) {
-            Ok(s) => f(lineno, s),
-            Err(_) => f(lineno, &String::from_utf8_lossy(line)),
-        }
-        lineno += 1;
     }
 }
 
-/// Scores a block of whole lines whose first is line `first`: in one part, or split at line
-/// ends over the threads (rayon keeps the parts in order).
-fn score_block(
+/// [`for_each_line`] over text known to be UTF-8.
+fn lines_of(text: &str, first: u64, f: &mut impl FnMut(u64, &str)) -> u64 {
+    let mut lineno = first;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        // Trailing CR (and LF) bytes, as `trim_end_matches(['\r', '\n'])` but a byte loop.
+        let mut end = line.len();
+        while end > 0 && matches!(line.as_bytes()[end - 1], b'\r' | b'\n') {
+            end -= 1;
+        }
+        f(lineno, &line[..end]);
+        lineno += 1;
+        rest = next;
+    }
+    lineno
+}
+
+/// Scores blocks of whole lines whose first is line `first`: on this thread, or split at line
+/// ends over the threads (rayon keeps the parts in order). Returns the parts and the next line
+/// number.
+fn score_blocks(
     model: &Model,
     format: ScoreFormat,
-    block: &[u8],
+    blocks: &[Vec<u8>],
     first: u64,
     b: Batching,
-) -> Vec<Part> {
-    let one = |(first, bytes): (u64, &[u8])| {
+) -> (Vec<Part>, u64) {
+    let one = |first: u64, bytes: &[u8]| {
         let mut p = Part {
             out: Vec::with_capacity(bytes.len() * 2),
             ..Part::default()
         };
-        for_each_line(bytes, first, |n, s| {
+        let next = for_each_line(bytes, first, |n, s| {
             score_line(model, format, "line", n, s, &mut p)
         });
-        p
+        (p, next)
     };
-    if b.threads <= 1 || block.len() < b.par_min {
-        return vec![one((first, block))];
+    let len: usize = blocks.iter().map(Vec::len).sum();
+    if b.threads <= 1 || len < b.par_min {
+        let mut lineno = first;
+        let parts = blocks
+            .iter()
+            .map(|block| {
+                let (p, next) = one(lineno, block);
+                lineno = next;
+                p
+            })
+            .collect();
+        return (parts, lineno);
     }
     // A few pieces a thread, so a thread slowed by other work is helped by the others.
-    let size = (block.len() / (4 * b.threads)).max(b.par_min / 4).max(1);
+    let size = (len / (4 * b.threads)).max(b.par_min / 4).max(1);
     let mut pieces = Vec::new();
-    let (mut rest, mut lineno) = (block, first);
-    while !rest.is_empty() {
-        let end = if rest.len() <= size {
-            rest.len()
-        } else {
-            memchr::memchr(b'\n', &rest[size..]).map_or(rest.len(), |i| size + i + 1)
-        };
-        let (piece, next) = rest.split_at(end);
-        pieces.push((lineno, piece));
-        lineno += memchr::memchr_iter(b'\n', piece).count() as u64;
-        rest = next;
+    let mut lineno = first;
+    for block in blocks {
+        let mut rest = &block[..];
+        while !rest.is_empty() {
+            let end = if rest.len() <= size {
+                rest.len()
+            } else {
+                memchr::memchr(b'\n', &rest[size..]).map_or(rest.len(), |i| size + i + 1)
+            };
+            let (piece, next) = rest.split_at(end);
+            pieces.push((lineno, piece));
+            lineno += memchr::memchr_iter(b'\n', piece).count() as u64;
+            rest = next;
+        }
     }
-    pieces.into_par_iter().map(one).collect()
+    // A last line without its newline still counts (it ends the input).
+    if blocks.last().is_some_and(|b| !b.ends_with(b"\n")) {
+        lineno += 1;
+    }
+    let parts = pieces
+        .into_par_iter()
+        .map(|(first, piece)| one(first, piece).0)
+        .collect();
+    (parts, lineno)
 }
 
-/// Reads `input` in batches of whole lines and hands each to `batch` with its first line
-/// number. A batch is what arrived while the previous one was handled (up to [`BATCH_MAX`]),
-/// so a fast producer gets large batches (split over the threads) and a slow one its answers
-/// as soon as its lines come. The reading thread is not joined: on a closed output the
-/// process may exit while it waits for input.
+/// Reads `input` on a thread of its own, which cuts it into blocks of whole lines, and hands
+/// the blocks to `batch` with the number of their first line; `batch` returns the next line
+/// number. A batch is every block that arrived while the previous batch was handled (up to
+/// [`BATCH_MAX`] bytes), so a fast producer gets large batches (split over the threads) and a
+/// slow one its answers as soon as its lines come. The reading thread is not joined: on a
+/// closed output the process may exit while it waits for input.
 fn for_each_batch<R: Read + Send + 'static>(
     input: R,
-    mut batch: impl FnMut(&[u8], u64) -> Result<()>,
+    mut batch: impl FnMut(&[Vec<u8>], u64) -> Result<u64>,
 ) -> Result<()> {
     let (tx, rx) =
         std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(BATCH_MAX / READ_CHUNK);
     std::thread::spawn(move || {
         let mut input = input;
+        let (mut carry, mut ask) = (Vec::new(), 4096);
         loop {
-            let mut buf = vec![0u8; READ_CHUNK];
+            // The partial line left by the last read starts the buffer (a long line grows
+            // it in place).
+            let mut buf = std::mem::take(&mut carry);
+            let start = buf.len();
+            // Zeroed before reading: ask for about twice the last read, so a producer writing
+            // a line at a time does not pay for zeroing a whole chunk each time.
+            buf.resize(start + ask, 0);
             let n = loop {
-                match input.read(&mut buf) {
+                match input.read(&mut buf[start..]) {
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     r => break r,
                 }
             };
             let msg = match n {
-                Ok(0) => return,
-                Ok(n) => {
-                    buf.truncate(n);
+                // The last line may lack its newline.
+                Ok(0) => {
+                    buf.truncate(start);
+                    if buf.is_empty() {
+                        return;
+                    }
                     Ok(buf)
                 }
+                Ok(n) => {
+                    ask = (2 * n).clamp(4096, READ_CHUNK);
+                    buf.truncate(start + n);
+                    match memchr::memrchr(b'\n', &buf[start..]) {
+                        Some(i) => {
+                            carry.extend_from_slice(&buf[start + i + 1..]);
+                            buf.truncate(start + i + 1);
+                            Ok(buf)
+                        }
+                        None => {
+                            carry = buf;
+                            continue;
+                        }
+                    }
+                }
+                // As with `read_until`, a partial line before a read error is dropped.
                 Err(e) => Err(e),
             };
-            let stop = msg.is_err();
-            if tx.send(msg).is_err() || stop {
+            let last = !matches!(msg, Ok(ref b) if b.ends_with(b"\n"));
+            if tx.send(msg).is_err() || last {
                 return;
             }
         }
     });
-    let (mut buf, mut lineno) = (Vec::new(), 1u64);
-    let (mut eof, mut failed) = (false, None);
-    while !eof && failed.is_none() {
-        let mut take = |m: std::io::Result<Vec<u8>>, buf: &mut Vec<u8>| match m {
-            Ok(c) => buf.extend_from_slice(&c),
-            Err(e) => failed = Some(e),
-        };
-        match rx.recv() {
-            Ok(m) => take(m, &mut buf),
-            Err(_) => eof = true,
-        }
-        while !eof && buf.len() < BATCH_MAX {
+    let mut lineno = 1u64;
+    loop {
+        let (mut blocks, mut size) = (Vec::new(), 0);
+        let (mut failed, mut eof) = (None, false);
+        let mut next = rx.recv().ok();
+        eof |= next.is_none();
+        while let Some(m) = next.take() {
+            match m {
+                Ok(b) => {
+                    size += b.len();
+                    blocks.push(b);
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            if size >= BATCH_MAX {
+                break;
+            }
             match rx.try_recv() {
-                Ok(m) => take(m, &mut buf),
-                Err(TryRecvError::Empty) => break,
+                Ok(m) => next = Some(m),
+                Err(TryRecvError::Empty) => {}
                 Err(TryRecvError::Disconnected) => eof = true,
             }
         }
-        // At the end the last line may lack its newline; after a read error, as with
-        // `read_until`, a partial line is dropped.
-        let end = if eof && failed.is_none() {
-            buf.len()
-        } else {
-            memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
-        };
-        if end > 0 {
-            batch(&buf[..end], lineno)?;
-            lineno += memchr::memchr_iter(b'\n', &buf[..end]).count() as u64;
-            buf.drain(..end);
+        if !blocks.is_empty() {
+            lineno = batch(&blocks, lineno)?;
         }
-    }
-    match failed {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        if eof {
+            return Ok(());
+        }
     }
 }
 
@@ -488,15 +585,11 @@ fn score_all<R: Read + Send + 'static>(
     let mut table = Vec::new();
     let mut bad = 0;
     if names.is_empty() {
-        for_each_batch(input, |block, first| {
-            bad += emit(
-                score_block(model, format, block, first, b),
-                &mut table,
-                out,
-                err,
-            )?;
+        for_each_batch(input, |blocks, first| {
+            let (parts, next) = score_blocks(model, format, blocks, first, b);
+            bad += emit(parts, &mut table, out, err)?;
             out.flush()?;
-            Ok(())
+            Ok(next)
         })?;
     } else {
         let mut p = Part::default();
@@ -663,19 +756,20 @@ mod tests {
     use proptest::prelude::*;
     use std::io::BufRead;
 
-    fn fixed4(v: f32) -> String {
+    /// What `trawl score` writes for a score: `fixed4`, or `{:.4}` where that declines.
+    fn written(v: f32) -> String {
         let mut out = Vec::new();
-        push_fixed4(&mut out, v);
-        String::from_utf8(out).unwrap()
+        push_scores(&mut out, Scores { phish: v, dga: 0.5 });
+        let text = String::from_utf8(out).unwrap();
+        text.split('\t').nth(1).unwrap().to_string()
     }
 
     fn same_as_format(v: f32) {
-        assert_eq!(
-            fixed4(v),
-            format!("{v:.4}"),
-            "{v:e} (bits {:#x})",
-            v.to_bits()
-        );
+        let want = format!("{v:.4}");
+        assert_eq!(written(v), want, "{v:e} (bits {:#x})", v.to_bits());
+        if (0.0..=1.0).contains(&v) && v.is_sign_positive() {
+            assert!(fixed4(v).is_some(), "{v:e} took the slow path");
+        }
     }
 
     #[test]
@@ -725,13 +819,14 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(20_000))]
         #[test]
         fn fixed4_is_format_in_unit_range(v in 0f32..=1f32) {
-            prop_assert_eq!(fixed4(v), format!("{v:.4}"));
+            let digits = fixed4(v).map(|d| String::from_utf8(d.to_vec()).unwrap());
+            prop_assert_eq!(digits, Some(format!("{v:.4}")));
         }
 
         #[test]
         fn fixed4_is_format_for_any_bits(bits in any::<u32>()) {
             let v = f32::from_bits(bits);
-            prop_assert_eq!(fixed4(v), format!("{v:.4}"));
+            prop_assert_eq!(written(v), format!("{v:.4}"));
         }
     }
 
@@ -984,6 +1079,10 @@ mod tests {
             b"example.com\nqxzvkw.biz\r\nlast.example.org",
         );
         check_same(model, "lone CR", b"\r");
+        let mut long = b"example.com\n".to_vec();
+        long.resize(long.len() + 3 * READ_CHUNK, b'a');
+        long.extend_from_slice(b"\nexample.org\n");
+        check_same(model, "a line longer than a read", &long);
         check_same(model, "empty", b"");
     }
 
@@ -1008,6 +1107,46 @@ mod tests {
             let got = new_path(model, format, &names, std::io::empty(), b);
             assert_eq!(got, reference(model, format, &names, b""), "{format:?}");
         }
+    }
+
+    /// Reads some lines, then fails.
+    struct Failing(std::io::Cursor<Vec<u8>>);
+
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match self.0.read(buf)? {
+                0 => Err(std::io::Error::other("disk on fire")),
+                n => Ok(n),
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_error_ends_the_run_after_the_whole_lines_before_it() {
+        let model = Model::builtin().unwrap();
+        let input = Failing(std::io::Cursor::new(b"a.com\nb.com\npartial".to_vec()));
+        let b = Batching {
+            threads: 1,
+            par_min: PAR_MIN,
+        };
+        let mut out = Vec::new();
+        let res = score_all(
+            model,
+            ScoreFormat::Tsv,
+            &[],
+            input,
+            &mut out,
+            &mut Vec::new(),
+            b,
+        );
+        assert!(format!("{:#}", res.unwrap_err()).contains("disk on fire"));
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out.lines()
+                .map(|l| l.split('\t').next().unwrap())
+                .collect::<Vec<_>>(),
+            ["a.com", "b.com"]
+        );
     }
 
     /// The labelled lists (every 50th name) through both paths, when the shared folder is set.
