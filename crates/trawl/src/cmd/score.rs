@@ -34,7 +34,10 @@ pub enum ScoreFormat {
 
 A name that is empty, longer than 253 bytes or holds illegal characters is reported on stderr \
 with its line number and skipped; the exit code is then 1. IP literals and in-addr.arpa/ip6.arpa \
-names are not scored and say so.")]
+names are not scored and say so.
+
+Output keeps input order. Large inputs are scored on every core (RAYON_NUM_THREADS=1 for one); \
+names that trickle in (tail -f ... | trawl score) are answered as they come.")]
 pub struct ScoreArgs {
     /// Names to score [default: read stdin].
     #[arg(value_name = "NAMES")]
