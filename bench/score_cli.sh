@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `trawl score` end to end (names on stdin, TSV or JSON out) against the scorer library's own
 # speed, in the same run: the peer is the `throughput` example of trawl-score (Model::score over
-# the same names already in memory, one thread, best of 7 rounds), and CLI names/s divided by
-# it is the figure. The commands run in turns, RUNS rounds, and each keeps its best time: on
-# this shared 2-core machine the load changes within seconds, and a best-of in turns is what
-# stays comparable between commands (the median is printed too). "one core" rows are pinned
-# with taskset -c 0 (the reading thread shares that core); the others use every core.
+# the same names already in memory, one thread, best of 7 rounds; run free and pinned to core
+# 0), and CLI names/s divided by it is the figure. The commands run in turns, RUNS rounds, and
+# each keeps its best time: on this shared 2-core machine the load changes within seconds, and
+# a best-of in turns is what stays comparable between commands (the median is printed too).
+# "one core" rows are pinned with taskset -c 0 (the reading thread shares that core) and
+# compared with the pinned library; the others use every core.
 # Needs TRAWL_SHARED and python3. Names files (about 351k distinct names of shared/domains, a
 # 98k subset, and that subset with blank, invalid, IP and reverse-DNS lines: see
 # bench/score_names.py) are cached under $TMPDIR/trawl-bench/score.
@@ -60,12 +61,13 @@ if BASE:
         ("baseline: trawl score example.com (start-up)", None, [BASE, "score", "example.com"]),
     ]
 times = {c[0]: [] for c in cmds}
-lib = {"all": [], "98k": []}
+lib = {(f, pin): [] for f in ("all", "98k") for pin in (False, True)}
 load = [open("/proc/loadavg").read().split()[:3]]
 for r in range(RUNS):
-    for f in lib:
-        out = subprocess.run([LIB, f"{W}/{f}.txt"], capture_output=True, text=True, check=True).stdout
-        lib[f].append(float(out.split()[0]))
+    for f, pin in lib:
+        argv = (one if pin else []) + [LIB, f"{W}/{f}.txt"]
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        lib[f, pin].append(float(out.split()[0]))
     for label, f, argv in cmds:
         # Start-up is short: the best of several runs each round.
         for _ in range(1 if f else 5):
@@ -75,21 +77,26 @@ for r in range(RUNS):
             times[label].append(time.perf_counter() - t)
     print(f"round {r + 1}/{RUNS} done", file=sys.stderr)
 load.append(open("/proc/loadavg").read().split()[:3])
-best = {f: max(v) for f, v in lib.items()}
-best["dirty"] = best["98k"]  # dirty.txt has non-UTF-8 lines the example cannot read
-print(f"library (throughput example, Model::score, one thread, best of {RUNS} x 7 rounds): "
-      f"all.txt {best['all'] / 1e6:.2f} M names/s, 98k.txt {best['98k'] / 1e6:.2f} M names/s "
-      f"(medians {statistics.median(lib['all']) / 1e6:.2f} / {statistics.median(lib['98k']) / 1e6:.2f})")
+best = {k: max(v) for k, v in lib.items()}
+for pin in (False, True):
+    best["dirty", pin] = best["98k", pin]  # dirty.txt has non-UTF-8 lines the example cannot read
+    print(f"library{' pinned to core 0' if pin else ''} (throughput example, Model::score, one "
+          f"thread, best of {RUNS} x 7 rounds): all.txt {best['all', pin] / 1e6:.2f} M names/s, "
+          f"98k.txt {best['98k', pin] / 1e6:.2f} M names/s (medians "
+          f"{statistics.median(lib['all', pin]) / 1e6:.2f} / {statistics.median(lib['98k', pin]) / 1e6:.2f})")
+print()
+print("CLI / library: against the pinned library for one-core rows, the free one otherwise.")
 print()
 print(f"| command | best s | M names/s (best) | M names/s (median) | CLI / library |")
 print("|---|---|---|---|---|")
-for label, f, _ in cmds:
+for label, f, argv in cmds:
     t = times[label]
+    peer = best.get((f, argv[0] == "taskset"))
     if f is None:
         print(f"| {label} | {min(t) * 1000:.1f} ms (median {statistics.median(t) * 1000:.1f}) | | | |")
         continue
     rate, med = lines[f] / min(t), lines[f] / statistics.median(t)
-    print(f"| {label} | {min(t):.3f} | {rate / 1e6:.2f} | {med / 1e6:.2f} | {rate / best[f]:.2f} |")
+    print(f"| {label} | {min(t):.3f} | {rate / 1e6:.2f} | {med / 1e6:.2f} | {rate / peer:.2f} |")
 print()
 print(f"load average before {' '.join(load[0])}, after {' '.join(load[1])}; "
       f"lines: all.txt {lines['all']}, 98k.txt {lines['98k']}, dirty.txt {lines['dirty']}")
