@@ -300,16 +300,21 @@ struct Part {
     bad: u64,
 }
 
-/// Scores one name (numbered `lineno` among the `what`s) into `p` in `format`.
-fn score_line(
-    model: &Model,
-    site: &Site,
+/// What scores a name and how it is written: the model, the network's own zones, the format.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    model: &'a Model,
+    site: &'a Site,
     format: ScoreFormat,
-    what: &str,
-    lineno: u64,
-    name: &str,
-    p: &mut Part,
-) {
+}
+
+/// Scores one name (numbered `lineno` among the `what`s) into `p` as `job` says.
+fn score_line(job: Job<'_>, what: &str, lineno: u64, name: &str, p: &mut Part) {
+    let Job {
+        model,
+        site,
+        format,
+    } = job;
     let res = match format {
         ScoreFormat::Tsv => model.score_in(name, site).map(|v| {
             p.out.extend_from_slice(name.as_bytes());
@@ -449,22 +454,13 @@ fn lines_of(text: &str, first: u64, f: &mut impl FnMut(u64, &str)) -> u64 {
 /// Scores blocks of whole lines whose first is line `first`: on this thread, or split at line
 /// ends over the threads (rayon keeps the parts in order). Returns the parts and the next line
 /// number.
-fn score_blocks(
-    model: &Model,
-    site: &Site,
-    format: ScoreFormat,
-    blocks: &[Vec<u8>],
-    first: u64,
-    b: Batching,
-) -> (Vec<Part>, u64) {
+fn score_blocks(job: Job<'_>, blocks: &[Vec<u8>], first: u64, b: Batching) -> (Vec<Part>, u64) {
     let one = |first: u64, bytes: &[u8]| {
         let mut p = Part {
             out: Vec::with_capacity(bytes.len() * 2),
             ..Part::default()
         };
-        let next = for_each_line(bytes, first, |n, s| {
-            score_line(model, site, format, "line", n, s, &mut p)
-        });
+        let next = for_each_line(bytes, first, |n, s| score_line(job, "line", n, s, &mut p));
         (p, next)
     };
     let len: usize = blocks.iter().map(Vec::len).sum();
@@ -640,9 +636,7 @@ fn emit(
 /// Scores `names` (arguments) or the lines of `input` into `out` in `format`, reporting bad
 /// names on `err`. Returns how many names were bad.
 fn score_all<R: Read + Send + 'static>(
-    model: &Model,
-    site: &Site,
-    format: ScoreFormat,
+    job: Job<'_>,
     names: &[String],
     input: R,
     out: &mut impl Write,
@@ -653,7 +647,7 @@ fn score_all<R: Read + Send + 'static>(
     let mut bad = 0;
     if names.is_empty() {
         for_each_batch(input, |blocks, first| {
-            let (parts, next) = score_blocks(model, site, format, blocks, first, b);
+            let (parts, next) = score_blocks(job, blocks, first, b);
             bad += emit(parts, &mut table, out, err)?;
             out.flush()?;
             Ok(next)
@@ -662,9 +656,7 @@ fn score_all<R: Read + Send + 'static>(
         let mut p = Part::default();
         for (i, n) in names.iter().enumerate() {
             score_line(
-                model,
-                site,
-                format,
+                job,
                 "argument",
                 i as u64 + 1,
                 n.trim_end_matches(['\r', '\n']),
@@ -701,10 +693,13 @@ pub fn run_score(args: ScoreArgs) -> Result<i32> {
         },
         par_min: PAR_MIN,
     };
-    let bad = score_all(
+    let job = Job {
         model,
-        &site,
+        site: &site,
         format,
+    };
+    let bad = score_all(
+        job,
         &args.names,
         std::io::stdin(),
         &mut out,
@@ -1057,17 +1052,12 @@ mod tests {
         b: Batching,
     ) -> Output {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let bad = score_all(
+        let job = Job {
             model,
-            &Site::default(),
+            site: &Site::default(),
             format,
-            names,
-            input,
-            &mut out,
-            &mut err,
-            b,
-        )
-        .unwrap();
+        };
+        let bad = score_all(job, names, input, &mut out, &mut err, b).unwrap();
         Output { out, err, bad }
     }
 
@@ -1253,16 +1243,12 @@ mod tests {
             par_min: PAR_MIN,
         };
         let mut out = Vec::new();
-        let res = score_all(
+        let job = Job {
             model,
-            &Site::default(),
-            ScoreFormat::Tsv,
-            &[],
-            input,
-            &mut out,
-            &mut Vec::new(),
-            b,
-        );
+            site: &Site::default(),
+            format: ScoreFormat::Tsv,
+        };
+        let res = score_all(job, &[], input, &mut out, &mut Vec::new(), b);
         assert!(format!("{:#}", res.unwrap_err()).contains("disk on fire"));
         let out = String::from_utf8(out).unwrap();
         assert_eq!(
