@@ -89,6 +89,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(v) = env("DGAPLAT") {
         cfg.synthetic_dga_platforms = v == "1";
     }
+    if let Some(v) = env("HEADW") {
+        cfg.head_weight = v.parse()?;
+    }
+    if let Some(v) = env("HEADG") {
+        cfg.head_gate = v.parse()?;
+    }
+    if let Some(v) = env("HEADN") {
+        cfg.head_max_n = v.parse()?;
+    }
+    if let Some(v) = env("HEADB") {
+        cfg.head_bits = v.parse()?;
+    }
     if let Some(v) = env("AUG") {
         cfg.augment = v == "1";
     }

@@ -114,9 +114,14 @@ fn ngram_keys(name: &str, min_n: usize, max_n: usize, out: &mut Vec<u64>) {
 /// Sorted (key, count) pairs of a name's n-grams.
 fn counted(name: &str, min_n: usize, max_n: usize, buf: &mut Vec<u64>) -> Vec<(u64, u32)> {
     ngram_keys(name, min_n, max_n, buf);
-    buf.sort_unstable();
-    let mut out: Vec<(u64, u32)> = Vec::with_capacity(buf.len());
-    for &k in buf.iter() {
+    count_sorted(buf)
+}
+
+/// Sorts `keys` and counts each: (key, count) pairs, keys ascending.
+pub(crate) fn count_sorted<K: Ord + Copy>(keys: &mut [K]) -> Vec<(K, u32)> {
+    keys.sort_unstable();
+    let mut out: Vec<(K, u32)> = Vec::with_capacity(keys.len());
+    for &k in keys.iter() {
         match out.last_mut() {
             Some((last, c)) if *last == k => *c += 1,
             _ => out.push((k, 1)),
@@ -138,7 +143,7 @@ pub struct Tfidf {
 }
 
 /// A sparse row: (column, value) with columns ascending.
-type SparseRow = Vec<(u32, f32)>;
+pub(crate) type SparseRow = Vec<(u32, f32)>;
 
 impl Tfidf {
     /// Learn the vocabulary and idf of `docs`.
@@ -464,6 +469,32 @@ fn lbfgs(obj: &Objective<'_>, dims: usize, cfg: &BaselineConfig) -> (Vec<f64>, f
     (x, b)
 }
 
+/// Class-balanced L2 logistic regression on `rows` (`dims` columns), the first `n_neg` of
+/// them negative: weights and bias.
+pub(crate) fn fit_balanced(
+    rows: Vec<SparseRow>,
+    dims: usize,
+    n_neg: usize,
+    cfg: &BaselineConfig,
+) -> (Vec<f64>, f64) {
+    let n = rows.len();
+    let x = Matrix::new(rows, dims);
+    let (nn, np) = (n_neg as f64, (n - n_neg) as f64);
+    // Balanced weights n / (2 n_class), divided by their sum n.
+    let y: Vec<bool> = (0..n).map(|i| i >= n_neg).collect();
+    let s: Vec<f64> = y
+        .iter()
+        .map(|&y| if y { 0.5 / np } else { 0.5 / nn })
+        .collect();
+    let obj = Objective {
+        x: &x,
+        y,
+        s,
+        alpha: 1.0 / (cfg.c * (nn + np)),
+    };
+    lbfgs(&obj, dims, cfg)
+}
+
 /// One task's baseline: vectoriser and logistic-regression weights.
 #[derive(Debug, Clone)]
 pub struct TaskModel {
@@ -497,22 +528,7 @@ impl TaskModel {
                     .collect::<Vec<_>>()
             })
             .collect();
-        let dims = tfidf.vocabulary_len();
-        let x = Matrix::new(rows, dims);
-        let (nn, np) = (neg.len() as f64, pos.len() as f64);
-        // Balanced weights n / (2 n_class), divided by their sum n.
-        let y: Vec<bool> = (0..docs.len()).map(|i| i >= neg.len()).collect();
-        let s: Vec<f64> = y
-            .iter()
-            .map(|&y| if y { 0.5 / np } else { 0.5 / nn })
-            .collect();
-        let obj = Objective {
-            x: &x,
-            y,
-            s,
-            alpha: 1.0 / (cfg.c * (nn + np)),
-        };
-        let (w, b) = lbfgs(&obj, dims, cfg);
+        let (w, b) = fit_balanced(rows, tfidf.vocabulary_len(), neg.len(), cfg);
         Ok(TaskModel {
             tfidf,
             w: w.into_iter().map(|v| v as f32).collect(),

@@ -39,6 +39,7 @@ pub mod baseline;
 mod error;
 pub mod eval;
 mod features;
+mod grams;
 mod hash;
 mod lexicon;
 mod markov;

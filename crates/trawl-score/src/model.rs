@@ -1,10 +1,11 @@
 //! The model: weights, tables, file format, scoring and explanations.
 //!
-//! File format (all little-endian), version 4:
+//! File format (all little-endian), version 6:
 //! `b"TRAWLSCR"`, u32 version, u32 table bits, f32 bias\[2\], f32 scale\[2\],
 //! f32 threshold\[2\], u32 n + f32\[n\] trigram table, u32 n + u64\[n\] word bit set,
 //! u32 n + u16\[n\] suffix/TLD counts, u32 n + u16\[n\] established registered domains
-//! ([`crate::popular`]), i8\[2 * (2^bits + 2^14)\] weights (phish, dga
+//! ([`crate::popular`]), the DGA n-gram head ([`crate::grams`]: u32 bits, u32 longest
+//! n-gram, f32 bias, scale\[2\], weight, gate, u32\[2^bits\]), i8\[2 * (2^bits + 2^14)\] weights (phish, dga
 //! interleaved; n-gram slots then dense slots), u32 n + UTF-8 JSON training summary.
 //! (Versions 1 to 3 hashed features differently, so they are refused; version 4 gives
 //! binned features fixed slots and hashes n-grams with one multiply each.) Weights are i8:
@@ -13,6 +14,7 @@
 
 use crate::error::{ModelError, NameError};
 use crate::features::{self, tag, Facts, Sink, Tables, N_NS};
+use crate::grams::Head;
 use crate::hash;
 use crate::lexicon::{BRANDS, KEYWORDS};
 use crate::markov;
@@ -26,7 +28,7 @@ use std::sync::OnceLock;
 
 const MAGIC: &[u8; 8] = b"TRAWLSCR";
 /// Current model format version.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 /// Index of the phishing task in two-element arrays.
 pub(crate) const PHISH: usize = 0;
 /// Index of the DGA task in two-element arrays.
@@ -45,6 +47,7 @@ pub struct Model {
     words: Box<[u64]>,
     prior: Box<[u16]>,
     popular: Box<[u16]>,
+    head: Head,
     summary: String,
     fingerprint: u64,
     size: usize,
@@ -185,7 +188,7 @@ const SUB_RANDOM: f32 = -4.0;
 /// Logit taken off a subdomain label's DGA score: under a domain that is not established
 /// but may well be benign (an analytics or tracking service), only an overwhelming score
 /// counts.
-const SUB_PENALTY: f32 = 3.0;
+const SUB_PENALTY: f32 = 2.0;
 /// Shortest subdomain label so judged: short random labels (`e3396`, `x`) are everyday host
 /// and shard names.
 const SUB_MIN_LEN: usize = 12;
@@ -215,6 +218,7 @@ pub(crate) struct Parts {
     pub words: Vec<u64>,
     pub prior: Vec<u16>,
     pub popular: Vec<u16>,
+    pub head: Head,
     pub summary: String,
 }
 
@@ -270,6 +274,10 @@ impl Model {
             return Err(ModelError::Corrupt("established-domain table size"));
         }
         let popular = (0..n).map(|_| r.u16()).collect::<Result<Box<[u16]>, _>>()?;
+        let (head_bits, max_n) = (r.u32()?, r.u32()?);
+        let v = [r.f32()?, r.f32()?, r.f32()?, r.f32()?, r.f32()?];
+        let raw = r.take(4usize.checked_shl(head_bits).unwrap_or(usize::MAX))?;
+        let head = Head::decode(head_bits, max_n, v, raw)?;
         let raw = r.take(features::table_len(bits) * 2)?;
         let weights = raw
             .chunks_exact(2)
@@ -292,6 +300,7 @@ impl Model {
             words,
             prior,
             popular,
+            head,
             summary,
             fingerprint: hash::fingerprint(b),
             size: b.len(),
@@ -328,6 +337,7 @@ impl Model {
         for v in &p.popular {
             out.extend_from_slice(&v.to_le_bytes());
         }
+        p.head.encode(&mut out);
         for w in &p.weights {
             for t in 0..2 {
                 let q = (w[t] / scale[t]).round().clamp(-127.0, 127.0) as i8;
@@ -364,6 +374,7 @@ impl Model {
         for v in self.popular.iter() {
             out.extend_from_slice(&v.to_le_bytes());
         }
+        self.head.encode(&mut out);
         for w in self.weights.iter() {
             out.extend_from_slice(&w[0].to_le_bytes());
             out.extend_from_slice(&w[1].to_le_bytes());
@@ -447,7 +458,10 @@ impl Model {
             for o in &mut out {
                 *o -= ESTABLISHED_SHIFT;
             }
-        } else if let Some((dga, _)) = self.sub_candidate(&p, &facts) {
+            return out;
+        }
+        out[DGA] = self.head.blend(out[DGA], p.registered.as_bytes());
+        if let Some((dga, _)) = self.sub_candidate(&p, &facts) {
             out[DGA] = out[DGA].max(dga);
         }
         out
@@ -482,7 +496,10 @@ impl Model {
         if !q.is_scorable() {
             return None;
         }
-        Some((self.raw_logits(&q).0[DGA] - SUB_PENALTY, label))
+        let dga = self
+            .head
+            .blend(self.raw_logits(&q).0[DGA], q.registered.as_bytes());
+        Some((dga - SUB_PENALTY, label))
     }
 
     /// Logits of the name's own features, without the established-domain rule.
@@ -591,8 +608,15 @@ impl Model {
         let f = features::extract(&p, &self.tables(), &mut acc);
         let norms = ns_norms(&f);
         if tier == 0 {
+            let raw = self.raw_logits(&p).0[DGA];
+            let own = self.head.blend(raw, p.registered.as_bytes());
+            if own > raw + 0.4 && sigmoid(own) >= 0.5 {
+                e.reasons.push(format!(
+                    "the character n-grams of {} are like those of DGA names (n-gram regression)",
+                    p.registered
+                ));
+            }
             if let Some((dga, label)) = self.sub_candidate(&p, &f) {
-                let own = self.raw_logits(&p).0[DGA];
                 if dga > own && sigmoid(dga) >= 0.5 {
                     e.reasons.push(format!(
                         "random-looking label \"{label}\" under {}, which is not an established domain: as a registered name it scores dga {:.3}",

@@ -125,7 +125,9 @@ pub enum NameKind {
     ReverseDns,
     /// A service-record name: one of its labels starts with `_` (DNS-SD and SRV names such
     /// as `_ldap._tcp.dc._msdcs.corp.example`, `_vlmcs._tcp`, TXT policy names such as
-    /// `_dmarc.example.com`). Nobody registers these: not scored by name.
+    /// `_dmarc.example.com`), or an auto-discovery lookup (`wpad.corp.example`,
+    /// `isatap.corp.example`: a client asking for its proxy or tunnel under its own search
+    /// domain). Nobody registers these for what they are: not scored by name.
     Service,
     /// A single-label name (NetBIOS or LLMNR names, `wpad`, a bare host name): not scored.
     SingleLabel,
@@ -150,11 +152,12 @@ impl NameKind {
             NameKind::IpLiteral => "IP literal: not scored".into(),
             NameKind::ReverseDns => "reverse-DNS name: not scored".into(),
             NameKind::Service => {
-                let label = p
-                    .name
-                    .split('.')
-                    .find(|l| l.starts_with('_'))
-                    .unwrap_or("_");
+                let Some(label) = p.name.split('.').find(|l| l.starts_with('_')) else {
+                    return Some(
+                        "auto-discovery lookup (WPAD proxy or ISATAP tunnel) under the client's own search domain: not scored"
+                            .into(),
+                    );
+                };
                 format!(
                     "service-record name (label {label}: DNS-SD, SRV or TXT policy), which nobody registers: not scored"
                 )
@@ -346,7 +349,9 @@ pub(super) fn classify(mut p: Parsed<'_>) -> Parsed<'_> {
     let b = p.name.as_bytes();
     // A label that starts with `_`: the first byte, or a `_` right after a dot.
     let service = b.first() == Some(&b'_')
-        || (b.contains(&b'_') && b.windows(2).any(|w| w[0] == b'.' && w[1] == b'_'));
+        || (b.contains(&b'_') && b.windows(2).any(|w| w[0] == b'.' && w[1] == b'_'))
+        || b.starts_with(b"wpad.")
+        || b.starts_with(b"isatap.");
     let unknown = p.suffix_kind == SuffixKind::Unknown;
     p.kind = if unknown && is_alt_root(p.suffix) {
         // Names in alternative roots are registered, by whoever runs a blockchain wallet.
@@ -844,6 +849,8 @@ mod tests {
             "_dmarc.example.com",
             "selector1._domainkey.example.com",
             "b._dns-sd._udp.local",
+            "wpad.wrccdc.black",
+            "isatap.corp.example.com",
         ] {
             assert_eq!(kind(n), NameKind::Service, "{n}");
         }

@@ -128,10 +128,22 @@ pub struct TrainConfig {
     /// cannot sign up for `wordpress.com` or `github.io` sites by the thousand, and random
     /// site names there are mostly people's own.
     pub synthetic_dga_platforms: bool,
+    /// Tag parts of the benign lists that are top-sites rankings (see `established`): a
+    /// registered domain such a list names once is established; other benign lists need
+    /// two or more of its names.
+    pub ranked_sources: Vec<String>,
     /// Synthetic DGA names of each extra style (each style its own family, so weighed
     /// like one): short random labels under two-letter country TLDs, and random labels
     /// on hosting/dynamic-DNS platforms. See [`synthesise_extra`].
     pub synthetic_extra: usize,
+    /// log2 of the DGA n-gram head's table ([`crate::grams`]).
+    pub head_bits: u32,
+    /// Longest n-gram of the DGA n-gram head.
+    pub head_max_n: u32,
+    /// Share of the n-gram head in the DGA logit (0: the main model alone).
+    pub head_weight: f32,
+    /// Main DGA logit from which the n-gram head is consulted.
+    pub head_gate: f32,
 }
 
 impl Default for TrainConfig {
@@ -149,10 +161,15 @@ impl Default for TrainConfig {
             augment_share: 0.3,
             augment_real: 0.5,
             synthetic_dga_platforms: true,
+            ranked_sources: vec!["tranco".to_string(), "streamingphish".to_string()],
             synthetic: 80_000,
             synthetic_words: true,
             synthetic_extra: 20_000,
             synthetic_phrases: 0.5,
+            head_bits: crate::grams::DEFAULT_BITS,
+            head_max_n: crate::grams::DEFAULT_MAX_N,
+            head_weight: 0.7,
+            head_gate: -1.0,
         }
     }
 }
@@ -372,8 +389,11 @@ fn fit(
     (w, bias)
 }
 
-/// False-positive rate on benign names that the alert thresholds are set to.
-pub const ALERT_FPR: f64 = 0.005;
+/// False-positive rates on benign names that the alert thresholds (phishing, DGA) are set
+/// to. Phishing alerts fire on any lookup that resolves, so their threshold is the stricter
+/// (0.2%); a DGA alert also needs the name not to resolve (NXDOMAIN in the example rule),
+/// which removes most benign lookups by itself (0.5%).
+pub const ALERT_FPR: [f64; 2] = [0.002, 0.005];
 
 /// Train both scores on `data`. Deterministic for a given configuration.
 ///
@@ -391,8 +411,8 @@ pub fn train(data: &Dataset, cfg: &TrainConfig) -> Result<Model, TrainError> {
         }
     }
     let threshold = [
-        crate::eval::threshold_at_fpr(&cols[0], ALERT_FPR).clamp(0.05, 0.999),
-        crate::eval::threshold_at_fpr(&cols[1], ALERT_FPR).clamp(0.05, 0.999),
+        crate::eval::threshold_at_fpr(&cols[0], ALERT_FPR[0]).clamp(0.05, 0.999),
+        crate::eval::threshold_at_fpr(&cols[1], ALERT_FPR[1]).clamp(0.05, 0.999),
     ];
     train_once(data, cfg, threshold)
 }
@@ -443,7 +463,7 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
         }
     }
     let prior = prior::build(suffixes.iter().map(|(c, s)| (*c, s.as_bytes())));
-    let popular = established(&benign, &phish, &dga);
+    let popular = established(&data.benign, &phish, &dga, &cfg.ranked_sources);
 
     // Subdomains of the benign names as listed (after host labels), once each, sorted.
     let mut real_subs: Vec<String> = benign
@@ -526,6 +546,33 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
         })
         .collect();
     let phish_w = vec![1.0; rp.len()];
+    let head = {
+        let registered = |list: &[String]| {
+            let mut v: Vec<String> = list
+                .iter()
+                .filter_map(|n| {
+                    let mut buf = NameBuf::new();
+                    let p = normalize(n, &mut buf).ok()?;
+                    p.is_scorable().then(|| p.registered.to_string())
+                })
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let (neg, pos) = (registered(&benign), registered(&dga));
+        let neg: Vec<&str> = neg.iter().map(String::as_str).collect();
+        let pos: Vec<&str> = pos.iter().map(String::as_str).collect();
+        crate::grams::train(
+            &neg,
+            &pos,
+            cfg.head_bits.clamp(8, 24),
+            cfg.head_max_n.clamp(1, 8),
+            cfg.head_weight,
+            cfg.head_gate,
+            &crate::baseline::BaselineConfig::default(),
+        )?
+    };
     let ((wp, bp), (wd, bd)) = rayon::join(
         || fit(&rb, &rp, &phish_w, bits, cfg, cfg.seed),
         || fit(&rb, &rd, &dga_w, bits, cfg, cfg.seed.wrapping_add(1)),
@@ -546,6 +593,7 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
         words,
         prior,
         popular,
+        head,
         summary: serde_json::to_string(&summary).unwrap_or_default(),
     };
     Ok(Model::from_bytes(&Model::encode(&parts))?)
@@ -554,18 +602,35 @@ fn train_once(data: &Dataset, cfg: &TrainConfig, threshold: [f32; 2]) -> Result<
 /// The established-domain table ([`crate::popular`]): registered domains of the benign
 /// names as listed, with how many names each had, minus every registered domain that a
 /// phishing or DGA name used (shorteners, mail-tracking and storage services serve other
-/// people's content) and hosting-platform sites (their user's, not established).
-fn established(benign: &[String], phish: &[String], dga: &[String]) -> Vec<u16> {
+/// people's content) and hosting-platform sites (their user's, not established). A domain
+/// counts when a top-sites ranking lists it (a benign list whose tag holds one of
+/// `ranked`), or when other benign lists hold two or more of its names: lists built from
+/// resolver statistics also rank the busiest malware domains, which appear there as one
+/// bare name (`yzifhqrk.ws`), while infrastructure shows many host names.
+fn established(
+    benign: &[Labelled],
+    phish: &[String],
+    dga: &[String],
+    ranked: &[String],
+) -> Vec<u16> {
     use std::collections::{HashMap, HashSet};
     let mut buf = NameBuf::new();
-    let mut counts: HashMap<String, u32> = HashMap::new();
-    for n in benign {
-        if let Ok(p) = normalize(n, &mut buf) {
+    // Registered domain -> (names listed, whether a ranking lists it).
+    let mut counts: HashMap<String, (u32, bool)> = HashMap::new();
+    for l in benign {
+        if let Ok(p) = normalize(&l.name, &mut buf) {
             if p.is_scorable() && p.suffix_kind != crate::normalize::SuffixKind::Private {
-                *counts.entry(p.registered.to_string()).or_default() += 1;
+                let c = counts.entry(p.registered.to_string()).or_default();
+                c.0 += 1;
+                c.1 |= ranked.iter().any(|r| l.tag.contains(r.as_str()));
             }
         }
     }
+    let counts: HashMap<String, u32> = counts
+        .into_iter()
+        .filter(|(_, (n, in_ranking))| *in_ranking || *n >= 2)
+        .map(|(d, (n, _))| (d, n))
+        .collect();
     let mut abused: HashSet<String> = HashSet::new();
     for n in phish.iter().chain(dga) {
         if let Ok(p) = normalize(n, &mut buf) {

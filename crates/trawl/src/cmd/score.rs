@@ -847,10 +847,11 @@ pub fn run_model(cmd: ModelCmd) -> Result<i32> {
             writeln!(so, "size         {} bytes", m.size_bytes())?;
             writeln!(so, "format       v{}", trawl_score::FORMAT_VERSION)?;
             writeln!(so,
-                "thresholds   phish {:.3}  dga {:.3} (alert at {:.1}% FPR on held-back benign names)",
+                "thresholds   phish {:.3}  dga {:.3} (alert at {:.1}% / {:.1}% FPR on held-back benign names)",
                 th.phish,
                 th.dga,
-                train::ALERT_FPR * 100.0
+                train::ALERT_FPR[0] * 100.0,
+                train::ALERT_FPR[1] * 100.0
             )?;
             writeln!(so, "training     {}", m.summary())?;
             Ok(0)

@@ -34,6 +34,14 @@ pub fn trawl(args: &[&str]) -> Output {
         .expect("run trawl")
 }
 
+/// Runs the trawl binary and fails the test unless it succeeds: its stdout and stderr.
+pub fn trawl_ok(args: &[&str]) -> (String, String) {
+    let out = trawl(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "trawl {args:?}: {err}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), err)
+}
+
 /// The repository root.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
