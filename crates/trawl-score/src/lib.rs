@@ -1,8 +1,8 @@
 //! # trawl-score
 //!
 //! Scores DNS names for **phishing** and **DGA** (domain generation algorithm) likelihood,
-//! each in [0, 1], with reasons in words, in about 5,300 instructions a name on one core
-//! (0.7-1.1 M names per second on the shared test machine).
+//! each in [0, 1], with reasons in words, in about 5,600 instructions a name on one core
+//! (see the crate README for names per second).
 //!
 //! ```no_run
 //! let model = trawl_score::Model::builtin()?;
@@ -25,7 +25,12 @@
 //!   unrelated label, one edit away, or spelled with look-alikes), phishing keywords,
 //!   hyphens, suffix/TLD/platform priors and per-class suffix counts, punycode and mixed
 //!   scripts.
-//! - Two logistic regressions over one hashed weight table, quantised to i8.
+//! - Names nobody registers (service records, single labels, non-public suffixes, reverse
+//!   zones, a network's own zones: [`Site`]) are not scored; a name under an established
+//!   registered domain (a table built into the model) is judged by that domain alone.
+//! - Two logistic regressions over one hashed weight table, quantised to i8; the DGA logit
+//!   is blended with a character n-gram TF-IDF regression on the registered domain
+//!   (`grams`), which ranks families never trained on better.
 //!   [`Model::score`] allocates nothing for ASCII names; [`Model::explain`] allocates and
 //!   says why.
 //! - [`train::train`] fits a model from labelled lists, deterministically;

@@ -136,7 +136,8 @@ pub struct TrainConfig {
     /// like one): short random labels under two-letter country TLDs, and random labels
     /// on hosting/dynamic-DNS platforms. See [`synthesise_extra`].
     pub synthetic_extra: usize,
-    /// log2 of the DGA n-gram head's table ([`crate::grams`]).
+    /// log2 of the DGA n-gram head's table (a character n-gram regression on the
+    /// registered domain, blended into the DGA logit; see the crate README).
     pub head_bits: u32,
     /// Longest n-gram of the DGA n-gram head.
     pub head_max_n: u32,

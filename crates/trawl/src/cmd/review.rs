@@ -420,13 +420,14 @@ fn print_review(
                 .join(", ")
         }
     );
+    let names = |n: usize| format!("{n} name{}", if n == 1 { "" } else { "s" });
     eprintln!(
-        "trawl model review: model {} (alert thresholds phish {:.3}, dga {:.3}): {} names at or above them; {} names would fire a rule{}",
+        "trawl model review: model {} (alert thresholds phish {:.3}, dga {:.3}): {} at or above them; {} would fire a rule{}",
         model.fingerprint_hex(),
         th.phish,
         th.dga,
-        ranked.iter().filter(|r| r.1 >= th.phish || r.2 >= th.dga).count(),
-        alerting.len(),
+        names(ranked.iter().filter(|r| r.1 >= th.phish || r.2 >= th.dga).count()),
+        names(alerting.len()),
         if fired.is_empty() {
             String::new()
         } else {
