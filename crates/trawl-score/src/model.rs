@@ -460,7 +460,7 @@ impl Model {
             }
             return out;
         }
-        out[DGA] = self.head.blend(out[DGA], p.registered.as_bytes());
+        out[DGA] = self.dga_blend(out[DGA], &p);
         if let Some((dga, _)) = self.sub_candidate(&p, &facts) {
             out[DGA] = out[DGA].max(dga);
         }
@@ -496,10 +496,20 @@ impl Model {
         if !q.is_scorable() {
             return None;
         }
-        let dga = self
-            .head
-            .blend(self.raw_logits(&q).0[DGA], q.registered.as_bytes());
-        Some((dga - SUB_PENALTY, label))
+        let raw = self.raw_logits(&q).0[DGA];
+        Some((self.dga_blend(raw, &q) - SUB_PENALTY, label))
+    }
+
+    /// The DGA logit `main` of `p` blended with the n-gram head's ([`crate::grams`]).
+    ///
+    /// For every name, not only random-looking ones: most of what the head brings on
+    /// families never trained on is that it pulls benign names the main model scores high
+    /// (random-looking or not) back down. Skipping labels made of words, short labels and
+    /// platform sites kept the split's DGA ROC AUC at 0.990 but left 13 of 14 random-label
+    /// families below the reference at 1% FPR, against 2 of 20 blending every name.
+    #[inline]
+    fn dga_blend(&self, main: f32, p: &Parsed<'_>) -> f32 {
+        self.head.blend(main, p.registered.as_bytes())
     }
 
     /// Logits of the name's own features, without the established-domain rule.
@@ -609,7 +619,7 @@ impl Model {
         let norms = ns_norms(&f);
         if tier == 0 {
             let raw = self.raw_logits(&p).0[DGA];
-            let own = self.head.blend(raw, p.registered.as_bytes());
+            let own = self.dga_blend(raw, &p);
             if own > raw + 0.4 && sigmoid(own) >= 0.5 {
                 e.reasons.push(format!(
                     "the character n-grams of {} are like those of DGA names (n-gram regression)",
