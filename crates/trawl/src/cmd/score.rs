@@ -36,8 +36,14 @@ pub enum ScoreFormat {
   zeek-cut query < dns.log | sort -u | trawl score --format json
 
 A name that is empty, longer than 253 bytes or holds illegal characters is reported on stderr \
-with its line number and skipped; the exit code is then 1. IP literals and in-addr.arpa/ip6.arpa \
-names are not scored and say so.")]
+with its line number and skipped; the exit code is then 1. Names nobody registers are not scored \
+and say why: IP literals, reverse-DNS names, service records (_ldap._tcp...), WPAD/ISATAP \
+lookups, single labels, names under suffixes that are not public (.local, .lan, .internal, an \
+Active Directory zone) and the network's own zones (--local-domain). A name under an established \
+or infrastructure domain is judged by that domain alone.
+
+Alert thresholds of the model: `trawl model info`. Before alerting on a network's logs, \
+`trawl model review --config trawl.toml LOGS` lists the names that would fire.")]
 pub struct ScoreArgs {
     /// Names to score [default: read stdin].
     #[arg(value_name = "NAMES")]
