@@ -84,7 +84,7 @@ fn kill_9_while_consuming_kafka_loses_nothing() {
     {
         let mut stdin = p.stdin.take().unwrap();
         for i in 0..20_000 {
-            writeln!(stdin, "{{\"_path\":\"dns\",\"ts\":{}.5,\"id.orig_h\":\"10.0.0.{}\",\"query\":\"q{i}.example\"}}", 1_763_629_200 + i, i % 200 + 1).unwrap();
+            writeln!(stdin, "{{\"_path\":\"dns\",\"ts\":{}.5,\"id.orig_h\":\"10.0.0.{}\",\"query\":\"q{i}.example.com\"}}", 1_763_629_200 + i, i % 200 + 1).unwrap();
         }
     }
     assert!(p.wait().unwrap().success());
@@ -122,7 +122,7 @@ fn kill_9_while_consuming_kafka_loses_nothing() {
     term(&mut c);
     let distinct: std::collections::HashSet<&String> = got.iter().collect();
     let missing = (0..20_000)
-        .filter(|i| !distinct.contains(&format!("q{i}.example")))
+        .filter(|i| !distinct.contains(&format!("q{i}.example.com")))
         .count();
     assert_eq!(missing, 0, "{missing} records lost ({} read)", got.len());
     // At-least-once: the batches under way at the kill (one per partition) may repeat.
