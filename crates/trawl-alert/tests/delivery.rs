@@ -3,29 +3,19 @@
 //! an outage of the webhook receiver, de-duplication across a restart, and mutes.
 
 mod receiver;
+mod records;
 
-use std::borrow::Cow;
 use std::time::Duration;
 
 use receiver::Receiver;
+use records::{record, s};
 use trawl_alert::{AlertsConfig, Clock, DeliveryOptions, Dispatcher, Engine, Mute, Store};
 use trawl_zeek::{Record, Scalar, Value, ZeekType};
-
-fn s(v: &str) -> Value<'static> {
-    Value::Str(Cow::Owned(v.as_bytes().to_vec()))
-}
 
 /// A DNS record as enrichment leaves it.
 fn dns(ts: f64, uid: &str, host: &str, query: &str, phish: f64) -> Record<'static> {
     let t = |x| ZeekType::single(x);
-    let mut r = Record::new("dns");
-    r.push("ts", t(Scalar::Time), Value::Time((ts * 1e9) as i64));
-    r.push("uid", t(Scalar::String), s(uid));
-    r.push(
-        "id.orig_h",
-        t(Scalar::Addr),
-        Value::Addr(host.parse().unwrap()),
-    );
+    let mut r = record("dns", ts, uid, host);
     r.push("query", t(Scalar::String), s(query));
     r.push("qtype_name", t(Scalar::String), s("A"));
     r.push("phish_score", t(Scalar::Double), Value::Double(phish));

@@ -2,9 +2,11 @@
 //! and reported once a day by a digest (across a restart too), singular and plural wording,
 //! and the pivot link of summaries and digests.
 
-use std::borrow::Cow;
+mod records;
+
 use std::time::Duration;
 
+use records::{record, s};
 use trawl_alert::{Alert, AlertsConfig, Clock, Engine, Store};
 use trawl_zeek::{Record, Scalar, Value, ZeekType};
 
@@ -14,10 +16,6 @@ const D0: f64 = 1_796_515_200.0;
 const POWERSHELL: &str =
     "Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.19041.4291";
 const EDGE: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 Edg/130.0.0.0";
-
-fn s(v: &str) -> Value<'static> {
-    Value::Str(Cow::Owned(v.as_bytes().to_vec()))
-}
 
 fn config(text: &str) -> AlertsConfig {
     toml::from_str(text).unwrap_or_else(|e| panic!("{e}"))
@@ -30,14 +28,7 @@ fn engine(cfg: &AlertsConfig, store: &Store, clock: Clock) -> Engine {
 
 fn http(ts: f64, uid: &str, host: &str, ua: &str) -> Record<'static> {
     let t = |x| ZeekType::single(x);
-    let mut r = Record::new("http");
-    r.push("ts", t(Scalar::Time), Value::Time((ts * 1e9) as i64));
-    r.push("uid", t(Scalar::String), s(uid));
-    r.push(
-        "id.orig_h",
-        t(Scalar::Addr),
-        Value::Addr(host.parse().unwrap()),
-    );
+    let mut r = record("http", ts, uid, host);
     r.push("host", t(Scalar::String), s("update.example.com"));
     r.push("user_agent", t(Scalar::String), s(ua));
     r
@@ -45,14 +36,7 @@ fn http(ts: f64, uid: &str, host: &str, ua: &str) -> Record<'static> {
 
 fn dns(ts: f64, uid: &str, host: &str, query: &str) -> Record<'static> {
     let t = |x| ZeekType::single(x);
-    let mut r = Record::new("dns");
-    r.push("ts", t(Scalar::Time), Value::Time((ts * 1e9) as i64));
-    r.push("uid", t(Scalar::String), s(uid));
-    r.push(
-        "id.orig_h",
-        t(Scalar::Addr),
-        Value::Addr(host.parse().unwrap()),
-    );
+    let mut r = record("dns", ts, uid, host);
     r.push("query", t(Scalar::String), s(query));
     r.push("phish_score", t(Scalar::Double), Value::Double(0.99));
     r
