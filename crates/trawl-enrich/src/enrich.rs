@@ -165,7 +165,7 @@ fn text(s: &str) -> Value<'static> {
 }
 
 /// Scores as written: four decimals, like `trawl score`, so outputs stay short and stable.
-fn round(x: f32) -> f64 {
+pub fn round_score(x: f32) -> f64 {
     (f64::from(x) * 10_000.0).round() / 10_000.0
 }
 
@@ -360,8 +360,12 @@ impl Enricher {
 
 fn push_scores(o: Outcome, out: &mut Vec<Field<'static>>) {
     if let Outcome::Scored { phish, dga } = o {
-        out.push(field("phish_score", DOUBLE, Value::Double(round(phish))));
-        out.push(field("dga_score", DOUBLE, Value::Double(round(dga))));
+        out.push(field(
+            "phish_score",
+            DOUBLE,
+            Value::Double(round_score(phish)),
+        ));
+        out.push(field("dga_score", DOUBLE, Value::Double(round_score(dga))));
     }
 }
 

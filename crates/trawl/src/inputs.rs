@@ -7,6 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use clap::Args;
 use trawl_input::{discover, Filter, LogFile};
+use trawl_zeek::{Event, LogReader, Problem, Record};
+
+use crate::report::FileReport;
 
 /// Which inputs to read: shared by every command that reads logs.
 #[derive(Args, Debug, Clone)]
@@ -61,22 +64,35 @@ pub struct SiteArgs {
 impl SiteArgs {
     /// The zones given, as a [`trawl_score::Site`].
     pub fn site(&self) -> Result<trawl_score::Site> {
-        let mut zones = self.local_domains.clone();
-        if let Some(path) = &self.config {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let cfg: crate::run::config::Config = toml::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
-            zones.extend(
-                cfg.networks
-                    .local_domains
-                    .iter()
-                    .map(|z| z.get_ref().clone()),
-            );
-        }
-        trawl_score::Site::with_zones(&zones)
-            .map_err(|(z, e)| anyhow::anyhow!("local domain {z:?}: {e}"))
+        let cfg = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let cfg: crate::run::config::Config = toml::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+                Some(cfg.networks)
+            }
+            None => None,
+        };
+        site_of(&self.local_domains, cfg.as_ref())
     }
+}
+
+/// The zones named on the command line plus a configuration's `[networks] local_domains`.
+pub fn site_of(
+    local_domains: &[String],
+    networks: Option<&crate::run::config::NetworksConfig>,
+) -> Result<trawl_score::Site> {
+    let configured = networks
+        .into_iter()
+        .flat_map(|n| n.local_domains.iter().map(|z| z.get_ref().as_str()));
+    let zones: Vec<&str> = local_domains
+        .iter()
+        .map(String::as_str)
+        .chain(configured)
+        .collect();
+    trawl_score::Site::with_zones(zones)
+        .map_err(|(z, e)| anyhow::anyhow!("local domain {z:?}: {e}"))
 }
 
 impl Selection {
@@ -127,6 +143,27 @@ impl Source {
         })
     }
 
+    /// Its records in order (`trawl alert test`, `trawl model review`): bad lines, value
+    /// problems and a failure to open or read are counted in `report`, never dropped.
+    pub fn records<'r>(&self, report: &'r mut FileReport) -> Records<'r> {
+        let reader = match self.open() {
+            Ok(input) => Some(
+                LogReader::new(input)
+                    .default_path(self.log_type().unwrap_or("unknown"))
+                    .reference_time(self.reference_time()),
+            ),
+            Err(e) => {
+                report.failed = Some(format!("{e:#}"));
+                None
+            }
+        };
+        Records {
+            reader,
+            report,
+            problems: Vec::new(),
+        }
+    }
+
     /// The file's modification time (syslog dates without a year are placed before it).
     pub fn reference_time(&self) -> i64 {
         let t = match self {
@@ -172,4 +209,46 @@ pub fn threads(args: &InputArgs) -> usize {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1)
+}
+
+/// The records of one source ([`Source::records`]).
+pub struct Records<'r> {
+    /// `None` once the input ended or failed.
+    reader: Option<LogReader<Box<dyn Read + Send>>>,
+    report: &'r mut FileReport,
+    problems: Vec<Problem>,
+}
+
+impl Iterator for Records<'_> {
+    type Item = Record<'static>;
+
+    fn next(&mut self) -> Option<Record<'static>> {
+        let reader = self.reader.as_mut()?;
+        loop {
+            let rec = match reader.next_event() {
+                Ok(Some(Event::Row(row))) => row.to_record(&mut self.problems).into_owned(),
+                Ok(Some(Event::Record { record, .. })) => record.into_owned(),
+                Ok(Some(Event::Bad { line, raw, reason })) => {
+                    self.report.bad_line(line, &raw, &reason);
+                    continue;
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) => {
+                    self.reader = None;
+                    return None;
+                }
+                Err(e) => {
+                    self.report.failed = Some(e.to_string());
+                    self.reader = None;
+                    return None;
+                }
+            };
+            self.problems.extend(reader.take_problems());
+            self.report.record(&rec.path, self.problems.len() as u64);
+            for p in self.problems.drain(..) {
+                self.report.problem(&p);
+            }
+            return Some(rec);
+        }
+    }
 }

@@ -10,7 +10,6 @@ use clap::{Args, Subcommand};
 use trawl_alert::alert::plural;
 use trawl_alert::{Clock, Engine, Mute, Store};
 use trawl_stream::{Event, Metrics, Transform};
-use trawl_zeek::{LogReader, Problem};
 
 use crate::inputs::{resolve, InputArgs};
 use crate::report::{FileReport, Summary};
@@ -431,45 +430,13 @@ fn test_files(a: &TestArgs, cfg: &Config, engine: Engine, tmp: &Path) -> Result<
         let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
         for src in &sources {
             let mut report = FileReport::new(src.name());
-            match src.open() {
-                Ok(input) => {
-                    let mut reader = LogReader::new(input)
-                        .default_path(src.log_type().unwrap_or("unknown"))
-                        .reference_time(src.reference_time());
-                    let mut problems: Vec<Problem> = Vec::new();
-                    loop {
-                        let rec = match reader.next_event() {
-                            Ok(Some(trawl_zeek::Event::Row(row))) => {
-                                row.to_record(&mut problems).into_owned()
-                            }
-                            Ok(Some(trawl_zeek::Event::Record { record, .. })) => {
-                                record.into_owned()
-                            }
-                            Ok(Some(trawl_zeek::Event::Bad { line, raw, reason })) => {
-                                report.bad_line(line, &raw, &reason);
-                                continue;
-                            }
-                            Ok(Some(_)) => continue,
-                            Ok(None) => break,
-                            Err(e) => {
-                                report.failed = Some(e.to_string());
-                                break;
-                            }
-                        };
-                        problems.extend(reader.take_problems());
-                        report.record(&rec.path, problems.len() as u64);
-                        for p in problems.drain(..) {
-                            report.problem(&p);
-                        }
-                        batch.push(Event::record(rec));
-                        if batch.len() >= BATCH {
-                            enrich.apply(&mut batch).await;
-                            step.apply(&mut batch).await;
-                            batch.clear();
-                        }
-                    }
+            for rec in src.records(&mut report) {
+                batch.push(Event::record(rec));
+                if batch.len() >= BATCH {
+                    enrich.apply(&mut batch).await;
+                    step.apply(&mut batch).await;
+                    batch.clear();
                 }
-                Err(e) => report.failed = Some(format!("{e:#}")),
             }
             summary.add(&report);
         }

@@ -11,16 +11,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use trawl_alert::config::RuleKind;
 use trawl_alert::rules::Rule;
 use trawl_alert::{Clock, Engine, Store};
+use trawl_enrich::round_score;
 use trawl_score::{Model, NameBuf, NameKind};
-use trawl_zeek::{LogReader, Problem, Record, Scalar, Value, ZeekType};
+use trawl_zeek::{Record, Scalar, Value, ZeekType};
 
-use crate::inputs::{resolve, InputArgs};
+use crate::inputs::{resolve, site_of, InputArgs};
 use crate::report::{FileReport, Summary};
 
 /// Output formats of `trawl model review`.
@@ -103,27 +104,11 @@ pub fn run(a: ReviewArgs) -> Result<i32> {
                 .filter(|r| r.kind == RuleKind::Match)
                 .cloned()
                 .collect();
-            let mut zones: Vec<String> = a.local_domains.clone();
-            zones.extend(
-                cfg.networks
-                    .local_domains
-                    .iter()
-                    .map(|z| z.get_ref().clone()),
-            );
-            (rules, zones)
+            (rules, site_of(&a.local_domains, Some(&cfg.networks))?)
         }
-        None => (Vec::new(), a.local_domains.clone()),
+        None => (Vec::new(), site_of(&a.local_domains, None)?),
     };
-    let site = trawl_score::Site::with_zones(&site)
-        .map_err(|(z, e)| anyhow::anyhow!("local domain {z:?}: {e}"))?;
-    let owned;
-    let model: &Model = match &a.model {
-        Some(p) => {
-            owned = Model::load(p).with_context(|| format!("loading model {}", p.display()))?;
-            &owned
-        }
-        None => Model::builtin().context("loading the built-in model")?,
-    };
+    let model = super::score::model_ref(&a.model)?;
 
     let (sources, problems) = resolve(&a.input)?;
     for p in &problems {
@@ -134,97 +119,57 @@ pub fn run(a: ReviewArgs) -> Result<i32> {
     let mut summary = Summary::default();
     for src in &sources {
         let mut report = FileReport::new(src.name());
-        match src.open() {
-            Ok(input) => {
-                let mut reader = LogReader::new(input)
-                    .default_path(src.log_type().unwrap_or("unknown"))
-                    .reference_time(src.reference_time());
-                let mut problems: Vec<Problem> = Vec::new();
-                loop {
-                    let mut rec = match reader.next_event() {
-                        Ok(Some(trawl_zeek::Event::Row(row))) => {
-                            row.to_record(&mut problems).into_owned()
-                        }
-                        Ok(Some(trawl_zeek::Event::Record { record, .. })) => record.into_owned(),
-                        Ok(Some(trawl_zeek::Event::Bad { line, raw, reason })) => {
-                            report.bad_line(line, &raw, &reason);
-                            continue;
-                        }
-                        Ok(Some(_)) => continue,
-                        Ok(None) => break,
-                        Err(e) => {
-                            report.failed = Some(e.to_string());
-                            break;
-                        }
-                    };
-                    problems.extend(reader.take_problems());
-                    report.record(&rec.path, problems.len() as u64);
-                    for p in problems.drain(..) {
-                        report.problem(&p);
-                    }
-                    let Some(name) = text(&rec, "query") else {
-                        continue;
-                    };
-                    let sc = *scores.entry(name.clone()).or_insert_with(|| {
-                        match model.score_in(&name, &site) {
-                            Ok(v) => match v.scores() {
-                                Some(s) => (Some(s.phish), Some(s.dga)),
-                                None => (None, None),
-                            },
-                            Err(_) => (None, None),
-                        }
+        for mut rec in src.records(&mut report) {
+            let Some(name) = text(&rec, "query") else {
+                continue;
+            };
+            let sc =
+                *scores
+                    .entry(name.clone())
+                    .or_insert_with(|| match model.score_in(&name, &site) {
+                        Ok(v) => match v.scores() {
+                            Some(s) => (Some(s.phish), Some(s.dga)),
+                            None => (None, None),
+                        },
+                        Err(_) => (None, None),
                     });
-                    let s = seen.entry(name).or_default();
-                    s.asked += 1;
-                    if s.clients.len() < 1000 {
-                        if let Some(c) = text(&rec, "id.orig_h") {
-                            s.clients.insert(c);
-                        }
-                    }
-                    if let Some(r) = text(&rec, "rcode_name") {
-                        s.rcodes.insert(r);
-                    }
-                    if rules.is_empty() {
-                        continue;
-                    }
-                    // The fields `trawl run` adds, so the rules see what they would see there.
-                    if rec.get("phish_score").is_none() {
-                        if let (Some(p), Some(d)) = sc {
-                            rec.push(
-                                "phish_score",
-                                ZeekType::single(Scalar::Double),
-                                Value::Double(round(p)),
-                            );
-                            rec.push(
-                                "dga_score",
-                                ZeekType::single(Scalar::Double),
-                                Value::Double(round(d)),
-                            );
-                        }
-                    }
-                    for r in &rules {
-                        let applies = r.logs.is_empty() || r.logs.iter().any(|l| *l == rec.path);
-                        if applies
-                            && r.when.as_ref().is_some_and(|w| w.matches(&rec))
-                            && !r.unless.iter().any(|u| u.matches(&rec))
-                        {
-                            s.rules.insert(r.name.clone());
-                        }
-                    }
+            let s = seen.entry(name).or_default();
+            s.asked += 1;
+            if s.clients.len() < 1000 {
+                if let Some(c) = text(&rec, "id.orig_h") {
+                    s.clients.insert(c);
                 }
             }
-            Err(e) => report.failed = Some(format!("{e:#}")),
+            if let Some(r) = text(&rec, "rcode_name") {
+                s.rcodes.insert(r);
+            }
+            if rules.is_empty() {
+                continue;
+            }
+            // The fields `trawl run` adds, so the rules see what they would see there.
+            if rec.get("phish_score").is_none() {
+                if let (Some(p), Some(d)) = sc {
+                    rec.push(
+                        "phish_score",
+                        ZeekType::single(Scalar::Double),
+                        Value::Double(round_score(p)),
+                    );
+                    rec.push(
+                        "dga_score",
+                        ZeekType::single(Scalar::Double),
+                        Value::Double(round_score(d)),
+                    );
+                }
+            }
+            for r in rules.iter().filter(|r| r.considers(&rec)) {
+                s.rules.insert(r.name.clone());
+            }
         }
         summary.add(&report);
     }
     summary.print("model review");
     print_review(&a, model, &site, &seen, &scores)?;
     Ok(0)
-}
-
-/// Scores as `trawl run` writes them: four decimals.
-fn round(x: f32) -> f64 {
-    (f64::from(x) * 10_000.0).round() / 10_000.0
 }
 
 /// A field's value as text, when it is a non-empty string or address.
@@ -320,8 +265,8 @@ fn print_review(
             ReviewFormat::Json => {
                 let line = Line {
                     name,
-                    phish_score: p.map(|x| round(x) as f32),
-                    dga_score: d.map(|x| round(x) as f32),
+                    phish_score: p.map(|x| round_score(x) as f32),
+                    dga_score: d.map(|x| round_score(x) as f32),
                     asked: s.map_or(0, |s| s.asked),
                     clients: s.map_or(0, |s| s.clients.len()),
                     rcodes,

@@ -233,7 +233,7 @@ Examples:
 }
 
 /// The model to use: the built-in one, or the file at `path` (kept until exit).
-fn model_ref(path: &Option<PathBuf>) -> Result<&'static Model> {
+pub(crate) fn model_ref(path: &Option<PathBuf>) -> Result<&'static Model> {
     match path {
         None => Model::builtin().context("loading the built-in model"),
         Some(p) => {
