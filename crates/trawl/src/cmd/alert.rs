@@ -140,6 +140,20 @@ pub fn run(cmd: AlertCmd) -> Result<i32> {
     }
 }
 
+/// An engine over `store` that follows the records' own time (dry runs over old logs),
+/// every configuration error in one message.
+pub(crate) fn record_engine(alerts: &trawl_alert::AlertsConfig, store: Store) -> Result<Engine> {
+    Engine::new(alerts, store, trawl_alert::routes(alerts), Clock::Record).map_err(|e| {
+        anyhow::anyhow!(
+            "{}",
+            e.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
+}
+
 pub(crate) fn read_config(path: &Path) -> Result<Config> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -388,21 +402,7 @@ fn test(a: TestArgs) -> Result<i32> {
             }
         }
     }
-    let engine = Engine::new(
-        &cfg.alerts,
-        scratch,
-        trawl_alert::routes(&cfg.alerts),
-        Clock::Record,
-    )
-    .map_err(|e| {
-        anyhow::anyhow!(
-            "{}",
-            e.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })?;
+    let engine = record_engine(&cfg.alerts, scratch)?;
     eprintln!("trawl alert test: {}", windows(&engine));
     let tmp = std::env::temp_dir().join(format!("trawl-alert-test-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;

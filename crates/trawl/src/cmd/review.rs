@@ -16,7 +16,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use trawl_alert::config::RuleKind;
 use trawl_alert::rules::Rule;
-use trawl_alert::{Clock, Engine, Store};
+use trawl_alert::Store;
 use trawl_enrich::round_score;
 use trawl_score::{Model, NameBuf, NameKind};
 use trawl_zeek::{Record, Scalar, Value, ZeekType};
@@ -83,21 +83,7 @@ pub fn run(a: ReviewArgs) -> Result<i32> {
     let (rules, site) = match &a.config {
         Some(path) => {
             let cfg = super::alert::read_config(path)?;
-            let engine = Engine::new(
-                &cfg.alerts,
-                Store::in_memory()?,
-                trawl_alert::routes(&cfg.alerts),
-                Clock::Record,
-            )
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "{}",
-                    e.iter()
-                        .map(|e| e.to_string())
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                )
-            })?;
+            let engine = super::alert::record_engine(&cfg.alerts, Store::in_memory()?)?;
             let rules: Vec<Rule> = engine
                 .rules()
                 .iter()
