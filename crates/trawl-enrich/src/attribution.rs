@@ -154,6 +154,11 @@ impl Attribution {
         self.inventory = Some(inv);
     }
 
+    /// Whether a static inventory is set (the only source of owners).
+    pub fn has_inventory(&self) -> bool {
+        self.inventory.is_some()
+    }
+
     /// Number of addresses with leases held.
     pub fn addresses(&self) -> usize {
         self.leases.len()

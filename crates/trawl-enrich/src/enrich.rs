@@ -87,6 +87,51 @@ pub enum EnrichError {
     Store(#[from] StoreError),
 }
 
+/// The fields an [`Enricher`] adds, by log type: what an output declares before its first
+/// record, so that one file has one schema whichever records get which fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schema {
+    scores: bool,
+    reasons: bool,
+    owner: bool,
+    intel: bool,
+}
+
+impl Schema {
+    /// Every field that may be added to a record of `log_type` whose own fields are `own`,
+    /// in the order they are added; fields the record has are never added.
+    pub fn declared(&self, log_type: &str, own: &[String]) -> Vec<(&'static str, ZeekType)> {
+        let has = |n: &str| own.iter().any(|f| f == n);
+        let mut out = Vec::new();
+        if self.scores && log_type == "dns" && has("query") {
+            out.push(("phish_score", DOUBLE));
+            out.push(("dga_score", DOUBLE));
+            if self.reasons {
+                out.push(("score_reasons", VEC_STRING));
+            }
+        }
+        let dhcp = log_type == "dhcp"
+            && ["client_addr", "assigned_addr", "assigned_ip"]
+                .iter()
+                .any(|n| has(n));
+        if dhcp || has("id.orig_h") {
+            out.push(("mac", STRING));
+            out.push(("workstation", STRING));
+            if self.owner {
+                out.push(("owner", STRING));
+            }
+        }
+        if self.intel {
+            out.push(("intel.indicator", VEC_STRING));
+            out.push(("intel.indicator_type", VEC_STRING));
+            out.push(("intel.where", VEC_STRING));
+            out.push(("intel.source", SET_STRING));
+        }
+        out.retain(|(n, _)| !has(n));
+        out
+    }
+}
+
 /// Adds scores, host attribution and intel matches to records.
 #[derive(Debug)]
 pub struct Enricher {
@@ -272,6 +317,22 @@ impl Enricher {
     /// [`Enricher::enrich_parts`].
     pub fn needs_record(&self, log_type: &str) -> bool {
         self.intel.is_some() || matches!(log_type, "dhcp" | "known_devices")
+    }
+
+    /// Every field this enricher may add to a record of `log_type` whose own fields are
+    /// `own`, in the order it adds them ([`Schema::declared`]).
+    pub fn declared(&self, log_type: &str, own: &[String]) -> Vec<(&'static str, ZeekType)> {
+        self.schema().declared(log_type, own)
+    }
+
+    /// What this enricher adds, as a value to hand to outputs (it holds no state).
+    pub fn schema(&self) -> Schema {
+        Schema {
+            scores: self.scorer.is_some(),
+            reasons: self.scorer.as_ref().is_some_and(Scorer::reasons),
+            owner: self.attribution.has_inventory(),
+            intel: self.intel.is_some(),
+        }
     }
 
     /// Whether intel indicators are matched (records are then read whole).

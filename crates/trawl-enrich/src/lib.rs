@@ -49,7 +49,7 @@ pub mod score;
 
 pub use attribution::{Attribution, AttributionConfig, Host, StoreError};
 pub use cache::{CacheStats, Entry, LocalCache, Outcome, RedisCache, RedisConfig, ScoreCache};
-pub use enrich::{round_score, EnrichConfig, EnrichError, Enricher, Parts};
+pub use enrich::{round_score, EnrichConfig, EnrichError, Enricher, Parts, Schema};
 pub use fields::{addr_value, normalize_mac, time_value};
 pub use intel::{Hit, Indicator, Intel, IntelError, Kind};
 pub use inventory::{Inventory, InventoryEntry, InventoryError};

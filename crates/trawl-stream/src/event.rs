@@ -122,11 +122,8 @@ impl Event {
                         continue;
                     }
                     want.next();
-                    let ty = header.type_of(i);
-                    let value = trawl_zeek::value::parse_tsv(raw, ty, &markers)
-                        .map(Value::into_owned)
-                        .unwrap_or_else(|_| Value::Invalid(Cow::Owned(raw.to_vec())));
-                    out.push(Cow::Borrowed(name), ty, value);
+                    let (value, _) = trawl_zeek::tsv::decode_field(header, &markers, i, raw);
+                    out.push(Cow::Borrowed(name), header.type_of(i), value.into_owned());
                 }
                 out
             }
@@ -138,21 +135,7 @@ impl Event {
     pub fn to_record(&self) -> Record<'static> {
         let mut rec = match &self.body {
             Body::Tsv { header, line } => {
-                let mut r = Record::new(header.path.clone().unwrap_or_else(|| "unknown".into()));
-                let fields = trawl_zeek::header::split(line, &header.separator);
-                for (i, raw) in fields.enumerate() {
-                    let ty = header.type_of(i);
-                    let value = trawl_zeek::value::parse_tsv(raw, ty, &header.markers())
-                        .map(Value::into_owned)
-                        .unwrap_or_else(|_| Value::Invalid(Cow::Owned(raw.to_vec())));
-                    let name = header
-                        .fields
-                        .get(i)
-                        .cloned()
-                        .unwrap_or_else(|| format!("_extra{i}"));
-                    r.push(name, ty, value);
-                }
-                r
+                trawl_zeek::tsv::decode_row(header, line, 0, &mut Vec::new()).into_owned()
             }
             Body::Record(r) => r.clone(),
         };
@@ -210,9 +193,7 @@ impl Projection {
                 let Some(raw) = self.spans.get(c).and_then(|&(a, b)| line.get(a..b)) else {
                     continue;
                 };
-                let value = trawl_zeek::value::parse_tsv(raw, header.type_of(c), &markers)
-                    .unwrap_or(Value::Invalid(Cow::Borrowed(raw)));
-                out[slot] = Some(value);
+                out[slot] = Some(trawl_zeek::tsv::decode_field(header, &markers, c, raw).0);
             }
             return;
         }
@@ -228,9 +209,7 @@ impl Projection {
                 continue;
             }
             want.next();
-            let value = trawl_zeek::value::parse_tsv(raw, header.type_of(i), &markers)
-                .unwrap_or(Value::Invalid(Cow::Borrowed(raw)));
-            out[slot] = Some(value);
+            out[slot] = Some(trawl_zeek::tsv::decode_field(header, &markers, i, raw).0);
         }
     }
 
@@ -274,10 +253,7 @@ fn borrow<'a>(v: &'a Value<'static>) -> Value<'a> {
 
 fn tsv_field<'a>(header: &Header, line: &'a [u8], i: usize) -> Option<Value<'a>> {
     let raw = trawl_zeek::header::split(line, &header.separator).nth(i)?;
-    Some(
-        trawl_zeek::value::parse_tsv(raw, header.type_of(i), &header.markers())
-            .unwrap_or(Value::Invalid(Cow::Borrowed(raw))),
-    )
+    Some(trawl_zeek::tsv::decode_field(header, &header.markers(), i, raw).0)
 }
 
 #[cfg(test)]

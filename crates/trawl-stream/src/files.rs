@@ -2,10 +2,14 @@
 //! ([`Event::origin`]), in the input's format by default.
 //!
 //! - Zeek TSV rows are written back as their raw line with the added fields appended, under a
-//!   header block whose `#fields`/`#types` declare the added columns (types from
-//!   [`trawl_zeek::Field::ty`]), so zeek-cut and Zeek's own readers take the output. A header
-//!   block is written again when the input's block or the set of added fields changes; events
-//!   lacking some added field of the block get it unset.
+//!   header block whose `#fields`/`#types` declare the added columns, so zeek-cut and Zeek's
+//!   own readers take the output. With [`FileSinkConfig::declared`] (what `trawl run` sets
+//!   from its enrichment), a block declares every field the pipeline may add from its first
+//!   row, so one output file has one schema; rows lacking some get it unset (`-`). Without
+//!   it, a block is written again when the set of added fields grows.
+//! - A row whose length is not its header's is written padded with unset values, or cut to
+//!   the header, so added columns always sit where `#fields` says; a cut row is also kept
+//!   whole, verbatim under its input header, in `.trawl/quarantine/` of the output folder.
 //! - Records (JSON, dnsmasq) become Zeek JSON lines, or Zeek TSV with [`OutputFormat::Tsv`].
 //! - [`OutputFormat::Json`] writes everything as Zeek JSON lines.
 //!
@@ -40,6 +44,31 @@ pub enum OutputFormat {
 /// A raw-TSV block: the input's header and the added columns declared after its own.
 type Block = (Arc<Header>, Vec<(String, ZeekType)>);
 
+/// The fields a pipeline may add to the records of a log type whose own fields are given, in
+/// the order it adds them (e.g. `trawl_enrich::Enricher::declared`).
+#[derive(Clone)]
+pub struct Declared(pub Arc<DeclaredFn>);
+
+/// See [`Declared`]: log type and its own fields in, added fields out.
+pub type DeclaredFn = dyn Fn(&str, &[String]) -> Vec<(String, ZeekType)> + Send + Sync;
+
+impl std::fmt::Debug for Declared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Declared")
+    }
+}
+
+/// What [`Formatter::write`] did with a raw TSV row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Written as read (or not a raw TSV row).
+    Whole,
+    /// Padded with unset values to its header's length.
+    Padded,
+    /// Cut to its header's length: values past `#fields` were not written.
+    Cut,
+}
+
 /// Formats events into a byte buffer, keeping the header state of one output stream.
 pub struct Formatter {
     format: OutputFormat,
@@ -48,6 +77,9 @@ pub struct Formatter {
     records: ZeekTsvWriter,
     records_open: bool,
     slots: Vec<Option<usize>>,
+    declared: Option<Declared>,
+    /// Rows as read, whatever their length (quarantine files).
+    verbatim: bool,
 }
 
 impl Formatter {
@@ -59,7 +91,15 @@ impl Formatter {
             records: ZeekTsvWriter::new(now_stamp()),
             records_open: false,
             slots: Vec::new(),
+            declared: None,
+            verbatim: false,
         }
+    }
+
+    /// Declares up front what the pipeline adds (see [`Declared`]).
+    pub fn with_declared(mut self, declared: Option<Declared>) -> Self {
+        self.declared = declared;
+        self
     }
 
     /// Forgets what was written, so the next TSV event starts with a header block.
@@ -70,10 +110,10 @@ impl Formatter {
     }
 
     /// Appends one event (and a header block first when needed) to `out`.
-    pub fn write(&mut self, e: &Event, out: &mut Vec<u8>) {
+    pub fn write(&mut self, e: &Event, out: &mut Vec<u8>) -> Written {
         match (&e.body, self.format) {
             (Body::Tsv { header, line }, OutputFormat::Native | OutputFormat::Tsv) => {
-                self.tsv_row(header, line, &e.extra, out)
+                return self.tsv_row(header, line, &e.extra, out);
             }
             (Body::Record(_), OutputFormat::Tsv) => {
                 if self.block.take().is_some() {
@@ -87,6 +127,7 @@ impl Formatter {
                 out.push(b'\n');
             }
         }
+        Written::Whole
     }
 
     /// Ends the open TSV block with `#close`.
@@ -111,7 +152,7 @@ impl Formatter {
         line: &[u8],
         extra: &[trawl_zeek::Field<'static>],
         out: &mut Vec<u8>,
-    ) {
+    ) -> Written {
         // Usually every row of a block gets the same added fields in the same order: check
         // that first, the general case only when it fails.
         let fits = match &self.block {
@@ -126,7 +167,10 @@ impl Formatter {
         if !fits {
             let mut cols = match self.block.take() {
                 Some((h, cols)) if same_block(&h, header) => cols,
-                _ => Vec::new(),
+                _ => match &self.declared {
+                    Some(d) => (d.0)(header.path.as_deref().unwrap_or("unknown"), &header.fields),
+                    None => Vec::new(),
+                },
             };
             for f in extra {
                 if !cols.iter().any(|(n, _)| *n == f.name) {
@@ -142,10 +186,15 @@ impl Formatter {
             self.block = Some((header.clone(), cols));
         }
         let Some((h, cols)) = &self.block else {
-            return;
+            return Written::Whole;
         };
-        out.extend_from_slice(line);
         let m = h.markers();
+        let written = if self.verbatim {
+            out.extend_from_slice(line);
+            Written::Whole
+        } else {
+            own_columns(h, line, &m, out)
+        };
         if aligned(extra, cols) {
             for f in extra {
                 out.extend_from_slice(&h.separator);
@@ -166,7 +215,42 @@ impl Formatter {
             }
         }
         out.push(b'\n');
+        written
     }
+}
+
+/// Writes a raw row's own columns: as read when it has as many fields as `h` declares,
+/// else padded with unset values or cut, so that added columns follow in their place.
+fn own_columns(
+    h: &Header,
+    line: &[u8],
+    m: &trawl_zeek::value::Markers,
+    out: &mut Vec<u8>,
+) -> Written {
+    let want = h.fields.len();
+    let sep = &h.separator[..];
+    let n = match sep {
+        [b] => memchr::memchr_iter(*b, line).count() + 1,
+        _ => trawl_zeek::header::split(line, sep).count(),
+    };
+    if n == want || want == 0 {
+        out.extend_from_slice(line);
+        return Written::Whole;
+    }
+    if n < want {
+        out.extend_from_slice(line);
+        for _ in n..want {
+            out.extend_from_slice(sep);
+            Value::Unset.write_tsv(out, sep, m);
+        }
+        return Written::Padded;
+    }
+    let mut end = 0;
+    for (i, f) in trawl_zeek::header::split(line, sep).take(want).enumerate() {
+        end += f.len() + if i > 0 { sep.len() } else { 0 };
+    }
+    out.extend_from_slice(&line[..end]);
+    Written::Cut
 }
 
 /// Whether an event's added fields are the block's added columns, in order.
@@ -267,6 +351,8 @@ pub struct FileSinkConfig {
     pub truncate: bool,
     /// Most output files kept open; the least recently used is closed beyond that.
     pub max_open: usize,
+    /// What the pipeline adds, declared in every TSV block from its first row.
+    pub declared: Option<Declared>,
 }
 
 impl FileSinkConfig {
@@ -278,6 +364,7 @@ impl FileSinkConfig {
             fsync: false,
             truncate: false,
             max_open: 64,
+            declared: None,
         }
     }
 }
@@ -352,6 +439,20 @@ impl FileSink {
             Some(o) => o.clone(),
             None => format!("\0{}", e.log_type()).into(),
         };
+        self.output_for(e, key, false)
+    }
+
+    /// The quarantine file of an event's output: its rows that had to be cut, kept whole
+    /// under their input header.
+    fn quarantine(&mut self, e: &Event) -> usize {
+        let key: Arc<str> = match &e.origin {
+            Some(o) => format!("\u{1}{o}").into(),
+            None => format!("\u{1}\0{}", e.log_type()).into(),
+        };
+        self.output_for(e, key, true)
+    }
+
+    fn output_for(&mut self, e: &Event, key: Arc<str>, quarantine: bool) -> usize {
         if let Some((k, i)) = &self.last {
             if Arc::ptr_eq(k, &key) || **k == *key {
                 return *i;
@@ -360,13 +461,24 @@ impl FileSink {
         let i = match self.by_name.get(&key) {
             Some(i) => *i,
             None => {
-                let path = self.target(e);
+                let (path, fmt) = if quarantine {
+                    let rel = self.target(e);
+                    let rel = rel.strip_prefix(&self.config.dir).unwrap_or(&rel);
+                    let q = self.config.dir.join(".trawl").join("quarantine").join(rel);
+                    let mut f = Formatter::new(OutputFormat::Native);
+                    f.verbatim = true;
+                    (q, f)
+                } else {
+                    let f = Formatter::new(self.config.format)
+                        .with_declared(self.config.declared.clone());
+                    (self.target(e), f)
+                };
                 let i = self.outputs.len();
                 self.outputs.push(Output {
                     path,
                     file: None,
                     buf: Vec::new(),
-                    fmt: Formatter::new(self.config.format),
+                    fmt,
                     used: 0,
                     touched: false,
                 });
@@ -457,8 +569,23 @@ impl Sink for FileSink {
                 o.used = self.tick;
                 written.push(i);
             }
-            o.fmt.write(e, &mut o.buf);
-            if o.buf.len() >= FLUSH_AT {
+            if o.fmt.write(e, &mut o.buf) == Written::Cut {
+                let q = self.quarantine(e);
+                let qo = &mut self.outputs[q];
+                if qo.used != self.tick {
+                    qo.used = self.tick;
+                    written.push(q);
+                }
+                // Without the added fields: the row as read, under its own header.
+                let raw = Event {
+                    body: e.body.clone(),
+                    extra: Vec::new(),
+                    origin: None,
+                };
+                qo.fmt.write(&raw, &mut qo.buf);
+                self.last = None;
+            }
+            if self.outputs[i].buf.len() >= FLUSH_AT {
                 self.drain(i)?;
             }
         }
@@ -525,5 +652,72 @@ mod tests {
             text.ends_with("1.0\ta.com\t0.500000\n2.0\tb.com\t-\n"),
             "{text}"
         );
+    }
+
+    fn scored(line: &[u8], score: Option<f64>) -> Event {
+        let mut e = Event::tsv(header(), line.to_vec());
+        if let Some(v) = score {
+            e.add(
+                "phish_score",
+                ZeekType::single(Scalar::Double),
+                Value::Double(v),
+            );
+        }
+        e
+    }
+
+    #[test]
+    fn declared_columns_make_one_schema_and_rows_fit_their_header() {
+        let declared = Declared(Arc::new(|t: &str, own: &[String]| {
+            assert_eq!((t, own.len()), ("dns", 2));
+            vec![
+                ("phish_score".to_string(), ZeekType::single(Scalar::Double)),
+                ("workstation".to_string(), ZeekType::single(Scalar::String)),
+            ]
+        }));
+        let mut f = Formatter::new(OutputFormat::Native).with_declared(Some(declared));
+        let mut out = Vec::new();
+        // The first row has no score: the block declares it all the same.
+        let w = [
+            f.write(&scored(b"1.0	a.com", None), &mut out),
+            f.write(&scored(b"2.0	b.com	extra1	extra2", Some(0.5)), &mut out),
+            f.write(&scored(b"3.0", Some(0.25)), &mut out),
+        ];
+        assert_eq!(w, [Written::Whole, Written::Cut, Written::Padded]);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("#fields").count(), 1, "{text}");
+        assert!(
+            text.contains("#fields\tts\tquery\tphish_score\tworkstation\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("1.0\ta.com\t-\t-\n2.0\tb.com\t0.500000\t-\n3.0\t-\t0.250000\t-\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn cut_rows_are_kept_whole_in_quarantine() {
+        let dir = std::env::temp_dir().join(format!("trawl-q-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut sink = FileSink::new(FileSinkConfig::new(&dir)).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let events = [
+            scored(b"1.0\ta.com", Some(0.1)),
+            scored(b"2.0\tb.com\textra1", Some(0.5)),
+        ];
+        rt.block_on(async {
+            sink.write(&events).await.unwrap();
+            sink.flush().await.unwrap();
+        });
+        let out = fs::read_to_string(dir.join("dns.log")).unwrap();
+        assert!(out.contains("\n2.0\tb.com\t0.500000\n"), "{out}");
+        let q = fs::read_to_string(dir.join(".trawl/quarantine/dns.log")).unwrap();
+        assert!(q.contains("#fields\tts\tquery\n"), "{q}");
+        assert!(q.contains("\n2.0\tb.com\textra1\n"), "{q}");
+        assert!(!q.contains("a.com"), "{q}");
+        let _ = fs::remove_dir_all(&dir);
     }
 }

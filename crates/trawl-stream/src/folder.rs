@@ -359,6 +359,8 @@ pub(crate) struct Reader {
     rotated_at: Option<Instant>,
     warned: u64,
     errors: Counter,
+    /// Type problems of the rows read since the last `pull` (rows are kept raw, checked).
+    checked: Vec<trawl_zeek::Problem>,
     dirty: bool,
     done: bool,
 }
@@ -401,6 +403,7 @@ impl Reader {
             rotated_at: None,
             warned: 0,
             errors,
+            checked: Vec::new(),
             dirty: false,
             done: false,
         }
@@ -498,6 +501,7 @@ impl Reader {
                         .shared
                         .get_or_insert_with(|| Arc::new(row.header.clone()))
                         .clone();
+                    row.check(&mut self.checked);
                     Some(Event::tsv(h, row.line.text.to_vec()))
                 }
                 ReadEvent::Record { line, record, .. } => {
@@ -521,6 +525,11 @@ impl Reader {
             let keep = pos > self.skip_until;
             if let (Some((line, reason)), true) = (bad, keep) {
                 self.warn(line + self.base_line, &reason);
+            }
+            for p in std::mem::take(&mut self.checked) {
+                if keep {
+                    self.warn(p.line + self.base_line, &p.reason);
+                }
             }
             if let (Some(mut e), true) = (event, keep) {
                 if self.in_time(&e) {

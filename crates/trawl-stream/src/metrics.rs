@@ -75,6 +75,15 @@ impl Metrics {
             .clone()
     }
 
+    /// The sum of every counter named `name`, whatever its labels.
+    pub fn total(&self, name: &str) -> u64 {
+        let m = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter()
+            .filter(|((n, _), _)| n == name)
+            .map(|(_, (_, c))| c.get())
+            .sum()
+    }
+
     /// The Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -7,7 +7,7 @@ use crate::cut::Splitter;
 use crate::header::{split, Directive, Header};
 use crate::lines::{Line, LineReader};
 use crate::record::{Field, Problem, Record};
-use crate::value::{parse_tsv, Value};
+use crate::value::{check_tsv, parse_tsv, Markers, Value};
 
 /// What the reader found on a line.
 #[derive(Debug)]
@@ -187,7 +187,7 @@ impl TsvState {
 }
 
 /// Whether a line is only tab-separated field names, one of them `ts` or `uid`.
-fn looks_like_names(text: &[u8]) -> bool {
+pub(crate) fn looks_like_names(text: &[u8]) -> bool {
     let mut n = 0;
     let mut key = false;
     for f in text.split(|&b| b == b'\t') {
@@ -267,47 +267,101 @@ impl<'a> Row<'a> {
     /// Field `i` typed by `#types`. A mismatch yields [`Value::Invalid`] and a problem.
     pub fn value(&self, i: usize) -> Option<(Value<'a>, Option<Problem>)> {
         let raw = self.raw(i)?;
-        let ty = self.header.type_of(i);
-        Some(match parse_tsv(raw, ty, &self.header.markers()) {
-            Ok(v) => (v, None),
-            Err(e) => {
-                let name = self.header.fields.get(i).map_or("?", |s| s.as_str());
-                let v = Value::Invalid(crate::escape::unescape(raw).0);
-                (
-                    v,
-                    Some(Problem {
-                        line: self.line.no,
-                        reason: format!("field {name}: {e}"),
-                    }),
-                )
-            }
-        })
+        let (v, reason) = decode_field(self.header, &self.header.markers(), i, raw);
+        Some((
+            v,
+            reason.map(|reason| Problem {
+                line: self.line.no,
+                reason,
+            }),
+        ))
     }
 
-    /// The whole row as a format-independent record; problems are appended to `problems`.
-    /// Extra fields beyond `#fields` are kept as `_extra1`, `_extra2` ... strings.
+    /// The whole row as a format-independent record ([`decode_row`]); problems are appended
+    /// to `problems`.
     pub fn to_record(&self, problems: &mut Vec<Problem>) -> Record<'a> {
-        let h = self.header;
-        let path = h.path.as_deref().unwrap_or("unknown");
-        let mut rec = Record {
-            path: Cow::Borrowed(path),
-            fields: Vec::with_capacity(self.len()),
-        };
-        for i in 0..self.len() {
-            let (value, problem) = self.value(i).unwrap_or((Value::Unset, None));
-            problems.extend(problem);
-            let name = match h.fields.get(i) {
-                Some(n) => Cow::Borrowed(n.as_str()),
-                None => Cow::Owned(format!("_extra{}", i + 1 - h.fields.len())),
-            };
-            rec.fields.push(Field {
-                name,
-                ty: h.type_of(i),
-                value,
-            });
-        }
-        rec
+        let raws = (0..self.len()).filter_map(|i| self.raw(i));
+        decode_fields(self.header, raws, self.line.no, problems)
     }
+
+    /// Reports the fields that do not match their declared type, as [`Row::to_record`]
+    /// would, without decoding anything: for readers that keep rows raw (`trawl run`).
+    pub fn check(&self, problems: &mut Vec<Problem>) {
+        let h = self.header;
+        let m = h.markers();
+        for i in 0..self.len().min(h.fields.len()) {
+            let Some(raw) = self.raw(i) else { break };
+            if let Err(e) = check_tsv(raw, h.type_of(i), &m) {
+                problems.push(Problem {
+                    line: self.line.no,
+                    reason: format!("field {}: {e}", h.fields[i]),
+                });
+            }
+        }
+    }
+}
+
+/// The name of column `i` of a row of `h`: its `#fields` name, or `_extra1`, `_extra2` ...
+/// for values past the declared ones. Every reader names surplus values so.
+pub fn field_name(h: &Header, i: usize) -> Cow<'_, str> {
+    match h.fields.get(i) {
+        Some(n) => Cow::Borrowed(n.as_str()),
+        None => Cow::Owned(format!("_extra{}", i + 1 - h.fields.len())),
+    }
+}
+
+/// Column `i` of a row of `h`, typed by `#types`: the one decoding of a raw TSV value. A
+/// value that does not match its type is kept, unescaped, as [`Value::Invalid`], with the
+/// problem's reason.
+pub fn decode_field<'a>(
+    h: &Header,
+    m: &Markers,
+    i: usize,
+    raw: &'a [u8],
+) -> (Value<'a>, Option<String>) {
+    let ty = h.type_of(i);
+    match parse_tsv(raw, ty, m) {
+        Ok(v) => (v, None),
+        Err(e) => (
+            Value::Invalid(crate::escape::unescape(raw).0),
+            Some(format!("field {}: {e}", field_name(h, i))),
+        ),
+    }
+}
+
+/// A raw TSV row of `h` (without its line terminator) as a record, fields named by
+/// [`field_name`] and typed by [`decode_field`]; problems are appended with line `no`.
+pub fn decode_row<'a>(
+    h: &'a Header,
+    line: &'a [u8],
+    no: u64,
+    problems: &mut Vec<Problem>,
+) -> Record<'a> {
+    decode_fields(h, split(line, &h.separator), no, problems)
+}
+
+fn decode_fields<'a>(
+    h: &'a Header,
+    raws: impl Iterator<Item = &'a [u8]>,
+    no: u64,
+    problems: &mut Vec<Problem>,
+) -> Record<'a> {
+    let path = h.path.as_deref().unwrap_or("unknown");
+    let mut rec = Record {
+        path: Cow::Borrowed(path),
+        fields: Vec::with_capacity(h.fields.len()),
+    };
+    let m = h.markers();
+    for (i, raw) in raws.enumerate() {
+        let (value, reason) = decode_field(h, &m, i, raw);
+        problems.extend(reason.map(|reason| Problem { line: no, reason }));
+        rec.fields.push(Field {
+            name: field_name(h, i),
+            ty: h.type_of(i),
+            value,
+        });
+    }
+    rec
 }
 
 #[cfg(test)]
@@ -397,5 +451,28 @@ mod tests {
             body.replace('\t', "||")
         );
         assert_eq!(expect(&two, "||"), (lens, probs));
+    }
+
+    #[test]
+    fn check_reports_what_decoding_reports() {
+        let log = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n#fields\tts\tid.orig_h\tquery\trtt\tTTLs\tAA\n#types\ttime\taddr\tstring\tinterval\tvector[interval]\tbool\n1.0\t10.0.0.1\tex\\x09ample.com\tnotanumber\t1.0,x\tT\n2.0\tnot-an-ip\tbad\\x7zz.com\t-\t(empty)\tmaybe\n3.0\t::1\ta\t0.5\t1.0,-\tF\textra\n";
+        let mut r = TsvReader::new(log.as_bytes());
+        let (mut checked, mut decoded) = (Vec::new(), Vec::new());
+        let mut names = Vec::new();
+        while let Some(ev) = r.next_event().unwrap() {
+            if let TsvEvent::Row(row) = ev {
+                row.check(&mut checked);
+                let rec = row.to_record(&mut decoded);
+                names.extend(rec.fields.iter().map(|f| f.name.to_string()));
+            }
+        }
+        let text = |p: &[Problem]| -> Vec<String> {
+            p.iter()
+                .map(|p| format!("{}: {}", p.line, p.reason))
+                .collect()
+        };
+        assert_eq!(text(&checked), text(&decoded));
+        assert_eq!(checked.len(), 4, "{:?}", text(&checked));
+        assert!(names.contains(&"_extra1".to_string()));
     }
 }

@@ -11,9 +11,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 
-use trawl_zeek::dnsmasq::DnsmasqReader;
-use trawl_zeek::json::{JsonError, Parser};
-use trawl_zeek::tsv::TsvState;
 use trawl_zeek::{Event, LogReader, Record};
 
 use super::block::{Block, BlockData, BlockOut, FileInfo, Ordinal};
@@ -662,28 +659,9 @@ fn range_plan(
 }
 
 /// Whether a file must be read in order by the record reader: dnsmasq, pretty-printed JSON,
-/// a headerless TSV log (`tsv=T`).
+/// a headerless TSV log (`tsv=T`); decided by the first line a format claims.
 fn in_order_format(head: &[u8]) -> bool {
-    let mut pos = 0;
-    let mut no = 0;
-    while pos < head.len() {
-        let (text, next) = line_at(head, pos);
-        pos = next;
-        no += 1;
-        let t = super::block::trim_start(text);
-        if t.is_empty() {
-            continue;
-        }
-        if no == 1 && t[0] != b'#' && TsvState::default().start_from_names(text, "x") {
-            return true;
-        }
-        return match t[0] {
-            b'#' => false,
-            b'{' => matches!(Parser::new(t).parse_document(), Err(JsonError::Incomplete)),
-            _ => DnsmasqReader::looks_like(text),
-        };
-    }
-    false
+    trawl_zeek::sniff::sniff(head).in_order()
 }
 
 fn read_at_full(fd: &File, at: u64, buf: &mut [u8]) -> io::Result<usize> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use trawl_enrich::{EnrichConfig, Enricher, Intel, Inventory, ModelRef, RedisConfig};
-use trawl_stream::files::{FileSink, FileSinkConfig, OutputFormat};
+use trawl_stream::files::{Declared, FileSink, FileSinkConfig, OutputFormat};
 use trawl_stream::folder::{FolderConfig, FolderSource, Mode};
 use trawl_stream::stdio::{StdinConfig, StdinSource, StdoutSink};
 use trawl_stream::syslog::{SyslogConfig, SyslogSource};
@@ -121,8 +121,10 @@ fn beside(path: &Path) -> Result<PathBuf> {
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRAWL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only for a person at a terminal, never into a journal or a log file.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = if json {
         b.json().try_init()
@@ -160,6 +162,20 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
 
     let mut pipeline = Pipeline::new(metrics.clone());
     let mut json_out = false;
+    // File outputs declare what enrichment adds before their first row; the enricher is
+    // built once every sink is known (JSON outputs turn reasons on), before any is written.
+    let schema = Arc::new(std::sync::OnceLock::<trawl_enrich::Schema>::new());
+    let declared = {
+        let schema = schema.clone();
+        Declared(Arc::new(move |log_type: &str, own: &[String]| {
+            schema.get().map_or_else(Vec::new, |s| {
+                s.declared(log_type, own)
+                    .into_iter()
+                    .map(|(n, t)| (n.to_string(), t))
+                    .collect()
+            })
+        }))
+    };
     if let Some(out) = &default_out {
         for (i, path) in args.paths.iter().enumerate() {
             pipeline = pipeline.source(folder(
@@ -175,6 +191,7 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
         let mut fc = FileSinkConfig::new(out);
         fc.format = format;
         fc.truncate = args.once;
+        fc.declared = Some(declared.clone());
         pipeline = pipeline.sink(Box::new(FileSink::new(fc)?));
         eprintln!("trawl run: writing enriched logs under {}", out.display());
     }
@@ -252,6 +269,7 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
                 let mut fc = FileSinkConfig::new(dir);
                 fc.format = out_format(*format);
                 fc.truncate = args.once;
+                fc.declared = Some(declared.clone());
                 Box::new(FileSink::new(fc).with_context(|| format!("sink {name}"))?)
             }
             SinkConfig::Stdout { format } => {
@@ -334,6 +352,7 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
     }
 
     let enricher = enricher(&cfg, &state_dir, json_out)?;
+    let _ = schema.set(enricher.schema());
     let intel = !cfg.intel.files.is_empty();
     pipeline = pipeline.transform(Arc::new(Enrich::new(enricher, intel, &metrics)));
     // Alert rules run on enriched records; delivery runs beside the pipeline.
@@ -356,12 +375,21 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
         a.finish().await;
     }
     let secs = started.elapsed().as_secs_f64();
+    let problems = metrics.total("trawl_source_errors_total");
     eprintln!(
-        "trawl run: {} records in {} batches, {:.1} s ({:.0} records/s)",
+        "trawl run: {} records in {} batches, {:.1} s ({:.0} records/s){}",
         crate::report::thousands(summary.records),
         summary.batches,
         secs,
-        summary.records as f64 / secs.max(1e-9)
+        summary.records as f64 / secs.max(1e-9),
+        match problems {
+            0 => String::new(),
+            1 => ", 1 problem (reported above)".to_string(),
+            n => format!(
+                ", {} problems (reported above)",
+                crate::report::thousands(n)
+            ),
+        }
     );
     Ok(0)
 }
