@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -108,14 +108,17 @@ struct OrderedV<'a, M, T> {
 }
 
 /// Chunks handed to the consumer and not yet taken: workers wait while there are too many,
-/// so a slow consumer bounds memory. The chunk the consumer waits for is always in the hands
-/// of a worker that is not waiting (chunks are claimed in order and waiting comes after
-/// sending), so this cannot deadlock.
+/// so a slow consumer bounds memory. A worker on the file the consumer is at never waits, so
+/// what the consumer waits for (that file's next chunk or its end) always comes: waiting
+/// only for the outstanding count deadlocked once later files filled the window while the
+/// worker of the current file waited before saying the file had ended.
 struct Window<'a> {
     outstanding: Mutex<u64>,
     cv: Condvar,
     limit: u64,
     stop: &'a AtomicBool,
+    /// The file the consumer is at.
+    at: AtomicU32,
 }
 
 impl Window<'_> {
@@ -123,12 +126,14 @@ impl Window<'_> {
         self.stop.load(Ordering::Relaxed)
     }
 
-    fn sent(&self) {
+    /// A chunk of `file` was sent: waits while the window is full and the consumer is at an
+    /// earlier file.
+    fn sent(&self, file: u32) {
         let Ok(mut n) = self.outstanding.lock() else {
             return;
         };
         *n += 1;
-        while *n > self.limit && !self.stopped() {
+        while *n > self.limit && !self.stopped() && self.at.load(Ordering::Relaxed) < file {
             n = match self
                 .cv
                 .wait_timeout(n, std::time::Duration::from_millis(50))
@@ -137,6 +142,12 @@ impl Window<'_> {
                 Err(_) => return,
             };
         }
+    }
+
+    /// The consumer moved on to `file`.
+    fn at_file(&self, file: u32) {
+        self.at.store(file, Ordering::Relaxed);
+        self.cv.notify_all();
     }
 
     fn taken(&self) {
@@ -165,7 +176,7 @@ impl<T: Send, M: Fn(&Block<'_>) -> T + Sync> Visitor for OrderedV<'_, M, T> {
         if let Ok(tx) = self.tx.lock() {
             let _ = tx.send(Msg::Chunk { file, chunk, items });
         }
-        self.window.sent();
+        self.window.sent(file);
     }
     fn file_end(&self, file: u32, chunks: u32) {
         if let Ok(tx) = self.tx.lock() {
@@ -196,6 +207,7 @@ where
         cv: Condvar::new(),
         limit: 4 * scan.threads as u64 + 4,
         stop: &stop,
+        at: AtomicU32::new(0),
     };
     let v = OrderedV {
         map,
@@ -286,6 +298,7 @@ fn deliver<T, C: FnMut(Ordered<T>) -> ControlFlow<()>>(
             if ends.get(&file) == Some(&chunk) {
                 file += 1;
                 chunk = 0;
+                window.at_file(file);
                 continue;
             }
             break;
@@ -445,7 +458,9 @@ fn run<V: Visitor>(
     summary
         .problems
         .sort_by_key(|p| (infos_index(&infos, &p.file), p.line));
-    if summary.failed_files > 0 && summary.failed_files == summary.files {
+    // Files that stopped early (a corrupt gzip) still gave their records before: only a
+    // scan that read nothing at all is an error.
+    if summary.failed_files > 0 && summary.failed_files == summary.files && summary.records == 0 {
         let first = summary
             .problems
             .first()
