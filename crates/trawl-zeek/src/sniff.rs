@@ -22,15 +22,21 @@ pub struct Sniff {
     pub headerless: bool,
     /// JSON whose first object spans several lines (pretty-printed).
     pub pretty_json: bool,
+    /// Zeek TSV written with a meta prefix other than `#` (`LogAscii::meta_prefix`).
+    pub meta_prefix: bool,
     /// Lines passed over before the deciding one.
     pub skipped: usize,
 }
 
 impl Sniff {
     /// Whether the file must be read in order by the record reader (it cannot be cut into
-    /// ranges read in parallel): dnsmasq, pretty-printed JSON, header-less TSV.
+    /// ranges read in parallel): dnsmasq, pretty-printed JSON, header-less TSV, TSV with
+    /// another meta prefix.
     pub fn in_order(&self) -> bool {
-        self.headerless || self.pretty_json || self.format == Some(Format::Dnsmasq)
+        self.headerless
+            || self.pretty_json
+            || self.meta_prefix
+            || self.format == Some(Format::Dnsmasq)
     }
 }
 
@@ -56,8 +62,10 @@ pub fn sniff(head: &[u8]) -> Sniff {
             out.headerless = true;
             return out;
         }
-        if separator_line_prefix(text).is_some() || t.starts_with(b"#fields") {
+        let prefix = separator_line_prefix(text);
+        if prefix.is_some() || t.starts_with(b"#fields") {
             out.format = Some(Format::ZeekTsv);
+            out.meta_prefix = prefix.is_some_and(|p| p != b"#");
             out.types.extend(header_path(&mut lines));
             return out;
         }
@@ -138,6 +146,8 @@ mod tests {
         assert_eq!(json.types, ["http"]);
         assert!(sniff(b"{\n  \"ts\": 1.0\n}\n").pretty_json);
         assert!(sniff(b"ts\tuid\tquery\n1.0\tC1\ta.com\n").headerless);
+        let prefixed = sniff(b"PREFIX<>separator |\nPREFIX<>path|ssh\n");
+        assert!(prefixed.meta_prefix && prefixed.in_order());
     }
 
     #[test]
