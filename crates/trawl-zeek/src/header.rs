@@ -175,6 +175,7 @@ impl Header {
                 self.fields = split(value, &self.separator).map(text).collect();
                 self.types.clear();
                 self.type_names.clear();
+                return dedup_names(&mut self.fields);
             }
             Directive::Types => {
                 self.type_names = split(value, &self.separator).map(text).collect();
@@ -198,6 +199,34 @@ impl Header {
             .copied()
             .unwrap_or(ZeekType::single(crate::types::Scalar::String))
     }
+}
+
+/// Renames a field name that repeats an earlier one to `name_2`, `name_3` ... so that a record
+/// never holds one key twice (a JSON reader would keep one value and lose the others), and
+/// says so. Zeek never writes such a header; hand-edited and re-cut logs do.
+fn dedup_names(fields: &mut [String]) -> Option<String> {
+    let mut seen = std::collections::HashSet::with_capacity(fields.len());
+    let dups: Vec<usize> = (0..fields.len())
+        .filter(|&i| !seen.insert(fields[i].clone()))
+        .collect();
+    let first = dups.first()?;
+    let said = format!(
+        "#fields repeats {:?}: later columns renamed",
+        fields[*first]
+    );
+    for i in dups {
+        let mut k = 2;
+        let name = loop {
+            let n = format!("{}_{k}", fields[i]);
+            if !seen.contains(&n) {
+                break n;
+            }
+            k += 1;
+        };
+        seen.insert(name.clone());
+        fields[i] = name;
+    }
+    Some(said)
 }
 
 /// Splits on a (possibly multi-byte) separator; an empty separator yields the whole input.
@@ -260,5 +289,14 @@ mod tests {
         let (d, v, _) = h.directive(b"#set_separator||\\xc2\\xae").unwrap();
         h.apply(d, v);
         assert_eq!(h.set_separator, "\u{ae}".as_bytes());
+    }
+
+    #[test]
+    fn repeated_field_names_are_renamed() {
+        let mut h = Header::default();
+        let said = h.apply(Directive::Fields, b"id\torig_h\tid\tid\tid_2");
+        assert_eq!(h.fields, ["id", "orig_h", "id_3", "id_4", "id_2"]);
+        assert!(said.unwrap().contains("\"id\""));
+        assert_eq!(h.apply(Directive::Fields, b"ts\tuid"), None);
     }
 }
