@@ -387,6 +387,9 @@ pub struct FileSink {
     config: FileSinkConfig,
     outputs: Vec<Output>,
     by_name: HashMap<Arc<str>, usize>,
+    /// Outputs by file: origins that map to one file (`dns.log` and `dns.log.gz`) share it,
+    /// else the second would truncate what the first wrote.
+    by_path: HashMap<PathBuf, usize>,
     last: Option<(Arc<str>, usize)>,
     tick: u64,
 }
@@ -400,6 +403,7 @@ impl FileSink {
             config,
             outputs: Vec::new(),
             by_name: HashMap::new(),
+            by_path: HashMap::new(),
             last: None,
             tick: 0,
         })
@@ -473,15 +477,22 @@ impl FileSink {
                         .with_declared(self.config.declared.clone());
                     (self.target(e), f)
                 };
-                let i = self.outputs.len();
-                self.outputs.push(Output {
-                    path,
-                    file: None,
-                    buf: Vec::new(),
-                    fmt,
-                    used: 0,
-                    touched: false,
-                });
+                let i = match self.by_path.get(&path) {
+                    Some(i) => *i,
+                    None => {
+                        let i = self.outputs.len();
+                        self.by_path.insert(path.clone(), i);
+                        self.outputs.push(Output {
+                            path,
+                            file: None,
+                            buf: Vec::new(),
+                            fmt,
+                            used: 0,
+                            touched: false,
+                        });
+                        i
+                    }
+                };
                 self.by_name.insert(key.clone(), i);
                 i
             }
@@ -718,6 +729,29 @@ mod tests {
         assert!(q.contains("#fields\tts\tquery\n"), "{q}");
         assert!(q.contains("\n2.0\tb.com\textra1\n"), "{q}");
         assert!(!q.contains("a.com"), "{q}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn origins_that_map_to_one_file_share_it() {
+        let dir = std::env::temp_dir().join(format!("trawl-same-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut config = FileSinkConfig::new(&dir);
+        config.truncate = true;
+        let mut sink = FileSink::new(config).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let events = [
+            scored(b"1.0\ta.com", None).with_origin("dns.log".into()),
+            scored(b"2.0\tb.com", None).with_origin("dns.log.gz".into()),
+        ];
+        rt.block_on(async {
+            sink.write(&events).await.unwrap();
+            sink.flush().await.unwrap();
+        });
+        let out = fs::read_to_string(dir.join("dns.log")).unwrap();
+        assert!(out.contains("a.com") && out.contains("b.com"), "{out}");
         let _ = fs::remove_dir_all(&dir);
     }
 }
