@@ -9,6 +9,84 @@ use crate::{Compression, Nanos};
 /// Extensions of the files taken when walking folders (under any `.gz`/`.zst`).
 const LOG_EXTS: &[&str] = &["log", "json", "jsonl", "ndjson", "tsv", "txt"];
 
+/// Log types Zeek writes (its own and common packages'): a file named so holds that type,
+/// and is not opened to ask. `syslog` is left out: it is also where resolvers log.
+const ZEEK_TYPES: &[&str] = &[
+    "analyzer",
+    "broker",
+    "capture_loss",
+    "cluster",
+    "config",
+    "conn",
+    "conn-summary",
+    "dce_rpc",
+    "dhcp",
+    "dnp3",
+    "dns",
+    "dpd",
+    "files",
+    "ftp",
+    "http",
+    "intel",
+    "irc",
+    "kerberos",
+    "known_certs",
+    "known_devices",
+    "known_hosts",
+    "known_modbus",
+    "known_services",
+    "ldap",
+    "ldap_search",
+    "loaded_scripts",
+    "modbus",
+    "mqtt",
+    "mysql",
+    "netcontrol",
+    "notice",
+    "notice_alarm",
+    "ntlm",
+    "ntp",
+    "ocsp",
+    "openflow",
+    "packet_filter",
+    "pe",
+    "print",
+    "quic",
+    "radius",
+    "rdp",
+    "reporter",
+    "signatures",
+    "sip",
+    "smb_cmd",
+    "smb_files",
+    "smb_mapping",
+    "smtp",
+    "snmp",
+    "socks",
+    "software",
+    "ssh",
+    "ssl",
+    "stats",
+    "stderr",
+    "stdout",
+    "telemetry",
+    "traceroute",
+    "tunnel",
+    "unified2",
+    "weird",
+    "weird_stats",
+    "websocket",
+    "x509",
+];
+
+/// Whether a file name's log type is one Zeek writes ([`LogFile::log_type`] of such a file
+/// is trusted without reading it; others, such as `dnsmasq` or `daemon`, are worth a look).
+///
+/// [`LogFile::log_type`]: crate::LogFile::log_type
+pub fn is_zeek_log_type(t: &str) -> bool {
+    ZEEK_TYPES.contains(&t)
+}
+
 /// What [`parse_name`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NameInfo {

@@ -59,6 +59,25 @@ enum Threads {
     Always,
 }
 
+/// The first `max` bytes of a log, decompressed (fewer when it is shorter): what a format
+/// sniffer looks at.
+pub fn head_of(path: impl AsRef<Path>, max: usize) -> Result<Vec<u8>, InputError> {
+    let path = path.as_ref();
+    let mut r = open_sync(path)?;
+    let mut buf = vec![0u8; max];
+    let mut n = 0;
+    while n < max {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(InputError::io(path, e)),
+        }
+    }
+    buf.truncate(n);
+    Ok(buf)
+}
+
 /// Opens a file for reading, decompressing gzip or zstd as its magic bytes say
 /// (the extension is not consulted). `-` means standard input.
 ///

@@ -1,12 +1,12 @@
 //! `trawl query`: the query language over log folders.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use trawl_input::{discover, Filter, LogFile};
+use trawl_input::{discover, Filter};
 use trawl_query::ops::Options;
 use trawl_query::scan::{Input, Progress, Scan, ScanSummary};
 use trawl_query::{parse_query, Query};
@@ -200,8 +200,15 @@ pub fn run(mut args: QueryArgs) -> Result<i32> {
                 buf.clear();
             }
             true
-        })
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        });
+    let summary = match summary {
+        Ok(s) => s,
+        Err(e) => {
+            // What was answered before the failure is still written.
+            let _ = out.write_all(&buf).and_then(|()| out.flush());
+            return Err(anyhow::anyhow!("{e}"));
+        }
+    };
     if let Some(e) = io_err {
         return Err(e.into());
     }
@@ -336,56 +343,48 @@ pub fn select(paths: &[PathBuf], sel: &Selection, types: &[String]) -> Result<(V
             inputs.push(Input::File(f));
             continue;
         }
-        // A file named on the command line is read whatever its name, if its header says it
-        // holds the type, or says nothing (then the user's naming it is the type: its records
-        // carry the file name's type, so they are not checked against the query's).
-        if files.contains(&f.path) {
-            match sniff_type(&f) {
-                Some((t, _)) if types.contains(&t) => inputs.push(Input::File(f)),
-                // JSON records name their own type (`_path`): one file may hold several.
-                Some((_, true)) => {
-                    check = true;
-                    inputs.push(Input::File(f));
-                }
-                Some((t, false)) => eprintln!(
-                    "trawl: {}: skipped: its header says `{t}`, not {}",
-                    f.path.display(),
-                    types.join(",")
-                ),
-                None => inputs.push(Input::File(f)),
-            }
+        // The content decides the type when the name may not: a file named on the command
+        // line, or one whose name is no Zeek log type (`dnsmasq.log`, `daemon.log`).
+        let named = files.contains(&f.path);
+        let zeek_name = f
+            .log_type
+            .as_deref()
+            .is_some_and(trawl_input::is_zeek_log_type);
+        if !named && zeek_name {
+            continue;
+        }
+        let sniffed = trawl_input::head_of(&f.path, 64 << 10)
+            .map(|h| trawl_zeek::sniff::sniff(&h))
+            .unwrap_or_default();
+        let declared = &sniffed.types;
+        let own_types = matches!(
+            sniffed.format,
+            Some(trawl_zeek::Format::ZeekJson | trawl_zeek::Format::Dnsmasq)
+        );
+        if declared.iter().any(|t| types.contains(t)) {
+            // Records of several types (dnsmasq: dns and dhcp; JSON: `_path`) are checked
+            // against the query's one by one.
+            check |= own_types;
+            inputs.push(Input::File(f));
+        } else if !named {
+            // Not asked for by name, and not of the wanted type.
+        } else if sniffed.format == Some(trawl_zeek::Format::ZeekJson) {
+            // JSON records name their own type (`_path`): one file may hold several.
+            check = true;
+            inputs.push(Input::File(f));
+        } else if let Some(t) = declared.first() {
+            eprintln!(
+                "trawl: {}: skipped: its content says `{t}`, not {}",
+                f.path.display(),
+                types.join(",")
+            );
+        } else {
+            // It says nothing: the user's naming it is the type (its records carry the file
+            // name's type, so they are not checked against the query's).
+            inputs.push(Input::File(f));
         }
     }
     Ok((inputs, check))
-}
-
-/// The log type a file's first lines declare (`#path` or JSON `_path`), and whether it came
-/// from JSON.
-fn sniff_type(f: &LogFile) -> Option<(String, bool)> {
-    let mut r = trawl_input::open(&f.path).ok()?;
-    let mut buf = vec![0u8; 16 << 10];
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) | Err(_) => break,
-            Ok(k) => n += k,
-        }
-    }
-    let text = String::from_utf8_lossy(&buf[..n]);
-    for line in text.lines().take(20) {
-        if let Some(p) = line.strip_prefix("#path") {
-            return Some((p.trim().to_string(), false));
-        }
-        if let Some(i) = line.find("\"_path\"") {
-            let rest = line[i + 7..]
-                .trim_start()
-                .strip_prefix(':')?
-                .trim_start()
-                .strip_prefix('"')?;
-            return rest.split('"').next().map(|t| (t.to_string(), true));
-        }
-    }
-    None
 }
 
 /// The output writer for a query's format (`trawl cat`'s writers, `#open` stamped now).
