@@ -241,7 +241,9 @@ impl Builder {
                     ts: (i64::MAX, i64::MIN),
                 });
             }
-            if line.first() == Some(&b'#') {
+            if line.first() == Some(&b'#')
+                || (self.line_no == 1 && trawl_zeek::tsv::is_names_line(line))
+            {
                 self.headers.meta_line(line);
             } else if line.iter().any(|b| !b.is_ascii_whitespace()) {
                 if self.headers.data_line() {

@@ -553,7 +553,12 @@ fn scan_chunk(
 ) {
     // (line start, is a header line)
     let mut starts: Vec<(usize, bool)> = Vec::new();
-    if chunk.first() == Some(&b'#') {
+    // A header-less TSV log's first line (field names) is its header.
+    let names = *line_no == 0 && {
+        let end = memchr::memchr(b'\n', chunk).map_or(chunk.len(), |i| i + 1);
+        trawl_zeek::tsv::is_names_line(&chunk[..end])
+    };
+    if chunk.first() == Some(&b'#') || names {
         starts.push((0, true));
     }
     starts.extend(memmem::find_iter(chunk, b"\n#").map(|p| (p + 1, true)));

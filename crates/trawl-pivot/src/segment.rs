@@ -4,7 +4,7 @@
 //! Layout (little endian):
 //!
 //! ```text
-//! "TRWLPIX1"  u64 meta_len  meta  u64 n_entries  u64 n_groups
+//! "TRWLPIX2"  u64 meta_len  meta  u64 n_entries  u64 n_groups
 //! groups: n_groups x (u32 key, u32 block, u64 data_offset)     every 64th posting, absolute
 //! data:   the other postings as varints: key delta; then block delta if the key repeats,
 //!         else the block
@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 8] = b"TRWLPIX1";
+const MAGIC: &[u8; 8] = b"TRWLPIX2";
 /// Postings per group (one absolute entry in the group table per group).
 const GROUP: usize = 64;
 /// A meta section larger than this is taken for corruption.
