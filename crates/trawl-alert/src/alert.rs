@@ -159,27 +159,13 @@ pub fn json_text(v: &Json) -> String {
     }
 }
 
-/// A Zeek value as JSON (times as epoch seconds, addresses as strings).
+/// A Zeek value as JSON, exactly as `trawl cat` and `trawl run` write it (times in epoch
+/// seconds to the microsecond, addresses as strings, control and non-UTF-8 bytes of strings
+/// as `\xNN` as Zeek writes them): one encoding for every output.
 pub fn to_json(v: &Value<'_>) -> Json {
-    match v {
-        Value::Unset => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Count(c) => Json::from(*c),
-        Value::Int(i) => Json::from(*i),
-        Value::Port(p) => Json::from(*p),
-        Value::Double(d) | Value::Interval(d) => {
-            // Scores print as 0.93, not 0.9300000071525574 (they were f32).
-            let r = (d * 1e6).round() / 1e6;
-            serde_json::Number::from_f64(r).map_or(Json::Null, Json::Number)
-        }
-        Value::Time(t) => {
-            serde_json::Number::from_f64(*t as f64 / 1e9).map_or(Json::Null, Json::Number)
-        }
-        Value::List(items) => Json::Array(items.iter().map(to_json).collect()),
-        Value::Str(_) | Value::Invalid(_) | Value::Addr(_) | Value::Subnet(..) => {
-            Json::String(text(v))
-        }
-    }
+    let mut out = Vec::new();
+    v.write_json(&mut out);
+    serde_json::from_slice(&out).unwrap_or(Json::Null)
 }
 
 /// A Zeek value as plain text (lossy UTF-8).

@@ -74,7 +74,8 @@ pub struct RuleConfig {
     pub dedup: Option<Duration>,
     /// The digest of this rule's repeats, instead of `[alerts] digest` (`"off"` for none).
     pub digest: Option<Digest>,
-    /// Record fields every alert carries (the kind's default otherwise).
+    /// Record fields every alert carries (the kind's default otherwise); `"*"` for every
+    /// field of the record.
     pub fields: Option<Vec<String>>,
     /// A one-line title template (`Phishing lookup {query} by {workstation}`).
     pub title: Option<String>,

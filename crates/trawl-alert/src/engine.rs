@@ -205,7 +205,7 @@ impl Engine {
 
     /// Every record field the rules read (to parse only those from a raw row). Includes the
     /// fields every alert carries (`ts`, `uid`, `id.orig_h`, `workstation`), and `extra`
-    /// (fields destination templates name).
+    /// (fields destination templates name). `*` among them: some rule carries whole records.
     pub fn reads(&self, extra: &[String]) -> Vec<String> {
         let mut v: Vec<String> = [
             "ts",
@@ -631,7 +631,14 @@ impl Engine {
         };
         let mut fields = std::collections::BTreeMap::new();
         for f in &rule.fields {
-            if let Some(v) = value(f) {
+            if f == "*" {
+                // The whole record (a SOAR playbook wants it all).
+                for rf in rec.fields.iter().filter(|rf| !rf.value.is_unset()) {
+                    fields
+                        .entry(rf.name.to_string())
+                        .or_insert_with(|| alert::to_json(&rf.value));
+                }
+            } else if let Some(v) = value(f) {
                 fields.insert(f.clone(), v);
             }
         }

@@ -191,6 +191,8 @@ pub enum Output {
 
 /// The rules as a pipeline step.
 pub struct AlertStep {
+    /// Some rule carries whole records (`fields = ["*"]`): no projection.
+    whole: bool,
     inner: Mutex<(Engine, Projection)>,
     output: Output,
     m: AlertMetrics,
@@ -240,7 +242,9 @@ impl AlertStep {
                 .collect(),
             Output::Print => Vec::new(),
         };
+        let whole = names.contains(&"*");
         AlertStep {
+            whole,
             inner: Mutex::new((engine, Projection::new(&names))),
             output,
             m: AlertMetrics {
@@ -283,8 +287,14 @@ impl AlertStep {
         engine.begin_batch();
         let mut fired = 0;
         for e in events {
-            let mut rec: Record<'static> = e.project_with(projection);
-            rec.fields.extend(e.extra.iter().cloned());
+            let mut rec: Record<'static> = if self.whole {
+                e.to_record()
+            } else {
+                e.project_with(projection)
+            };
+            if !self.whole {
+                rec.fields.extend(e.extra.iter().cloned());
+            }
             let alerts = engine.process(&rec);
             fired += alerts.len();
             if let Output::Print = self.output {
