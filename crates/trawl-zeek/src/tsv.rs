@@ -186,6 +186,14 @@ impl TsvState {
     }
 }
 
+/// Whether the first line of a log is the field names of a header-less Zeek TSV log (`ts`
+/// `uid` ... tab-separated): such a line is its header, not a record. The line may end in
+/// `\n` or `\r\n`.
+pub fn is_names_line(line: &[u8]) -> bool {
+    let text = line.strip_suffix(b"\n").unwrap_or(line);
+    looks_like_names(text.strip_suffix(b"\r").unwrap_or(text))
+}
+
 /// Whether a line is only tab-separated field names, one of them `ts` or `uid`.
 pub(crate) fn looks_like_names(text: &[u8]) -> bool {
     let mut n = 0;
