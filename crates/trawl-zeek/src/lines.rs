@@ -5,6 +5,45 @@ use std::io::{self, Read};
 
 const INITIAL: usize = 256 * 1024;
 
+/// The longest line read by default (16 MiB): a longer one is skipped and reported, so one
+/// runaway line cannot grow memory without bound. `TRAWL_MAX_LINE` (bytes, or with a `K`,
+/// `M` or `G` suffix) sets another.
+pub const DEFAULT_MAX_LINE: usize = 16 << 20;
+
+/// The longest line to read: `TRAWL_MAX_LINE` if set and valid, else [`DEFAULT_MAX_LINE`].
+pub fn max_line() -> usize {
+    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| {
+        std::env::var("TRAWL_MAX_LINE")
+            .ok()
+            .and_then(|v| parse_size(&v))
+            .unwrap_or(DEFAULT_MAX_LINE)
+    })
+}
+
+fn parse_size(v: &str) -> Option<usize> {
+    let v = v.trim();
+    let (num, shift) = match v.as_bytes().last()?.to_ascii_uppercase() {
+        b'K' => (&v[..v.len() - 1], 10),
+        b'M' => (&v[..v.len() - 1], 20),
+        b'G' => (&v[..v.len() - 1], 30),
+        _ => (v, 0),
+    };
+    let n: usize = num.trim().parse().ok()?;
+    n.checked_shl(shift).filter(|&n| n > 0)
+}
+
+/// A line longer than the maximum, skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LongLine {
+    /// 1-based line number.
+    pub no: u64,
+    /// Its length in bytes, terminator included.
+    pub len: u64,
+    /// Its first bytes, to show.
+    pub start: Vec<u8>,
+}
+
 /// Reads lines (terminator included, so output can be byte-identical) without copying them.
 pub struct LineReader<R> {
     src: R,
@@ -14,6 +53,8 @@ pub struct LineReader<R> {
     eof: bool,
     line_no: u64,
     bytes: u64,
+    max_line: usize,
+    skipped: Vec<LongLine>,
 }
 
 /// A line and where it came from.
@@ -38,7 +79,25 @@ impl<R: Read> LineReader<R> {
             eof: false,
             line_no: 0,
             bytes: 0,
+            max_line: max_line(),
+            skipped: Vec::new(),
         }
+    }
+
+    /// Skips lines longer than `max` bytes (see [`max_line`] for the default).
+    pub fn with_max_line(mut self, max: usize) -> Self {
+        self.max_line = max.max(1);
+        self
+    }
+
+    /// Whether [`LineReader::next_line`] skipped lines not yet taken.
+    pub fn has_skipped(&self) -> bool {
+        !self.skipped.is_empty()
+    }
+
+    /// Lines skipped by [`LineReader::next_line`] for being too long, since the last call.
+    pub fn take_skipped(&mut self) -> Vec<LongLine> {
+        std::mem::take(&mut self.skipped)
     }
 
     /// Number of the last line handed out.
@@ -103,6 +162,11 @@ impl<R: Read> LineReader<R> {
             if let Some(i) = memchr::memchr(b'\n', &self.buf[self.pos + scanned..self.end]) {
                 let start = self.pos;
                 let stop = self.pos + scanned + i + 1;
+                if stop - start > self.max_line {
+                    self.skip_long()?;
+                    scanned = 0;
+                    continue;
+                }
                 self.pos = stop;
                 return Ok(Some(self.line(start, stop)));
             }
@@ -110,13 +174,52 @@ impl<R: Read> LineReader<R> {
                 if self.pos == self.end {
                     return Ok(None);
                 }
+                if self.end - self.pos > self.max_line {
+                    self.skip_long()?;
+                    scanned = 0;
+                    continue;
+                }
                 let (start, stop) = (self.pos, self.end);
                 self.pos = stop;
                 return Ok(Some(self.line(start, stop)));
             }
             scanned = self.end - self.pos;
+            if scanned > self.max_line {
+                self.skip_long()?;
+                scanned = 0;
+                continue;
+            }
             self.fill()?;
         }
+    }
+
+    /// Consumes the line under way, too long to keep, up to and including its `\n`, reading
+    /// on without growing the buffer; notes it in `skipped`.
+    fn skip_long(&mut self) -> io::Result<()> {
+        let start = self.buf[self.pos..self.pos + 200.min(self.end - self.pos)].to_vec();
+        let mut len = 0u64;
+        loop {
+            let avail = &self.buf[self.pos..self.end];
+            if let Some(i) = memchr::memchr(b'\n', avail) {
+                len += i as u64 + 1;
+                self.pos += i + 1;
+                break;
+            }
+            len += avail.len() as u64;
+            self.pos = self.end;
+            if self.eof {
+                break;
+            }
+            self.fill()?;
+        }
+        self.line_no += 1;
+        self.bytes += len;
+        self.skipped.push(LongLine {
+            no: self.line_no,
+            len,
+            start,
+        });
+        Ok(())
     }
 
     fn line(&mut self, start: usize, stop: usize) -> Line<'_> {
@@ -195,5 +298,27 @@ mod tests {
         assert_eq!(r.next_line().unwrap().unwrap().text, &long[..]);
         assert_eq!(r.next_line().unwrap().unwrap().text, b"y");
         assert!(r.next_line().unwrap().is_none());
+    }
+
+    #[test]
+    fn overlong_lines_are_skipped_and_noted() {
+        let mut input = b"short\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 5000));
+        input.extend(b"\nafter\n");
+        let mut r = LineReader::new(&input[..]).with_max_line(1000);
+        let a = r.next_line().unwrap().unwrap();
+        assert_eq!((a.no, a.text.len()), (1, 5));
+        let b = r.next_line().unwrap().unwrap();
+        assert_eq!((b.no, b.text.len()), (3, 5));
+        let s = r.take_skipped();
+        assert_eq!((s.len(), s[0].no, s[0].len), (1, 2, 5001));
+        assert!(r.next_line().unwrap().is_none());
+        // A long last line without a terminator, and a buffer that must not grow past it.
+        let mut r = LineReader::new(&input[..input.len() - 7]).with_max_line(1000);
+        assert_eq!(r.next_line().unwrap().unwrap().no, 1);
+        assert!(r.next_line().unwrap().is_none());
+        assert_eq!(r.take_skipped()[0].len, 5000);
+        assert_eq!(parse_size("16M"), Some(16 << 20));
+        assert_eq!(parse_size("x"), None);
     }
 }

@@ -78,6 +78,8 @@ pub struct LogReader<R> {
     dns: DnsState,
     eof: bool,
     problems: Vec<Problem>,
+    /// Lines skipped for their length, not yet reported.
+    long: VecDeque<crate::lines::LongLine>,
 }
 
 /// A pretty-printed JSON object being collected over several lines.
@@ -116,7 +118,29 @@ impl<R: Read> LogReader<R> {
             },
             eof: false,
             problems: Vec::new(),
+            long: VecDeque::new(),
         }
+    }
+
+    /// Skips lines longer than `max` bytes, reporting each (default: [`crate::lines::max_line`]).
+    pub fn max_line(mut self, max: usize) -> Self {
+        self.lines = self.lines.with_max_line(max);
+        self
+    }
+
+    /// A line skipped for its length, as a bad line to report.
+    fn long_line(&mut self) -> Option<Event<'_>> {
+        self.long.extend(self.lines.take_skipped());
+        let l = self.long.pop_front()?;
+        Some(Event::Bad {
+            line: l.no,
+            reason: format!(
+                "line of {} bytes is longer than the maximum of {} bytes (TRAWL_MAX_LINE): skipped",
+                l.len,
+                crate::lines::max_line()
+            ),
+            raw: Cow::Owned(l.start),
+        })
     }
 
     /// The log type for JSON records that do not name one (usually from the file name).
@@ -163,6 +187,9 @@ impl<R: Read> LogReader<R> {
                 record,
             }));
         }
+        if !self.long.is_empty() || self.lines.has_skipped() {
+            return Ok(self.long_line());
+        }
         if self.eof {
             return Ok(None);
         }
@@ -170,7 +197,13 @@ impl<R: Read> LogReader<R> {
             return Ok(self.at_eof());
         }
         let Some(line) = self.lines.next_line()? else {
-            return Ok(None);
+            // Only lines too long were left: they are reported on the next call.
+            let line = Line {
+                no: 0,
+                text: b"",
+                raw: b"",
+            };
+            return Ok(Some(Event::Info { line, format: None }));
         };
         if !self.json.buf.is_empty() {
             return Ok(Some(self.json.continue_object(line, &mut self.problems)));
