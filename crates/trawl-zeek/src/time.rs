@@ -166,9 +166,39 @@ pub fn format_open_stamp(secs: i64) -> String {
     )
 }
 
+/// A time as people read it at a terminal, in UTC: `2025-11-20 10:10:00`, with `.123456`
+/// when it has a fraction of a second.
+pub fn format_utc(t: Nanos) -> String {
+    let micros = t.div_euclid(1000) + i64::from(t.rem_euclid(1000) >= 500);
+    let secs = micros.div_euclid(1_000_000);
+    let frac = micros.rem_euclid(1_000_000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    let mut out = format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    );
+    if frac != 0 {
+        out.push_str(&format!(".{frac:06}"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_for_people() {
+        assert_eq!(format_utc(1_763_633_400_000_000_000), "2025-11-20 10:10:00");
+        assert_eq!(
+            format_utc(1_521_911_720_865_716_000),
+            "2018-03-24 17:15:20.865716"
+        );
+        assert_eq!(format_utc(-1_500_000_000), "1969-12-31 23:59:58.500000");
+    }
 
     #[test]
     fn epoch_round_trips() {

@@ -1,7 +1,7 @@
-//! Aligned columns for people at a terminal. Widths come from the first rows of each block of
+//! Aligned columns for people at a terminal; times as UTC dates (`2025-11-20 10:10:00`). Widths come from the first rows of each block of
 //! records with the same columns, so memory stays bounded on endless input.
 
-use trawl_zeek::Record;
+use trawl_zeek::{Record, Value};
 
 const SAMPLE: usize = 200;
 const MAX_WIDTH: usize = 48;
@@ -29,6 +29,9 @@ impl TableWriter {
             .fields
             .iter()
             .map(|f| {
+                if let Value::Time(t) = f.value {
+                    return trawl_zeek::time::format_utc(t);
+                }
                 self.text.clear();
                 f.value.write_text(&mut self.text);
                 String::from_utf8_lossy(&self.text).replace(['\t', '\n', '\r'], " ")
