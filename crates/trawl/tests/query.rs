@@ -409,3 +409,52 @@ fn a_named_file_is_read_whatever_its_name_when_its_records_do_not_say() {
     let out = query(&["conn | count", "-f", "csv", tagged.to_str().unwrap()]);
     assert_eq!(out.lines().nth(1).unwrap_or("0"), "0", "{out}");
 }
+
+/// `hunt dga` names a client's workstation as of its lookups, as `trawl run` does: an address
+/// that changed hands is credited to whoever held it at the time.
+#[test]
+fn hunt_dga_attributes_clients_as_of_their_lookups() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let head = |path: &str, fields: &str, types: &str| {
+        format!("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#fields\t{fields}\n#types\t{types}\n")
+    };
+    let dhcp = head(
+        "dhcp",
+        "ts\tclient_addr\tmac\thost_name\tassigned_addr\tlease_time",
+        "time\taddr\tstring\tstring\taddr\tinterval",
+    )
+        + "1763629206.0\t192.168.1.11\taa:bb:cc:00:00:11\tbob-desktop\t192.168.1.11\t3600.0\n\
+         1763633100.0\t192.168.1.11\taa:bb:cc:00:00:12\tcarol-phone\t192.168.1.11\t3600.0\n";
+    let dns = head(
+        "dns",
+        "ts\tuid\tid.orig_h\tquery",
+        "time\tstring\taddr\tstring",
+    ) + "1763631060.0\tCa1\t192.168.1.11\tqxvkzjwpterb.net\n\
+           1763633400.0\tCa2\t192.168.1.11\thjzqpxwvkmrt.info\n";
+    std::fs::write(dir.path().join("dhcp.log"), dhcp).expect("write");
+    std::fs::write(dir.path().join("dns.log"), dns).expect("write");
+    let out = trawl(&[
+        "hunt",
+        "dga",
+        "-f",
+        "json",
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let who = |name: &str| {
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["query"] == name)
+            .map(|v| v["workstations"].clone())
+    };
+    assert_eq!(
+        who("qxvkzjwpterb.net"),
+        Some(serde_json::json!(["bob-desktop"])),
+        "{text}"
+    );
+    assert_eq!(
+        who("hjzqpxwvkmrt.info"),
+        Some(serde_json::json!(["carol-phone"])),
+        "{text}"
+    );
+}

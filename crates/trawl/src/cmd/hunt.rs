@@ -1,13 +1,14 @@
 //! `trawl hunt`: built-in hunts, each a few named queries of the query language.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use trawl_enrich::{Attribution, AttributionConfig};
 use trawl_query::hunts::{self, HUNTS};
 use trawl_query::parse_query;
 use trawl_query::scan::{Progress, Scan, ScanSummary};
@@ -156,44 +157,48 @@ fn collect(
     Ok((rows, summary))
 }
 
-/// Adds the workstation names of the clients (from dhcp.log leases) to the DGA rows.
+/// Adds the workstation names of the clients to the DGA rows, attributed as `trawl run` does:
+/// the DHCP lease (dhcp.log, dnsmasq, known_devices) each client held at the row's first and
+/// last lookup, not whoever held the address last.
 fn with_workstations(
     rows: Vec<Record<'static>>,
     paths: &[PathBuf],
     sel: &Selection,
 ) -> Result<Vec<Record<'static>>> {
-    let q = parse_query("dhcp | where exists host_name | summarize name = max(host_name) by addr = coalesce(assigned_addr, client_addr)")
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (leases, _) = collect(&q, paths, sel)?;
-    let mut names: HashMap<String, String> = HashMap::new();
+    let q = parse_query("dhcp, known_devices").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (mut leases, _) = collect(&q, paths, sel)?;
+    leases.sort_by_key(|r| time_of(r.get("ts")).unwrap_or(0));
+    let mut who = Attribution::new(AttributionConfig::default());
     for l in &leases {
-        let text = |v: Option<&Value>| {
-            let mut o = Vec::new();
-            if let Some(v) = v {
-                v.write_text(&mut o);
-            }
-            String::from_utf8_lossy(&o).into_owned()
-        };
-        names.insert(text(l.get("addr")), text(l.get("name")));
+        who.observe(l);
     }
+    let text = |v: &Value| {
+        let mut o = Vec::new();
+        v.write_text(&mut o);
+        String::from_utf8_lossy(&o).into_owned()
+    };
     Ok(rows
         .into_iter()
         .map(|mut r| {
-            let clients: Vec<String> = match r.get("clients") {
-                Some(Value::List(items)) => items
-                    .iter()
-                    .map(|v| {
-                        let mut o = Vec::new();
-                        v.write_text(&mut o);
-                        String::from_utf8_lossy(&o).into_owned()
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-            let ws: Vec<Value<'static>> = clients
+            let times: Vec<i64> = ["first", "last"]
                 .iter()
-                .filter_map(|c| names.get(c))
-                .map(|n| Value::Str(Cow::Owned(n.as_bytes().to_vec())))
+                .filter_map(|k| time_of(r.get(k)))
+                .collect();
+            let mut names: Vec<String> = Vec::new();
+            if let Some(Value::List(items)) = r.get("clients") {
+                for ip in items.iter().filter_map(|v| text(v).parse::<IpAddr>().ok()) {
+                    for &t in &times {
+                        if let Some(n) = who.lookup(ip, t).and_then(|h| h.workstation) {
+                            if !names.iter().any(|x| x == n) {
+                                names.push(n.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            let ws = names
+                .into_iter()
+                .map(|n| Value::Str(Cow::Owned(n.into_bytes())))
                 .collect();
             r.push(
                 "workstations",
@@ -206,4 +211,15 @@ fn with_workstations(
             r
         })
         .collect())
+}
+
+/// A time value (Zeek's time, or epoch seconds as JSON writes them) in nanoseconds.
+fn time_of(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Time(t) => Some(*t),
+        Value::Double(d) => trawl_zeek::time::from_secs_f64(*d),
+        Value::Count(c) => i64::try_from(*c).ok()?.checked_mul(1_000_000_000),
+        Value::Int(i) => i.checked_mul(1_000_000_000),
+        _ => None,
+    }
 }
