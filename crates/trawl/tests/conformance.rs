@@ -17,25 +17,7 @@ enum Kind {
 }
 
 fn files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                if p.file_name() != Some("Traces".as_ref()) {
-                    stack.push(p);
-                }
-            } else if !matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("md" | "pcap" | "pcapng" | "intel")
-            ) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    common::files_under(root, &["md", "pcap", "pcapng", "intel"])
 }
 
 fn content(p: &Path) -> Option<Vec<u8>> {

@@ -34,25 +34,10 @@ const FIXTURE: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty
 
 /// Logs under `root` (pcaps, notes and intel files aside), relative to it.
 fn logs(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                if p.file_name() != Some("Traces".as_ref()) {
-                    stack.push(p);
-                }
-            } else if !matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("md" | "pcap" | "pcapng" | "intel" | "toml" | "csv")
-            ) {
-                out.push(p.strip_prefix(root).unwrap().to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
+    common::files_under(root, &["md", "pcap", "pcapng", "intel", "toml", "csv"])
+        .into_iter()
+        .map(|p| p.strip_prefix(root).unwrap().to_path_buf())
+        .collect()
 }
 
 /// Copies the logs of `from` to `to` (folders mirrored).

@@ -46,3 +46,28 @@ pub fn trawl_ok(args: &[&str]) -> (String, String) {
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
+
+/// Files under `root`, recursively and sorted, leaving out pcap folders (`Traces`) and files
+/// with one of the `skip` extensions.
+pub fn files_under(root: &std::path::Path, skip: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                if p.file_name() != Some("Traces".as_ref()) {
+                    stack.push(p);
+                }
+            } else if !p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| skip.contains(&e))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
