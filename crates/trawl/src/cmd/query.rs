@@ -368,7 +368,7 @@ pub fn select(paths: &[PathBuf], sel: &Selection, types: &[String]) -> Result<(V
             inputs.push(Input::File(f));
         } else if !named {
             // Not asked for by name, and not of the wanted type.
-        } else if sniffed.format == Some(trawl_zeek::Format::ZeekJson) {
+        } else if sniffed.format == Some(trawl_zeek::Format::ZeekJson) && !declared.is_empty() {
             // JSON records name their own type (`_path`): one file may hold several.
             check = true;
             inputs.push(Input::File(f));
@@ -379,8 +379,10 @@ pub fn select(paths: &[PathBuf], sel: &Selection, types: &[String]) -> Result<(V
                 types.join(",")
             );
         } else {
-            // It says nothing: the user's naming it is the type (its records carry the file
-            // name's type, so they are not checked against the query's).
+            // It says nothing: the user's naming it is the type, so its records carry the
+            // query's type (they pass a check made for other inputs).
+            let mut f = f;
+            f.log_type = types.first().cloned();
             inputs.push(Input::File(f));
         }
     }
