@@ -26,11 +26,13 @@ use crate::inputs::{Selection, SiteArgs};
   domains       top registered domains and TLDs; rare registered domains ranked by how
                 unexpected the scorer finds them
   dga           names most likely from a domain generation algorithm, with the clients that
-                asked and their workstation names (from dhcp.log when it is there)
+                asked and their workstation names as of the lookups (the DHCP lease each
+                client held then: dhcp.log, dnsmasq, known_devices, as `trawl run` does)
 
 Examples:
   trawl hunt software /nsm/zeek/logs
   trawl hunt dga --since 24h /nsm/zeek/logs
+  trawl hunt domains /var/log/dnsmasq.log   dnsmasq lines are dns records whatever the name
   trawl hunt domains --show-query          print the queries a hunt runs, to adapt them")]
 pub struct HuntArgs {
     /// The hunt: software, user-agents, domains or dga.
