@@ -21,6 +21,9 @@ pub struct Header {
     pub types: Vec<ZeekType>,
     /// The `#types` names as written (unknown types such as `func` keep their spelling).
     pub type_names: Vec<String>,
+    /// The columns whose values can fail their type (not string-like), so a row is checked
+    /// without looking at the others.
+    pub checked: Vec<usize>,
 }
 
 impl Default for Header {
@@ -36,6 +39,7 @@ impl Default for Header {
             fields: Vec::new(),
             types: Vec::new(),
             type_names: Vec::new(),
+            checked: Vec::new(),
         }
     }
 }
@@ -175,11 +179,15 @@ impl Header {
                 self.fields = split(value, &self.separator).map(text).collect();
                 self.types.clear();
                 self.type_names.clear();
+                self.checked.clear();
                 return dedup_names(&mut self.fields);
             }
             Directive::Types => {
                 self.type_names = split(value, &self.separator).map(text).collect();
                 self.types = self.type_names.iter().map(|t| ZeekType::parse(t)).collect();
+                self.checked = (0..self.types.len())
+                    .filter(|&i| !self.types[i].never_wrong())
+                    .collect();
                 if self.types.len() != self.fields.len() {
                     return Some(format!(
                         "#types lists {} types for {} fields",

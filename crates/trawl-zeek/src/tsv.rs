@@ -297,9 +297,10 @@ impl<'a> Row<'a> {
     pub fn check(&self, problems: &mut Vec<Problem>) {
         let h = self.header;
         let m = h.markers();
-        for i in 0..self.len().min(h.fields.len()) {
+        let n = self.len().min(h.fields.len());
+        for &i in h.checked.iter().take_while(|&&i| i < n) {
             let Some(raw) = self.raw(i) else { break };
-            if let Err(e) = check_tsv(raw, h.type_of(i), &m) {
+            if let Err(e) = check_tsv(raw, h.types[i], &m) {
                 problems.push(Problem {
                     line: self.line.no,
                     reason: format!("field {}: {e}", h.fields[i]),

@@ -82,6 +82,14 @@ impl Scalar {
 }
 
 impl ZeekType {
+    /// Whether every value reads as this type (strings, enums, patterns, unknown types).
+    pub fn never_wrong(&self) -> bool {
+        matches!(
+            self.scalar,
+            Scalar::String | Scalar::Enum | Scalar::Pattern | Scalar::Other
+        )
+    }
+
     /// Parses a type name such as `count`, `set[string]` or `vector[interval]`.
     /// Never fails: what it does not know is kept as [`Scalar::Other`].
     pub fn parse(s: &str) -> ZeekType {

@@ -110,11 +110,7 @@ pub fn parse_tsv<'a>(raw: &'a [u8], ty: ZeekType, m: &Markers) -> Result<Value<'
 /// fraction of its cost (strings are never wrong, lists are not collected). What every
 /// reader uses to report type problems of rows it keeps raw.
 pub fn check_tsv(raw: &[u8], ty: ZeekType, m: &Markers) -> Result<(), ValueError> {
-    let never_wrong = matches!(
-        ty.scalar,
-        Scalar::String | Scalar::Enum | Scalar::Pattern | Scalar::Other
-    );
-    if never_wrong || raw == m.unset_field {
+    if ty.never_wrong() || is(raw, m.unset_field) {
         return Ok(());
     }
     if ty.is_container() {
@@ -128,7 +124,7 @@ pub fn check_tsv(raw: &[u8], ty: ZeekType, m: &Markers) -> Result<(), ValueError
                 Some(i) => (&rest[..i], Some(&rest[i + sep.len()..])),
                 None => (rest, None),
             };
-            if item != m.unset_field && parse_scalar(item, ty.scalar).is_err() {
+            if !is(item, m.unset_field) && !scalar_ok(item, ty.scalar) {
                 return Err(err(raw, &ty));
             }
             match next {
@@ -137,9 +133,80 @@ pub fn check_tsv(raw: &[u8], ty: ZeekType, m: &Markers) -> Result<(), ValueError
             }
         }
     }
-    parse_scalar(raw, ty.scalar)
-        .map(drop)
-        .map_err(|_| err(raw, &ty))
+    if scalar_ok(raw, ty.scalar) {
+        Ok(())
+    } else {
+        Err(err(raw, &ty))
+    }
+}
+
+/// [`parse_scalar`]'s verdict without building the value: the common spellings (plain
+/// decimals, dotted IPv4) are recognised by hand, anything else goes to the parser, so the
+/// verdict is always the parser's.
+#[inline]
+fn scalar_ok(raw: &[u8], s: Scalar) -> bool {
+    let fast = match s {
+        Scalar::Bool => return raw == b"T" || raw == b"F",
+        Scalar::Count => return parse_u64(raw).is_some(),
+        // Seconds below 9,223,372,036 cannot overflow the nanosecond count.
+        Scalar::Time => {
+            let d = raw.strip_prefix(b"-").unwrap_or(raw);
+            let int = &d[..memchr::memchr(b'.', d).unwrap_or(d.len())];
+            plain_decimal(raw)
+                && (int.len() < 10
+                    || (int.len() == 10 && parse_u64(int).is_some_and(|v| v < 9_223_372_036)))
+        }
+        Scalar::Double | Scalar::Interval => plain_decimal(raw),
+        Scalar::Int => {
+            let d = raw.strip_prefix(b"-").unwrap_or(raw);
+            !d.is_empty() && d.len() <= 18 && d.iter().all(u8::is_ascii_digit)
+        }
+        Scalar::Port => parse_u64(raw).is_some_and(|p| p <= 65_535),
+        Scalar::Addr => dotted_ipv4(raw),
+        _ => false,
+    };
+    fast || parse_scalar(raw, s).is_ok()
+}
+
+/// `raw == marker`, without a `memcmp` call for the usual one-byte markers.
+#[inline]
+fn is(raw: &[u8], marker: &[u8]) -> bool {
+    match (raw, marker) {
+        ([a], [b]) => a == b,
+        _ => raw == marker,
+    }
+}
+
+/// `-?digits[.digits]` with a digit somewhere: always a valid double.
+#[inline]
+fn plain_decimal(raw: &[u8]) -> bool {
+    let d = raw.strip_prefix(b"-").unwrap_or(raw);
+    let mut dots = 0;
+    let mut digits = 0;
+    for &b in d {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b'.' => dots += 1,
+            _ => return false,
+        }
+    }
+    digits > 0 && dots <= 1
+}
+
+/// Four decimal octets up to 255 without leading zeros: always a valid IPv4 address.
+fn dotted_ipv4(raw: &[u8]) -> bool {
+    let mut parts = 0;
+    for part in raw.split(|&b| b == b'.') {
+        parts += 1;
+        let ok = matches!(part.len(), 1..=3)
+            && part.iter().all(u8::is_ascii_digit)
+            && (part.len() == 1 || part[0] != b'0')
+            && parse_u64(part).is_some_and(|v| v <= 255);
+        if !ok || parts > 4 {
+            return false;
+        }
+    }
+    parts == 4
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -557,6 +624,80 @@ mod tests {
             let scaled = (x % 2_000_000_000) as f64 / 1e6 - 1000.0;
             for v in [v, scaled, scaled / 1e3] {
                 assert_eq!(fixed6(v), format!("{v:.6}"), "{v:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_check_gives_the_parsers_verdict() {
+        let cases: &[&[u8]] = &[
+            b"0",
+            b"-0",
+            b"1.5",
+            b"-1.5",
+            b".5",
+            b"5.",
+            b".",
+            b"-",
+            b"",
+            b"1.2.3",
+            b"+1",
+            b"inf",
+            b"-inf",
+            b"nan",
+            b"1e5",
+            b"007",
+            b"65535",
+            b"65536",
+            b"255.255.255.255",
+            b"256.1.1.1",
+            b"01.2.3.4",
+            b"0.0.0.0",
+            b"1.2.3",
+            b"1.2.3.4.5",
+            b"1..3.4",
+            b"::1",
+            b"[fe80::1]",
+            b"T",
+            b"F",
+            b"t",
+            b"-9223372036854775808",
+            b"99999999999999999999",
+            b"1763629200.123456",
+            b"1.2.3.4 ",
+            b"12345678901.5",
+            b"123456789012.5",
+            b"99999999999999999999.1",
+            b"-1763629200.5",
+        ];
+        let scalars = [
+            Scalar::Bool,
+            Scalar::Count,
+            Scalar::Int,
+            Scalar::Double,
+            Scalar::Interval,
+            Scalar::Time,
+            Scalar::Port,
+            Scalar::Addr,
+            Scalar::Subnet,
+        ];
+        for raw in cases {
+            for s in scalars {
+                assert_eq!(
+                    scalar_ok(raw, s),
+                    parse_scalar(raw, s).is_ok(),
+                    "{s:?} {:?}",
+                    String::from_utf8_lossy(raw)
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_check_agrees_on_any_input(raw in "[-+.0-9a-f:]{0,24}") {
+            for s in [Scalar::Int, Scalar::Double, Scalar::Port, Scalar::Addr, Scalar::Time] {
+                proptest::prop_assert_eq!(scalar_ok(raw.as_bytes(), s), parse_scalar(raw.as_bytes(), s).is_ok());
             }
         }
     }

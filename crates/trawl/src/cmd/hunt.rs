@@ -32,7 +32,7 @@ use crate::inputs::{Selection, SiteArgs};
 Examples:
   trawl hunt software /nsm/zeek/logs
   trawl hunt dga --since 24h /nsm/zeek/logs
-  trawl hunt domains /var/log/dnsmasq.log   dnsmasq lines are dns records whatever the name
+  trawl hunt domains /var/log/dnsmasq.log  dnsmasq lines are dns records whatever the name
   trawl hunt domains --show-query          print the queries a hunt runs, to adapt them")]
 pub struct HuntArgs {
     /// The hunt: software, user-agents, domains or dga.
