@@ -65,15 +65,7 @@ pub fn head_of(path: impl AsRef<Path>, max: usize) -> Result<Vec<u8>, InputError
     let path = path.as_ref();
     let mut r = open_sync(path)?;
     let mut buf = vec![0u8; max];
-    let mut n = 0;
-    while n < max {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(InputError::io(path, e)),
-        }
-    }
+    let n = read_head(&mut r, &mut buf).map_err(|e| InputError::io(path, e))?;
     buf.truncate(n);
     Ok(buf)
 }
