@@ -42,6 +42,8 @@ pub struct LongLine {
     pub len: u64,
     /// Its first bytes, to show.
     pub start: Vec<u8>,
+    /// The maximum it went past.
+    pub max: usize,
 }
 
 /// Reads lines (terminator included, so output can be byte-identical) without copying them.
@@ -218,6 +220,7 @@ impl<R: Read> LineReader<R> {
             no: self.line_no,
             len,
             start,
+            max: self.max_line,
         });
         Ok(())
     }

@@ -136,8 +136,7 @@ impl<R: Read> LogReader<R> {
             line: l.no,
             reason: format!(
                 "line of {} bytes is longer than the maximum of {} bytes (TRAWL_MAX_LINE): skipped",
-                l.len,
-                crate::lines::max_line()
+                l.len, l.max
             ),
             raw: Cow::Owned(l.start),
         })

@@ -300,7 +300,7 @@ impl<'a> Row<'a> {
         let n = self.len().min(h.fields.len());
         for &i in h.checked.iter().take_while(|&&i| i < n) {
             let Some(raw) = self.raw(i) else { break };
-            if let Err(e) = check_tsv(raw, h.types[i], &m) {
+            if let Err(e) = check_tsv(raw, h.type_of(i), &m) {
                 problems.push(Problem {
                     line: self.line.no,
                     reason: format!("field {}: {e}", h.fields[i]),
