@@ -2,13 +2,12 @@
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use trawl_enrich::{Attribution, AttributionConfig};
+use trawl_enrich::{addr_value, time_value, Attribution, AttributionConfig};
 use trawl_query::hunts::{self, HUNTS};
 use trawl_query::parse_query;
 use trawl_query::scan::{Progress, Scan, ScanSummary};
@@ -169,26 +168,21 @@ fn with_workstations(
 ) -> Result<Vec<Record<'static>>> {
     let q = parse_query("dhcp, known_devices").map_err(|e| anyhow::anyhow!("{e}"))?;
     let (mut leases, _) = collect(&q, paths, sel)?;
-    leases.sort_by_key(|r| time_of(r.get("ts")).unwrap_or(0));
+    leases.sort_by_key(|r| r.get("ts").and_then(time_value).unwrap_or(0));
     let mut who = Attribution::new(AttributionConfig::default());
     for l in &leases {
         who.observe(l);
     }
-    let text = |v: &Value| {
-        let mut o = Vec::new();
-        v.write_text(&mut o);
-        String::from_utf8_lossy(&o).into_owned()
-    };
     Ok(rows
         .into_iter()
         .map(|mut r| {
             let times: Vec<i64> = ["first", "last"]
                 .iter()
-                .filter_map(|k| time_of(r.get(k)))
+                .filter_map(|k| r.get(k).and_then(time_value))
                 .collect();
             let mut names: Vec<String> = Vec::new();
             if let Some(Value::List(items)) = r.get("clients") {
-                for ip in items.iter().filter_map(|v| text(v).parse::<IpAddr>().ok()) {
+                for ip in items.iter().filter_map(addr_value) {
                     for &t in &times {
                         if let Some(n) = who.lookup(ip, t).and_then(|h| h.workstation) {
                             if !names.iter().any(|x| x == n) {
@@ -213,15 +207,4 @@ fn with_workstations(
             r
         })
         .collect())
-}
-
-/// A time value (Zeek's time, or epoch seconds as JSON writes them) in nanoseconds.
-fn time_of(v: Option<&Value>) -> Option<i64> {
-    match v? {
-        Value::Time(t) => Some(*t),
-        Value::Double(d) => trawl_zeek::time::from_secs_f64(*d),
-        Value::Count(c) => i64::try_from(*c).ok()?.checked_mul(1_000_000_000),
-        Value::Int(i) => i.checked_mul(1_000_000_000),
-        _ => None,
-    }
 }

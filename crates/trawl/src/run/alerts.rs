@@ -287,14 +287,14 @@ impl AlertStep {
         engine.begin_batch();
         let mut fired = 0;
         for e in events {
-            let mut rec: Record<'static> = if self.whole {
+            // Added fields are part of either form.
+            let rec: Record<'static> = if self.whole {
                 e.to_record()
             } else {
-                e.project_with(projection)
+                let mut r = e.project_with(projection);
+                r.fields.extend(e.extra.iter().cloned());
+                r
             };
-            if !self.whole {
-                rec.fields.extend(e.extra.iter().cloned());
-            }
             let alerts = engine.process(&rec);
             fired += alerts.len();
             if let Output::Print = self.output {
