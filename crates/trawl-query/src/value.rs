@@ -44,11 +44,35 @@ pub fn number(v: &Value) -> Option<f64> {
     }
 }
 
+/// Whether text may be an IP address, cheaply: names and most words fail at the first or
+/// last byte, so only likely candidates are parsed.
+fn looks_like_addr(s: &[u8]) -> bool {
+    match (s.first(), s.last()) {
+        (Some(f), Some(l)) if s.len() <= 45 => {
+            (f.is_ascii_digit() && l.is_ascii_digit() && s.len() >= 7)
+                || memchr::memchr(b':', s).is_some()
+        }
+        _ => false,
+    }
+}
+
 /// Appends a byte key for grouping: equal values give equal keys (addresses canonical,
-/// whole numbers of any kind alike).
+/// whole numbers of any kind alike). An address written as text (JSON logs have no types)
+/// keys as the address, so TSV and JSON records of one host group together.
 pub fn key_bytes(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Unset => out.push(0),
+        Value::Str(s) if looks_like_addr(s) => match std::str::from_utf8(s)
+            .ok()
+            .and_then(|t| t.parse::<std::net::IpAddr>().ok())
+        {
+            Some(a) => key_bytes(&Value::Addr(a), out),
+            None => {
+                out.push(1);
+                out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                out.extend_from_slice(s);
+            }
+        },
         Value::Str(s) | Value::Invalid(s) => {
             out.push(1);
             out.extend_from_slice(&(s.len() as u64).to_le_bytes());
@@ -102,5 +126,31 @@ pub fn key_bytes(v: &Value, out: &mut Vec<u8>) {
                 out.push(0xfe);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn key(v: &Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        key_bytes(v, &mut out);
+        out
+    }
+
+    #[test]
+    fn an_address_as_text_keys_as_the_address() {
+        let text = |s: &str| Value::Str(Cow::Owned(s.as_bytes().to_vec()));
+        let typed = Value::Addr("10.47.6.10".parse().unwrap());
+        assert_eq!(key(&text("10.47.6.10")), key(&typed));
+        assert_eq!(
+            key(&text("fe80::1")),
+            key(&Value::Addr("fe80::1".parse().unwrap()))
+        );
+        assert_ne!(key(&text("10.47.6.1")), key(&typed));
+        assert_ne!(key(&text("10.47.6.10.in-addr")), key(&typed));
+        assert_eq!(key(&text("example.com")), key(&text("example.com")));
     }
 }
