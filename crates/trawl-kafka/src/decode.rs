@@ -25,6 +25,16 @@ pub fn decode(
     }
     // The common case first: one JSON object a message, as the Zeek Kafka plugin writes.
     if text[0] == b'{' {
+        // Kept as read when writing it back would say the same (most Zeek JSON does).
+        if let Some(flat) = trawl_zeek::json::line::scan(text) {
+            let path = flat
+                .path
+                .clone()
+                .and_then(|p| std::str::from_utf8(text.get(p)?).ok())
+                .unwrap_or(log_type);
+            out.push(Event::json(text.to_vec(), flat, path.into()));
+            return Ok(());
+        }
         let mut problems = Vec::new();
         if let Ok(doc) = Parser::new(text).parse_document() {
             return match to_record(doc, log_type, 1, &mut problems) {

@@ -57,7 +57,11 @@ pub(crate) fn encode(
         write_json_str(buf, log_type.as_bytes());
         buf.push(b':');
         let inner = buf.len();
-        write_json(event, buf);
+        match &event.body {
+            // `_path` must come first to be cut below.
+            Body::Json { flat, .. } if flat.has_path => event.to_record().write_json(buf),
+            _ => event.write_json(buf),
+        }
         let mut path = Vec::with_capacity(log_type.len() + 12);
         path.extend_from_slice(b"{\"_path\":");
         write_json_str(&mut path, log_type.as_bytes());
@@ -70,23 +74,13 @@ pub(crate) fn encode(
         buf.drain(inner + 1..end);
         buf.push(b'}');
     } else {
-        write_json(event, buf);
+        event.write_json(buf);
     }
     Encoded {
         topic: topic_for(topic_template, log_type),
         key,
         payload: start..buf.len(),
     }
-}
-
-/// The event as `Event::to_record().write_json()` writes it, without copying a record read
-/// from JSON (copying every field showed in profiles of the sink).
-fn write_json(event: &Event, buf: &mut Vec<u8>) {
-    let Body::Record(rec) = &event.body else {
-        event.to_record().write_json(buf);
-        return;
-    };
-    rec.write_json_with(&event.extra, buf);
 }
 
 #[cfg(test)]
@@ -117,6 +111,22 @@ mod tests {
 
     fn text(buf: &[u8], r: &Range<usize>) -> String {
         String::from_utf8(buf[r.clone()].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn json_lines_kept_as_read_are_tagged_without_their_path() {
+        for line in [
+            &br#"{"ts":1.5,"_path":"dns","uid":"C1"}"#[..],
+            br#"{"ts":1.5}"#,
+        ] {
+            let flat = trawl_zeek::json::line::scan(line).unwrap();
+            let e = Event::json(line.to_vec(), flat, "dns".into());
+            let mut buf = Vec::new();
+            let t = encode(&e, true, None, "z", &mut buf);
+            let v: serde_json::Value = serde_json::from_slice(&buf[t.payload]).unwrap();
+            assert_eq!(v["dns"]["ts"], 1.5, "{v}");
+            assert!(v["dns"].get("_path").is_none(), "{v}");
+        }
     }
 
     #[test]
@@ -155,14 +165,23 @@ mod tests {
         let mut bare = Event::record(Record::new("x"));
         bare.add("unset", ZeekType::single(Scalar::Count), Value::Unset);
         bare.add("n", ZeekType::single(Scalar::Count), Value::Count(3));
-        for e in [event(), from_tsv, bare, Event::record(Record::new("y"))] {
+        let line = br#"{"ts":1.5,"uid":"Cj","n":2}"#.to_vec();
+        let flat = trawl_zeek::json::line::scan(&line).unwrap();
+        let mut raw = Event::json(line, flat, "dns".into());
+        raw.add("s", ZeekType::single(Scalar::Double), Value::Double(0.5));
+        for e in [
+            event(),
+            from_tsv,
+            bare,
+            Event::record(Record::new("y")),
+            raw,
+        ] {
             let (mut fast, mut slow) = (Vec::new(), Vec::new());
-            write_json(&e, &mut fast);
+            e.write_json(&mut fast);
             e.to_record().write_json(&mut slow);
-            assert_eq!(
-                String::from_utf8(fast).unwrap(),
-                String::from_utf8(slow).unwrap()
-            );
+            // A JSON line keeps its own number text (`1.5` for `1.500000`): same values.
+            let parse = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).unwrap();
+            assert_eq!(parse(&fast), parse(&slow));
         }
     }
 

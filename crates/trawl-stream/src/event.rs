@@ -4,6 +4,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use trawl_zeek::cut::Splitter;
+use trawl_zeek::json::{self, line::Flat};
+use trawl_zeek::value::write_json_str;
 use trawl_zeek::{Field, Header, Record, Value, ZeekType};
 
 /// The record itself, in the cheapest form its source can give.
@@ -12,6 +14,13 @@ pub enum Body {
     /// A Zeek TSV row kept as read (without its line terminator), with its header block:
     /// written back to TSV without being parsed; fields are parsed only when asked for.
     Tsv { header: Arc<Header>, line: Vec<u8> },
+    /// A one-line Zeek JSON record kept as read (accepted by [`json::line::scan`]), its log
+    /// type resolved: written back to JSON as read, fields parsed only when asked for.
+    Json {
+        line: Vec<u8>,
+        flat: Flat,
+        path: Arc<str>,
+    },
     /// A record read from JSON, dnsmasq, syslog or Kafka.
     Record(Record<'static>),
 }
@@ -46,6 +55,15 @@ impl Event {
         }
     }
 
+    /// An event for a JSON line kept as read; `path` is its log type.
+    pub fn json(line: Vec<u8>, flat: Flat, path: Arc<str>) -> Self {
+        Event {
+            body: Body::Json { line, flat, path },
+            extra: Vec::new(),
+            origin: None,
+        }
+    }
+
     /// Names the file the record came from (see [`Event::origin`]).
     pub fn with_origin(mut self, origin: Arc<str>) -> Self {
         self.origin = Some(origin);
@@ -56,6 +74,7 @@ impl Event {
     pub fn log_type(&self) -> &str {
         match &self.body {
             Body::Tsv { header, .. } => header.path.as_deref().unwrap_or("unknown"),
+            Body::Json { path, .. } => path,
             Body::Record(r) => &r.path,
         }
     }
@@ -66,6 +85,9 @@ impl Event {
             Body::Tsv { header, line } => header
                 .index_of(name)
                 .and_then(|i| tsv_field(header, line, i)),
+            Body::Json { line, flat, .. } => json::line::members(line, flat)
+                .find(|(k, _)| *k == name.as_bytes())
+                .map(|(_, raw)| json::line::field(name, raw).1),
             Body::Record(r) => r.get(name).map(borrow),
         };
         own.or_else(|| {
@@ -108,6 +130,16 @@ impl Event {
                     .collect();
                 out
             }
+            Body::Json { line, flat, path } => {
+                let mut out = Record::new(path.to_string());
+                for (k, raw) in json::line::members(line, flat) {
+                    if let Some(&name) = p.names.iter().find(|n| n.as_bytes() == k) {
+                        let (ty, value) = json::line::field(name, raw);
+                        out.push(Cow::Borrowed(name), ty, value.into_owned());
+                    }
+                }
+                out
+            }
             Body::Tsv { header, line } => {
                 let cols = p.columns(header);
                 let mut out = Record::new(header.path.clone().unwrap_or_else(|| "unknown".into()));
@@ -137,10 +169,52 @@ impl Event {
             Body::Tsv { header, line } => {
                 trawl_zeek::tsv::decode_row(header, line, 0, &mut Vec::new()).into_owned()
             }
+            Body::Json { line, path, .. } => {
+                json::line::record(line, path, 0, &mut Vec::new()).into_owned()
+            }
             Body::Record(r) => r.clone(),
         };
         rec.fields.extend(self.extra.iter().cloned());
         rec
+    }
+
+    /// Writes the event as one line of Zeek JSON, as [`Record::write_json`] writes
+    /// [`Event::to_record`], without building the record where the body allows: a JSON line
+    /// is written as read with `_path` and the added fields spliced in. No trailing newline.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match &self.body {
+            Body::Record(r) => r.write_json_with(&self.extra, out),
+            Body::Json { line, flat, path } => {
+                let inner = line
+                    .get(flat.object.start + 1..flat.object.end.saturating_sub(1))
+                    .unwrap_or_default()
+                    .trim_ascii();
+                out.push(b'{');
+                let mut empty = inner.is_empty();
+                if !flat.has_path {
+                    out.extend_from_slice(b"\"_path\":");
+                    write_json_str(out, path.as_bytes());
+                    if !empty {
+                        out.push(b',');
+                    }
+                    empty = false;
+                }
+                out.extend_from_slice(inner);
+                for f in &self.extra {
+                    if f.value.is_unset() || f.name == "_path" {
+                        continue;
+                    }
+                    if !std::mem::take(&mut empty) {
+                        out.push(b',');
+                    }
+                    write_json_str(out, f.name.as_bytes());
+                    out.push(b':');
+                    f.value.write_json(out);
+                }
+                out.push(b'}');
+            }
+            Body::Tsv { .. } => self.to_record().write_json(out),
+        }
     }
 }
 
@@ -152,6 +226,8 @@ pub struct Projection {
     /// For a one-byte separator: splits rows up to the last wanted column, 16 bytes a step.
     splitter: Option<Splitter>,
     spans: Vec<(usize, usize)>,
+    /// The names as JSON keys, searched for in JSON lines kept as read.
+    keys: Vec<json::line::KeyFinder>,
 }
 
 /// Column index, field name and the name's place in [`Projection::new`]'s list, in column
@@ -166,6 +242,10 @@ impl Projection {
             block: None,
             splitter: None,
             spans: Vec::new(),
+            keys: names
+                .iter()
+                .map(|n| json::line::KeyFinder::new(n))
+                .collect(),
         }
     }
 
@@ -211,6 +291,17 @@ impl Projection {
             want.next();
             out[slot] = Some(trawl_zeek::tsv::decode_field(header, &markers, i, raw).0);
         }
+    }
+
+    /// [`Projection::tsv_values`] for a JSON line kept as read.
+    pub fn json_values<'l>(&self, line: &'l [u8], flat: &Flat, out: &mut Vec<Option<Value<'l>>>) {
+        out.clear();
+        out.extend(
+            self.names
+                .iter()
+                .zip(&self.keys)
+                .map(|(n, k)| k.find(line, flat).map(|raw| json::line::field(n, raw).1)),
+        );
     }
 
     fn columns(&mut self, header: &Arc<Header>) -> &[(usize, &'static str, usize)] {

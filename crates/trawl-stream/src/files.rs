@@ -115,7 +115,7 @@ impl Formatter {
             (Body::Tsv { header, line }, OutputFormat::Native | OutputFormat::Tsv) => {
                 return self.tsv_row(header, line, &e.extra, out);
             }
-            (Body::Record(_), OutputFormat::Tsv) => {
+            (Body::Record(_) | Body::Json { .. }, OutputFormat::Tsv) => {
                 if self.block.take().is_some() {
                     self.records.reset();
                 }
@@ -123,7 +123,7 @@ impl Formatter {
                 self.records.write(&e.to_record(), out);
             }
             _ => {
-                e.to_record().write_json(out);
+                e.write_json(out);
                 out.push(b'\n');
             }
         }

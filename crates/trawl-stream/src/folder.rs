@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use trawl_input::{Filter, LogFile};
 use trawl_zeek::reader::Event as ReadEvent;
-use trawl_zeek::{Format, Header, LogReader, Value};
+use trawl_zeek::{Fast, Format, Header, LogReader, Value};
 
 use crate::metrics::{Counter, Metrics};
 use crate::{Batch, Event, Source, StreamError};
@@ -354,6 +354,8 @@ pub(crate) struct Reader {
     header_ok: bool,
     collecting: bool,
     shared: Option<Arc<Header>>,
+    /// The log type of the last JSON line kept as read.
+    json_path: Option<Arc<str>>,
     since: Option<i64>,
     until: Option<i64>,
     rotated_at: Option<Instant>,
@@ -398,6 +400,7 @@ impl Reader {
             header_ok: true,
             collecting: false,
             shared: None,
+            json_path: None,
             since: filter.since,
             until: filter.until,
             rotated_at: None,
@@ -455,7 +458,7 @@ impl Reader {
             if out.len() >= max {
                 break Pull::Full;
             }
-            let ev = match self.log.next_event() {
+            let ev = match self.log.next_fast() {
                 Ok(Some(ev)) => ev,
                 Ok(None) => {
                     self.done = true;
@@ -475,7 +478,7 @@ impl Reader {
             let mut safe = true;
             let mut bad = None;
             let event = match ev {
-                ReadEvent::Meta { line, directive } => {
+                Fast::Event(ReadEvent::Meta { line, directive }) => {
                     self.last_line = line.no;
                     self.shared = None;
                     let starts = directive == Some(trawl_zeek::header::Directive::Separator)
@@ -494,7 +497,7 @@ impl Reader {
                     }
                     None
                 }
-                ReadEvent::Row(row) => {
+                Fast::Event(ReadEvent::Row(row)) => {
                     self.last_line = row.line.no;
                     self.collecting = false;
                     let h = self
@@ -504,18 +507,40 @@ impl Reader {
                     row.check(&mut self.checked);
                     Some(Event::tsv(h, row.line.text.to_vec()))
                 }
-                ReadEvent::Record { line, record, .. } => {
+                Fast::Event(ReadEvent::Record { line, record, .. }) => {
                     self.last_line = self.last_line.max(line);
                     self.collecting = false;
                     Some(Event::record(record.into_owned()))
                 }
-                ReadEvent::Info { line, format } => {
+                Fast::Json {
+                    line,
+                    text,
+                    flat,
+                    default_path,
+                } => {
+                    self.last_line = self.last_line.max(line);
+                    self.collecting = false;
+                    let path = match &flat.path {
+                        Some(p) => text
+                            .get(p.clone())
+                            .and_then(|t| std::str::from_utf8(t).ok())
+                            .unwrap_or("unknown"),
+                        None => default_path,
+                    };
+                    // Consecutive records almost always share their log type.
+                    let path = match &self.json_path {
+                        Some(a) if **a == *path => a.clone(),
+                        _ => self.json_path.insert(path.into()).clone(),
+                    };
+                    Some(Event::json(text.to_vec(), flat, path))
+                }
+                Fast::Event(ReadEvent::Info { line, format }) => {
                     self.last_line = line.no;
                     // Inside a pretty-printed JSON object: not a place to resume from.
                     safe = format != Some(Format::ZeekJson);
                     None
                 }
-                ReadEvent::Bad { line, reason, .. } => {
+                Fast::Event(ReadEvent::Bad { line, reason, .. }) => {
                     self.last_line = self.last_line.max(line);
                     bad = Some((line, reason));
                     None

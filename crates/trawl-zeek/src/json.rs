@@ -5,6 +5,8 @@
 //! The parser is lenient on purpose: a bare token where a value should be (Zeek's test baselines
 //! write `"ts":XXXXXXXXXX.XXXXXX`) is kept as [`Value::Invalid`] and reported, not fatal.
 
+pub mod line;
+
 use std::borrow::Cow;
 
 use crate::record::{Problem, Record};
@@ -299,13 +301,19 @@ fn hex4(h: &[u8]) -> Option<u32> {
 
 /// Field names Zeek writes as `time` values; JSON carries no types, so they are known by name.
 pub(crate) fn is_time_field(name: &str) -> bool {
+    is_time_key(name.as_bytes())
+}
+
+/// [`is_time_field`] on a key's bytes.
+pub(crate) fn is_time_key(name: &[u8]) -> bool {
     matches!(
         name,
-        "ts" | "_write_ts"
-            | "certificate.not_valid_before"
-            | "certificate.not_valid_after"
-            | "start_time"
-            | "end_time"
+        b"ts"
+            | b"_write_ts"
+            | b"certificate.not_valid_before"
+            | b"certificate.not_valid_after"
+            | b"start_time"
+            | b"end_time"
     )
 }
 

@@ -66,6 +66,41 @@ pub enum Event<'a> {
     },
 }
 
+/// What [`LogReader::next_fast`] yields: an event, or a JSON line kept as read.
+#[derive(Debug)]
+pub enum Fast<'a> {
+    Event(Event<'a>),
+    /// A single-line JSON record accepted by [`crate::json::line::scan`]: writing `text` back
+    /// (with `_path`) says what the parsed record would. `default_path` names its log type
+    /// when `flat` has none.
+    Json {
+        line: u64,
+        text: &'a [u8],
+        flat: crate::json::line::Flat,
+        default_path: &'a str,
+    },
+}
+
+impl<'a> Fast<'a> {
+    /// The event [`LogReader::next_event`] gives for it.
+    pub fn into_event(self) -> Event<'a> {
+        match self {
+            Fast::Event(e) => e,
+            Fast::Json {
+                line,
+                text,
+                default_path,
+                ..
+            } => Event::Record {
+                line,
+                format: Format::ZeekJson,
+                // An accepted line parses without problems.
+                record: crate::json::line::record(text, default_path, line, &mut Vec::new()),
+            },
+        }
+    }
+}
+
 /// Largest pretty-printed JSON object accepted before it is reported as bad.
 const MAX_JSON_OBJECT: usize = 16 << 20;
 
@@ -175,25 +210,35 @@ impl<R: Read> LogReader<R> {
     /// The next event, or `None` at the end of the stream. An I/O error (such as a corrupt
     /// gzip) ends the stream; what was read before it has already been handed out.
     pub fn next_event(&mut self) -> io::Result<Option<Event<'_>>> {
+        Ok(self.next_any(false)?.map(Fast::into_event))
+    }
+
+    /// [`LogReader::next_event`], but a JSON line that [`crate::json::line::scan`] accepts
+    /// comes out as read ([`Fast::Json`]) instead of parsed into a record.
+    pub fn next_fast(&mut self) -> io::Result<Option<Fast<'_>>> {
+        self.next_any(true)
+    }
+
+    fn next_any(&mut self, fast: bool) -> io::Result<Option<Fast<'_>>> {
         if self.json.done {
             self.json.buf.clear();
             self.json.done = false;
         }
         if let Some((line, record)) = self.dns.pending.pop_front() {
-            return Ok(Some(Event::Record {
+            return Ok(Some(Fast::Event(Event::Record {
                 line,
                 format: Format::Dnsmasq,
                 record,
-            }));
+            })));
         }
         if !self.long.is_empty() || self.lines.has_skipped() {
-            return Ok(self.long_line());
+            return Ok(self.long_line().map(Fast::Event));
         }
         if self.eof {
             return Ok(None);
         }
         if !self.lines.has_more()? {
-            return Ok(self.at_eof());
+            return Ok(self.at_eof().map(Fast::Event));
         }
         let Some(line) = self.lines.next_line()? else {
             // Only lines too long were left: they are reported on the next call.
@@ -202,10 +247,12 @@ impl<R: Read> LogReader<R> {
                 text: b"",
                 raw: b"",
             };
-            return Ok(Some(Event::Info { line, format: None }));
+            return Ok(Some(Fast::Event(Event::Info { line, format: None })));
         };
         if !self.json.buf.is_empty() {
-            return Ok(Some(self.json.continue_object(line, &mut self.problems)));
+            return Ok(Some(Fast::Event(
+                self.json.continue_object(line, &mut self.problems),
+            )));
         }
         let text = line.text;
         // A header block may also start at a bare directive (`#fields` with no `#separator`).
@@ -213,14 +260,14 @@ impl<R: Read> LogReader<R> {
             || (text.first() == Some(&b'#') && self.tsv.header().directive(text).is_some());
         if line.no == 1 && self.tsv.start_from_names(text, &self.json.default_path) {
             self.in_tsv = true;
-            return Ok(Some(Event::Meta {
+            return Ok(Some(Fast::Event(Event::Meta {
                 line,
                 directive: Some(Directive::Fields),
-            }));
+            })));
         }
         if starts_block || (self.in_tsv && !looks_like_json(text)) {
             self.in_tsv = true;
-            return Ok(Some(match self.tsv.feed(line) {
+            return Ok(Some(Fast::Event(match self.tsv.feed(line) {
                 TsvEvent::Meta { line, directive } => Event::Meta { line, directive },
                 TsvEvent::Row(row) => Event::Row(row),
                 TsvEvent::Stray { line } => Event::Bad {
@@ -228,29 +275,39 @@ impl<R: Read> LogReader<R> {
                     raw: Cow::Borrowed(line.raw),
                     reason: "data row before any #fields header".into(),
                 },
-            }));
+            })));
         }
         let trimmed = trim_start(text);
         if trimmed.first() == Some(&b'{') {
             self.in_tsv = false;
-            return Ok(Some(self.json.line(line, &mut self.problems)));
+            if fast && self.json.buf.is_empty() {
+                if let Some(flat) = crate::json::line::scan(text) {
+                    return Ok(Some(Fast::Json {
+                        line: line.no,
+                        text,
+                        flat,
+                        default_path: &self.json.default_path,
+                    }));
+                }
+            }
+            return Ok(Some(Fast::Event(self.json.line(line, &mut self.problems))));
         }
         if trimmed.is_empty() {
-            return Ok(Some(Event::Info { line, format: None }));
+            return Ok(Some(Fast::Event(Event::Info { line, format: None })));
         }
         if self.dns.reader.is_some() || DnsmasqReader::looks_like(text) {
             self.in_tsv = false;
-            return Ok(Some(self.dns.line(line, &mut self.problems)));
+            return Ok(Some(Fast::Event(self.dns.line(line, &mut self.problems))));
         }
         if text.first() == Some(&b'#') {
             // A comment before any header block (e.g. `### NOTE: sorted`): not data.
-            return Ok(Some(Event::Info { line, format: None }));
+            return Ok(Some(Fast::Event(Event::Info { line, format: None })));
         }
-        Ok(Some(Event::Bad {
+        Ok(Some(Fast::Event(Event::Bad {
             line: line.no,
             raw: Cow::Borrowed(line.raw),
             reason: "unknown format: not Zeek TSV, Zeek JSON or dnsmasq".into(),
-        }))
+        })))
     }
 
     fn at_eof(&mut self) -> Option<Event<'_>> {

@@ -143,6 +143,10 @@ impl Inner {
                         fast.tsv_values(header, line, &mut v);
                         v[2].take()
                     }
+                    Body::Json { line, flat, .. } => {
+                        fast.json_values(line, flat, &mut v);
+                        v[2].take()
+                    }
                     Body::Record(r) => r.get("query").map(|q| match q {
                         Value::Str(s) => Value::Str(Cow::Borrowed(&**s)),
                         _ => Value::Unset,
@@ -165,23 +169,32 @@ impl Inner {
                 enricher.enrich_learned(rec, extra);
                 continue;
             }
-            match body {
+            // Raw bodies: only the read columns are parsed.
+            let dns = match &*body {
                 Body::Tsv { header, line } => {
                     fast.tsv_values(header, line, &mut v);
-                    let parts = Parts {
-                        dns: header.path.as_deref() == Some("dns"),
-                        ts: v[0].as_ref().and_then(time_value),
-                        addr: v[1].as_ref().and_then(addr_value),
-                        query: match &v[2] {
-                            Some(Value::Str(q)) => Some(q),
-                            _ => None,
-                        },
-                        has_mac: v[3].is_some(),
-                    };
-                    enricher.enrich_parts(&parts, extra);
+                    header.path.as_deref() == Some("dns")
                 }
-                Body::Record(r) => enricher.enrich_parts(&Enricher::parts(r), extra),
-            }
+                Body::Json { line, flat, path } => {
+                    fast.json_values(line, flat, &mut v);
+                    &**path == "dns"
+                }
+                Body::Record(r) => {
+                    enricher.enrich_parts(&Enricher::parts(r), extra);
+                    continue;
+                }
+            };
+            let parts = Parts {
+                dns,
+                ts: v[0].as_ref().and_then(time_value),
+                addr: v[1].as_ref().and_then(addr_value),
+                query: match &v[2] {
+                    Some(Value::Str(q)) => Some(q),
+                    _ => None,
+                },
+                has_mac: v[3].is_some(),
+            };
+            enricher.enrich_parts(&parts, extra);
         }
     }
 }
