@@ -4,7 +4,8 @@
 //!   TRAWL_KAFKA_BROKERS=127.0.0.1:9092 cargo run --release -p trawl-kafka \
 //!       --example kafka_to_kafka -- [records=200000] [max_batch=1000] [null]
 //!
-//! `null` drops the records instead of producing them, to time the source side alone.
+//! `null` drops the records instead of producing them, to time the source side alone. The CPU
+//! this process used while the pipeline ran is reported too (the broker's is its own).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,6 +60,20 @@ fn count_messages(brokers: &str, topic: &str, partitions: i32) -> usize {
         }
     }
     n
+}
+
+/// CPU seconds this process has used (user + system), from /proc/self/stat.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
 }
 
 /// Drops what it is given.
@@ -149,6 +164,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .run(shutdown.clone()),
     );
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     // The clock includes joining the group (a few seconds with a 6 s session timeout), so the
     // steady rate is also given from the first record on.
     let mut first = None;
@@ -162,6 +178,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let total = start.elapsed();
+    let cpu = cpu_seconds() - cpu_start;
     shutdown.trigger();
     run.await??;
     let out = if null {
@@ -182,6 +199,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             (n as u64 - c) as f64 / steady.as_secs_f64()
         );
     }
+    println!(
+        "  trawl's CPU while it ran: {cpu:.2} s = {:.1} us a record",
+        cpu * 1e6 / n as f64
+    );
     println!("  {output} holds {out} messages");
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use trawl_stream::{Body, Event};
+use trawl_stream::Event;
 use trawl_zeek::value::write_json_str;
 use trawl_zeek::Value;
 
@@ -57,11 +57,7 @@ pub(crate) fn encode(
         write_json_str(buf, log_type.as_bytes());
         buf.push(b':');
         let inner = buf.len();
-        match &event.body {
-            // `_path` must come first to be cut below.
-            Body::Json { flat, .. } if flat.has_path => event.to_record().write_json(buf),
-            _ => event.write_json(buf),
-        }
+        event.write_json(buf);
         let mut path = Vec::with_capacity(log_type.len() + 12);
         path.extend_from_slice(b"{\"_path\":");
         write_json_str(&mut path, log_type.as_bytes());

@@ -179,34 +179,28 @@ impl Event {
     }
 
     /// Writes the event as one line of Zeek JSON, as [`Record::write_json`] writes
-    /// [`Event::to_record`], without building the record where the body allows: a JSON line
-    /// is written as read with `_path` and the added fields spliced in. No trailing newline.
+    /// [`Event::to_record`] (`_path` first), without building the record where the body
+    /// allows: a JSON line's members are copied as read, the added fields after them. No
+    /// trailing newline.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         match &self.body {
             Body::Record(r) => r.write_json_with(&self.extra, out),
             Body::Json { line, flat, path } => {
-                let inner = line
-                    .get(flat.object.start + 1..flat.object.end.saturating_sub(1))
-                    .unwrap_or_default()
-                    .trim_ascii();
-                out.push(b'{');
-                let mut empty = inner.is_empty();
-                if !flat.has_path {
-                    out.extend_from_slice(b"\"_path\":");
-                    write_json_str(out, path.as_bytes());
-                    if !empty {
-                        out.push(b',');
-                    }
-                    empty = false;
+                let Some(parts) = json::line::members_text(line, flat) else {
+                    return self.to_record().write_json(out);
+                };
+                // `_path` first, as `Record::write_json` writes it.
+                out.extend_from_slice(b"{\"_path\":");
+                write_json_str(out, path.as_bytes());
+                for part in parts.into_iter().filter(|p| !p.is_empty()) {
+                    out.push(b',');
+                    out.extend_from_slice(part);
                 }
-                out.extend_from_slice(inner);
                 for f in &self.extra {
                     if f.value.is_unset() || f.name == "_path" {
                         continue;
                     }
-                    if !std::mem::take(&mut empty) {
-                        out.push(b',');
-                    }
+                    out.push(b',');
                     write_json_str(out, f.name.as_bytes());
                     out.push(b':');
                     f.value.write_json(out);

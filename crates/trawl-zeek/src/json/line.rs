@@ -77,6 +77,34 @@ impl<'a> Iterator for Members<'a> {
     }
 }
 
+/// The object's members other than `_path`, as text: those before it and those after it, each
+/// trimmed and without the comma that joined them to it (either may be empty). `None` only for
+/// a `flat` that does not belong to `line`.
+pub fn members_text<'a>(line: &'a [u8], flat: &Flat) -> Option<[&'a [u8]; 2]> {
+    let inner = flat.object.start + 1..flat.object.end.checked_sub(1)?;
+    let Some(value) = flat.path.clone().filter(|_| flat.has_path) else {
+        return Some([line.get(inner)?.trim_ascii(), b""]);
+    };
+    // Back from the value's opening quote over `"_path" :` to the member's start.
+    let mut j = value.start.checked_sub(1)?;
+    while j > inner.start && line.get(j - 1)?.is_ascii_whitespace() {
+        j -= 1;
+    }
+    j = j.checked_sub(1).filter(|&k| line.get(k) == Some(&b':'))?;
+    while j > inner.start && line.get(j - 1)?.is_ascii_whitespace() {
+        j -= 1;
+    }
+    let start = j
+        .checked_sub(7)
+        .filter(|&k| line.get(k..j) == Some(b"\"_path\""))?;
+    let before = line.get(inner.start..start)?.trim_ascii();
+    let after = line.get(value.end + 1..inner.end)?.trim_ascii();
+    Some([
+        before.strip_suffix(b",").unwrap_or(before).trim_ascii(),
+        after.strip_prefix(b",").unwrap_or(after).trim_ascii(),
+    ])
+}
+
 /// Finds one member of accepted lines by key, without walking the members before it.
 ///
 /// In an accepted line, `"key"` followed by `:` is always a key of the record: a quote inside
@@ -172,6 +200,20 @@ pub fn check_against_parser(line: &[u8]) {
     assert_eq!(rec.path, path);
 }
 
+/// Bytes that end a run of plain string bytes: the quote, a backslash, control bytes.
+static STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0x7f] = true;
+    t
+};
+
 struct Scanner<'a> {
     s: &'a [u8],
     i: usize,
@@ -253,13 +295,13 @@ impl Scanner<'_> {
     fn key(&mut self) -> Option<Range<usize>> {
         self.eat(b'"')?;
         let start = self.i;
-        let n = memchr::memchr2(b'"', b'\\', self.s.get(start..)?)?;
-        let end = start + n;
-        if self.s[end] != b'"' || self.s[start..end].iter().any(|&b| b < 0x20 || b == 0x7f) {
-            return None;
+        loop {
+            let b = self.peek()?;
+            self.i += 1;
+            if STRING_STOP[usize::from(b)] {
+                return (b == b'"').then_some(start..self.i - 1);
+            }
         }
-        self.i = end + 1;
-        Some(start..end)
     }
 
     /// A value the fast path can keep; `time` for fields Zeek writes as times.
@@ -318,20 +360,20 @@ impl Scanner<'_> {
 
     fn string(&mut self) -> Option<()> {
         self.i += 1;
+        // Zeek's strings are short: a byte loop beats a search call.
         loop {
-            let rest = self.s.get(self.i..)?;
-            let n = memchr::memchr2(b'"', b'\\', rest)?;
-            if rest[..n].iter().any(|&b| b < 0x20 || b == 0x7f) {
-                return None;
-            }
-            self.i += n + 1;
-            if rest[n] == b'"' {
-                return Some(());
-            }
-            if !matches!(self.peek()?, b'"' | b'\\' | b'/' | b'n' | b'r' | b't') {
-                return None;
-            }
+            let b = self.peek()?;
             self.i += 1;
+            if !STRING_STOP[usize::from(b)] {
+                continue;
+            }
+            match b {
+                b'"' => return Some(()),
+                b'\\' if matches!(self.peek()?, b'"' | b'\\' | b'/' | b'n' | b'r' | b't') => {
+                    self.i += 1
+                }
+                _ => return None,
+            }
         }
     }
 
@@ -432,6 +474,32 @@ mod tests {
             &l[f.object.clone()],
             r#"{"_path":"dns2","ts":1.5, "uid": "C1"}"#
         );
+        let text = |l: &str| {
+            let f = scan(l.as_bytes()).unwrap();
+            members_text(l.as_bytes(), &f)
+                .map(|p| p.map(|t| String::from_utf8_lossy(t).into_owned()))
+        };
+        assert_eq!(
+            text(l),
+            Some([String::new(), r#""ts":1.5, "uid": "C1""#.into()])
+        );
+        assert_eq!(
+            text(r#"{"ts":1.5 , "_path" : "dns" ,"uid":"C1"}"#),
+            Some([r#""ts":1.5"#.into(), r#""uid":"C1""#.into()])
+        );
+        assert_eq!(
+            text(r#"{"ts":1.5,"_path":"dns"}"#),
+            Some([r#""ts":1.5"#.into(), String::new()])
+        );
+        assert_eq!(
+            text(r#"{"_path":"dns"}"#),
+            Some([String::new(), String::new()])
+        );
+        assert_eq!(
+            text(r#"{ "a":1 }"#),
+            Some([r#""a":1"#.into(), String::new()])
+        );
+
         let l = r#"{"conn": {"ts":1.5}}"#;
         let f = scan(l.as_bytes()).unwrap();
         assert_eq!(&l[f.path.unwrap()], "conn");
