@@ -12,7 +12,7 @@ import gzip, io, os, random, sys
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "samples")
 rnd = random.Random(7)
-T0 = 1763629200.0  # 2026-11-20 09:00:00 UTC
+T0 = 1763629200.0  # 2025-11-20 09:00:00 UTC
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 SCHEMAS = {
@@ -52,6 +52,8 @@ UA = {"192.168.1.10": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/
 WIN_UA = UA["192.168.1.11"]
 
 logs = {k: [] for k in SCHEMAS}
+# Originator port of each connection, by uid: dns, http and files rows name the port of theirs.
+PORT = {}
 
 
 def uid(p="C"):
@@ -67,17 +69,25 @@ def conn(t, o, r, rp, proto, service, ob, rb, u=None):
     dur = rnd.uniform(0.001, 0.3) if proto == "udp" else rnd.uniform(0.05, 4.0)
     hist = "Dd" if proto == "udp" else "ShADadFf"
     state = "SF"
-    logs["conn"].append((t, [ts(t), u, o, str(rnd.randint(32768, 60999)), r, str(rp), proto, service or "-",
+    PORT[u] = str(rnd.randint(32768, 60999))
+    logs["conn"].append((t, [ts(t), u, o, PORT[u], r, str(rp), proto, service or "-",
                              "%.6f" % dur, str(ob), str(rb), state, "T", "F", "0", hist,
                              str(max(1, ob // 500)), str(ob + 40), str(max(1, rb // 500)), str(rb + 40), "(empty)"]))
     return u
+
+
+def same_port(u):
+    """The connection's originator port. Still draws the number rows used to draw, so every
+    other value of the samples stays as it was."""
+    rnd.randint(32768, 60999)
+    return PORT[u]
 
 
 def dns(t, client, name, answer=None, qtype="A", rcode="NOERROR"):
     u = conn(t, client, RESOLVER, 53, "udp", "dns", 40 + len(name), 80 if answer else 40)
     answers = ",".join(answer) if answer else "-"
     ttls = ",".join("%.6f" % rnd.choice([60, 300, 3600]) for _ in answer) if answer else "-"
-    logs["dns"].append((t, [ts(t), u, client, str(rnd.randint(32768, 60999)), RESOLVER, "53", "udp",
+    logs["dns"].append((t, [ts(t), u, client, same_port(u), RESOLVER, "53", "udp",
                             str(rnd.randint(1, 65535)), "%.6f" % rnd.uniform(0.001, 0.05), name, "1", "C_INTERNET",
                             "1" if qtype == "A" else "28", qtype, "0" if rcode == "NOERROR" else "3", rcode,
                             "F", "F", "T", "T", "0", answers, ttls, "F"]))
@@ -87,7 +97,7 @@ def http(t, client, host, ip, uri, ua, mime="text/html", size=None, status=200, 
     size = size or rnd.randint(800, 40000)
     u = conn(t, client, ip, 80, "tcp", "http", rnd.randint(300, 900), size + 400)
     fuid = fuid or uid("F")
-    logs["http"].append((t, [ts(t), u, client, str(rnd.randint(32768, 60999)), ip, "80", "1", "GET", host, uri, "-",
+    logs["http"].append((t, [ts(t), u, client, same_port(u), ip, "80", "1", "GET", host, uri, "-",
                              "1.1", ua, "0", str(size), str(status), "OK", "(empty)", fuid, mime]))
     return u, fuid, size
 
@@ -96,7 +106,7 @@ def files(t, fuid, u, client, ip, mime, name, size):
     md5 = "%032x" % rnd.getrandbits(128)
     sha1 = "%040x" % rnd.getrandbits(160)
     sha256 = "%064x" % rnd.getrandbits(256)
-    logs["files"].append((t + 0.2, [ts(t + 0.2), fuid, u, ip, "80", client, str(rnd.randint(32768, 60999)), "HTTP", "0",
+    logs["files"].append((t + 0.2, [ts(t + 0.2), fuid, u, ip, "80", client, same_port(u), "HTTP", "0",
                                     "MD5,SHA1,SHA256", mime, name, "%.6f" % rnd.uniform(0.01, 0.5), "F",
                                     str(size), str(size), "0", md5, sha1, sha256]))
 
@@ -146,6 +156,15 @@ logs["software"].append((T0 + 3003, [ts(T0 + 3003), "192.168.1.10", "-", "HTTP::
 # carol's phone and a DGA burst (NXDOMAIN)
 for i, name in enumerate(DGA):
     dns(T0 + 4200 + i * 2, "192.168.1.11", name, None, rcode="NXDOMAIN")
+# Lease renewals every half hour, as DHCP clients renew at half the lease time, so every record
+# keeps its workstation; bob's lease is not renewed (.11 goes to carol at 10:05). Drawn from a
+# generator of their own so the records above keep their values.
+rnd, main_rnd = random.Random(8), rnd
+for k in range(1, 4):
+    for i, ip in enumerate(("192.168.1.10", "192.168.1.20")):
+        dhcp(T0 + 1800 * k + i, ip, *HOSTS[ip])
+dhcp(T0 + 3900 + 1800, "192.168.1.11", *CAROL)
+rnd = main_rnd
 
 
 def block(path, rows, opened):
@@ -165,7 +184,7 @@ def stamp(t):
 
 
 zeek = os.path.join(OUT, "zeek")
-day = os.path.join(zeek, "2026-11-20")
+day = os.path.join(zeek, "2025-11-20")
 cur = os.path.join(zeek, "current")
 os.makedirs(day, exist_ok=True)
 os.makedirs(cur, exist_ok=True)

@@ -17,8 +17,8 @@ fn records() -> Vec<Record<'static>> {
         None => {
             let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../samples/zeek");
             vec![
-                d.join("2026-11-20/dns.09:00:00-10:00:00.log.gz"),
-                d.join("2026-11-20/dns.10:00:00-11:00:00.log.gz"),
+                d.join("2025-11-20/dns.09:00:00-10:00:00.log.gz"),
+                d.join("2025-11-20/dns.10:00:00-11:00:00.log.gz"),
                 d.join("current/dns.log"),
             ]
         }

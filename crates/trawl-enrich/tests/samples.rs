@@ -7,7 +7,7 @@ use trawl_enrich::{EnrichConfig, Enricher, Intel};
 use trawl_zeek::{Event, Field, LogReader, Record, Value};
 
 fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/zeek/2026-11-20")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/zeek/2025-11-20")
 }
 
 fn read_all() -> Vec<Record<'static>> {
@@ -139,6 +139,53 @@ fn samples_are_attributed_by_record_time_scored_and_matched() {
             assert_eq!(get(f, "workstation"), None, "{r:?}");
         }
     }
+}
+
+#[test]
+fn renewed_leases_keep_every_host_attributed_and_uids_keep_their_port() {
+    let recs = read_all();
+    let mut e = Enricher::new(EnrichConfig {
+        scores: false,
+        ..EnrichConfig::default()
+    })
+    .unwrap();
+    let added = e.enrich_batch(&recs);
+    let eleven = Value::Addr("192.168.1.11".parse().unwrap());
+    let gap = 1_763_632_806_000_000_000..1_763_633_100_000_000_000;
+    for (r, f) in recs.iter().zip(&added) {
+        let Some(Value::Time(t)) = r.get("ts") else {
+            continue;
+        };
+        // Only .11 between bob's expiry and carol's lease goes without a workstation.
+        let orig = r.get("id.orig_h");
+        if matches!(orig, Some(Value::Addr(a)) if a.to_string().starts_with("192.168.1."))
+            && !(orig == Some(&eleven) && gap.contains(t))
+            && r.path != "dhcp"
+        {
+            assert!(text(f, "workstation").is_some(), "{r:?}");
+        }
+    }
+    // One uid, one originator port: conn, dns and http name the connection's; files (the
+    // server sends) name it as the responder port.
+    let mut ports = std::collections::HashMap::new();
+    for r in recs.iter().filter(|r| r.path == "conn") {
+        ports.insert(text(&r.fields, "uid"), r.get("id.orig_p").cloned());
+    }
+    let mut checked = 0;
+    for r in recs
+        .iter()
+        .filter(|r| matches!(&*r.path, "dns" | "http" | "files"))
+    {
+        let port = if r.path == "files" {
+            "id.resp_p"
+        } else {
+            "id.orig_p"
+        };
+        let want = ports.get(&text(&r.fields, "uid")).expect("a conn record");
+        assert_eq!(r.get(port), want.as_ref(), "{r:?}");
+        checked += 1;
+    }
+    assert!(checked > 200, "{checked}");
 }
 
 #[test]

@@ -393,7 +393,7 @@ fn counts_match_duckdb_on_the_samples() {
         "dns.09:00:00-10:00:00.log.gz",
         "dns.10:00:00-11:00:00.log.gz",
     ] {
-        let mut r = trawl_input::open(root.join("zeek/2026-11-20").join(f)).unwrap();
+        let mut r = trawl_input::open(root.join("zeek/2025-11-20").join(f)).unwrap();
         std::io::Read::read_to_end(&mut r, &mut all).unwrap();
     }
     let cat = write(dir.path(), "dns.log", &all);

@@ -146,7 +146,7 @@ fn since_and_type_choose_rotated_files_by_name() {
         "-t",
         "dns",
         "--since",
-        "2026-11-20T10:30",
+        "2025-11-20T10:30",
         samples.to_str().unwrap(),
     ]);
     let (a, b) = (all.stdout.len(), late.stdout.len());

@@ -284,9 +284,9 @@ fn damaged_files_are_reported() {
 fn truncated_gzip_and_growing_log() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
-    let day = logs.join("2026-11-20");
+    let day = logs.join("2025-11-20");
     std::fs::create_dir_all(&day).unwrap();
-    let src = repo().join("samples/zeek/2026-11-20");
+    let src = repo().join("samples/zeek/2025-11-20");
     for name in [
         "conn.09:00:00-10:00:00.log.gz",
         "http.09:00:00-10:00:00.log.gz",

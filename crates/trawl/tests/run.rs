@@ -37,7 +37,7 @@ fn once_enriches_the_samples_with_scores_and_time_aware_attribution() {
     // Same file names as the input, uncompressed.
     assert!(out
         .path()
-        .join("2026-11-20/dns.09:00:00-10:00:00.log")
+        .join("2025-11-20/dns.09:00:00-10:00:00.log")
         .exists());
     assert!(out.path().join("current/dns.log").exists());
 
@@ -88,7 +88,7 @@ fn once_enriches_the_samples_with_scores_and_time_aware_attribution() {
         .iter()
         .any(|r| r[1] == "updates.example-cdn.net" && r[3] == "bob-desktop"));
     let text =
-        std::fs::read_to_string(out.path().join("2026-11-20/dns.09:00:00-10:00:00.log")).unwrap();
+        std::fs::read_to_string(out.path().join("2025-11-20/dns.09:00:00-10:00:00.log")).unwrap();
     assert!(
         text.lines()
             .any(|l| l.starts_with("#fields")
@@ -150,7 +150,7 @@ fn kill_9_while_following_across_a_rotation_loses_nothing() {
     let root = tempfile::tempdir().unwrap();
     let (input, out) = (root.path().join("logs"), root.path().join("out"));
     std::fs::create_dir_all(input.join("current")).unwrap();
-    std::fs::create_dir_all(input.join("2026-11-20")).unwrap();
+    std::fs::create_dir_all(input.join("2025-11-20")).unwrap();
     let header = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n#fields\tts\tid.orig_h\tquery\n#types\ttime\taddr\tstring\n";
     let live = input.join("current/dns.log");
     let mut f = std::fs::File::create(&live).unwrap();
@@ -201,7 +201,7 @@ fn kill_9_while_following_across_a_rotation_loses_nothing() {
     write(&mut f, 3000);
     wait_for(1000);
     // Zeek rotates: the live file moves to the dated folder and a new one starts.
-    std::fs::rename(&live, input.join("2026-11-20/dns.09:00:00-10:00:00.log")).unwrap();
+    std::fs::rename(&live, input.join("2025-11-20/dns.09:00:00-10:00:00.log")).unwrap();
     write(&mut f, 500); // Zeek's last lines, written to the rotated file
     let mut f = std::fs::File::create(&live).unwrap();
     f.write_all(header.as_bytes()).unwrap();
