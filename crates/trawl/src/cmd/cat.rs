@@ -197,11 +197,7 @@ fn cat_one(
                 let path = row.header.path.as_deref().unwrap_or("unknown");
                 if let Writer::Zeek(_) = writer {
                     buf.extend_from_slice(row.line.raw);
-                    for i in 0..row.len() {
-                        if let Some((_, Some(p))) = row.value(i) {
-                            problems.push(p);
-                        }
-                    }
+                    row.check(&mut problems);
                 } else {
                     let rec = row.to_record(&mut problems);
                     writer.record(&rec, buf);
