@@ -22,6 +22,9 @@
 //!
 //! Fields the record already has are not added twice (a DHCP record keeps its own `mac`).
 //!
+//! [`transform::Enrich`] is the same as a `trawl run` pipeline step (a trawl-stream
+//! `Transform`), reading raw TSV rows and JSON lines for the few fields it needs.
+//!
 //! ```no_run
 //! use trawl_enrich::{EnrichConfig, Enricher};
 //! # fn run(records: Vec<trawl_zeek::Record<'static>>) -> Result<(), Box<dyn std::error::Error>> {
@@ -46,6 +49,7 @@ mod front;
 pub mod intel;
 pub mod inventory;
 pub mod score;
+pub mod transform;
 
 pub use attribution::{Attribution, AttributionConfig, Host, StoreError};
 pub use cache::{CacheStats, Entry, LocalCache, Outcome, RedisCache, RedisConfig, ScoreCache};
@@ -54,3 +58,4 @@ pub use fields::{addr_value, normalize_mac, time_value};
 pub use intel::{Hit, Indicator, Intel, IntelError, Kind};
 pub use inventory::{Inventory, InventoryEntry, InventoryError};
 pub use score::{ModelRef, Scorer, ScorerStats};
+pub use transform::Enrich;

@@ -422,8 +422,7 @@ fn test_files(a: &TestArgs, cfg: &Config, engine: Engine, tmp: &Path) -> Result<
         .enable_all()
         .build()?;
     let enricher = crate::run::cmd::enricher(cfg, tmp, false)?;
-    let intel = !cfg.intel.files.is_empty();
-    let enrich = Arc::new(crate::run::enrich::Enrich::new(enricher, intel, &metrics));
+    let enrich = Arc::new(trawl_enrich::Enrich::new(enricher, &metrics));
     let step = AlertStep::new(engine, Output::Print, &[], &metrics);
     let mut summary = Summary::default();
     runtime.block_on(async {

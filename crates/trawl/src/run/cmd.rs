@@ -15,7 +15,7 @@ use trawl_stream::syslog::{SyslogConfig, SyslogSource};
 use trawl_stream::{Metrics, Pipeline, Shutdown, Sink, Source};
 
 use super::config::{self, Config, FileFormat, SinkConfig, SourceConfig};
-use super::enrich::Enrich;
+use trawl_enrich::Enrich;
 
 /// Output format of enriched logs.
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -353,8 +353,7 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
 
     let enricher = enricher(&cfg, &state_dir, json_out)?;
     let _ = schema.set(enricher.schema());
-    let intel = !cfg.intel.files.is_empty();
-    pipeline = pipeline.transform(Arc::new(Enrich::new(enricher, intel, &metrics)));
+    pipeline = pipeline.transform(Arc::new(Enrich::new(enricher, &metrics)));
     // Alert rules run on enriched records; delivery runs beside the pipeline.
     let alerting = super::alerts::Alerting::start(&cfg.alerts, &state_dir, &metrics)?;
     if let Some(a) = &alerting {

@@ -48,4 +48,3 @@ pub fn run_config(cmd: ConfigCmd) -> Result<i32> {
 }
 pub mod alerts;
 pub mod cmd;
-pub mod enrich;

@@ -1,12 +1,13 @@
-//! The enrichment transform: trawl-enrich's scores, host attribution and intel, applied to
-//! pipeline events.
+//! The enrichment step of `trawl run` (a trawl-stream [`Transform`]): scores, host attribution
+//! and intel applied to pipeline events, reading raw TSV rows and JSON lines for the few fields
+//! it needs.
 
 use std::borrow::Cow;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::{addr_value, time_value, Enricher, Parts};
 use async_trait::async_trait;
-use trawl_enrich::{addr_value, time_value, Enricher, Parts};
 use trawl_stream::metrics::{Counter, Gauge};
 use trawl_stream::{Body, Event, Metrics, Projection, Transform};
 use trawl_zeek::{Record, Value};
@@ -79,8 +80,8 @@ impl EnrichMetrics {
 
 impl Enrich {
     /// Wraps an enricher. Whether it reads whole records (intel) or a few columns is the
-    /// enricher's to say ([`Enricher::needs_record`]); `_intel` is kept for callers.
-    pub fn new(enricher: Enricher, _intel: bool, metrics: &Metrics) -> Self {
+    /// enricher's to say ([`Enricher::needs_record`]).
+    pub fn new(enricher: Enricher, metrics: &Metrics) -> Self {
         Enrich {
             inner: Mutex::new(Inner {
                 enricher,
@@ -224,7 +225,7 @@ impl Transform for Enrich {
 mod tests {
     use std::sync::Arc;
 
-    use trawl_enrich::EnrichConfig;
+    use crate::EnrichConfig;
     use trawl_zeek::header::Directive;
     use trawl_zeek::Header;
 
@@ -242,7 +243,7 @@ mod tests {
 
     fn enrich() -> Enrich {
         let e = Enricher::new(EnrichConfig::default()).unwrap();
-        Enrich::new(e, false, &Metrics::default())
+        Enrich::new(e, &Metrics::default())
     }
 
     /// Added fields as `name=value` text, for comparing.
@@ -287,12 +288,32 @@ mod tests {
             .iter()
             .map(|(h, l)| Event::tsv((*h).clone(), l.as_bytes().to_vec()))
             .collect();
-        // The same rows as whole records, through the record path.
+        // The same rows as whole records, through the record path, and as JSON lines kept as
+        // read (those the fast path accepts).
         let mut whole: Vec<Event> = fast.iter().map(|e| Event::record(e.to_record())).collect();
+        let mut json: Vec<Event> = fast
+            .iter()
+            .map(|e| {
+                let mut line = Vec::new();
+                e.write_json(&mut line);
+                match trawl_zeek::json::line::scan(&line) {
+                    Some(flat) => Event::json(line, flat, e.log_type().into()),
+                    None => Event::record(e.to_record()),
+                }
+            })
+            .collect();
+        assert!(
+            json.iter()
+                .filter(|e| matches!(e.body, Body::Json { .. }))
+                .count()
+                >= 4
+        );
         enrich().run(&mut fast);
         enrich().run(&mut whole);
+        enrich().run(&mut json);
         let got: Vec<Vec<String>> = fast.iter().map(added).collect();
         assert_eq!(got, whole.iter().map(added).collect::<Vec<_>>());
+        assert_eq!(got, json.iter().map(added).collect::<Vec<_>>());
         assert!(
             got[0].iter().any(|f| f == "workstation=ws-seven"),
             "{got:?}"
