@@ -107,26 +107,45 @@ pub fn members_text<'a>(line: &'a [u8], flat: &Flat) -> Option<[&'a [u8]; 2]> {
 
 /// Finds one member of accepted lines by key, without walking the members before it.
 ///
-/// In an accepted line, `"key"` followed by `:` is always a key of the record: a quote inside
-/// a string is escaped, so the pattern cannot start or end there.
+/// For a key of plain characters, `"key"` followed by `:` in an accepted line is always that
+/// key: a quote inside a string is escaped, and the text between two strings is structure
+/// (`,`, `:`, blanks), so the pattern cannot start at a closing quote. Other keys (empty, or
+/// holding quotes, backslashes, structure or blanks) walk the members.
 pub struct KeyFinder {
-    quoted: memchr::memmem::Finder<'static>,
+    key: Vec<u8>,
+    quoted: Option<memchr::memmem::Finder<'static>>,
 }
 
 impl KeyFinder {
     /// A finder for the member named `key`.
     pub fn new(key: &str) -> Self {
-        let quoted = format!("\"{key}\"");
+        let plain = !key.is_empty()
+            && key.bytes().all(|b| {
+                !matches!(b, b'"' | b'\\' | b',' | b':' | b'[' | b']' | b'{' | b'}') && b > b' '
+            });
+        let quoted = plain.then(|| {
+            let q = format!("\"{key}\"");
+            memchr::memmem::Finder::new(q.as_bytes()).into_owned()
+        });
         KeyFinder {
-            quoted: memchr::memmem::Finder::new(quoted.as_bytes()).into_owned(),
+            key: key.as_bytes().to_vec(),
+            quoted,
         }
     }
 
-    /// The value text of the member, if the record has it.
+    /// The value text of the member (the first of that name), if the record has it.
     pub fn find<'a>(&self, line: &'a [u8], flat: &Flat) -> Option<&'a [u8]> {
+        let Some(quoted) = &self.quoted else {
+            return members(line, flat)
+                .find(|(k, _)| *k == self.key)
+                .map(|m| m.1);
+        };
         let obj = line.get(flat.object.clone())?;
-        let n = self.quoted.needle().len();
-        for at in self.quoted.find_iter(obj) {
+        let n = quoted.needle().len();
+        let mut from = 0;
+        while let Some(at) = obj.get(from..).and_then(|rest| quoted.find(rest)) {
+            let at = from + at;
+            from = at + 1;
             let mut s = Scanner { s: obj, i: at + n };
             s.ws();
             if s.eat(b':').is_none() {
@@ -465,6 +484,17 @@ mod tests {
         assert_eq!(find("answers"), Some(&br#"["a.example","1.2.3.4"]"#[..]));
         assert_eq!(find("C1"), None);
         assert_eq!(find("a.example"), None);
+        // Keys of structure characters walk the members (found by fuzzing).
+        let l2 = r#"{"UU":"","":"",",":"x","a":":x",":":2}"#;
+        let f2 = scan(l2.as_bytes()).unwrap();
+        for (k, v) in [(",", r#""x""#), ("", r#""""#), (":", "2"), ("a", r#"":x""#)] {
+            assert_eq!(
+                KeyFinder::new(k).find(l2.as_bytes(), &f2),
+                Some(v.as_bytes()),
+                "{k}"
+            );
+        }
+        check_against_parser(l2.as_bytes());
 
         let l = r#"{"dns": {"_path":"dns2","ts":1.5, "uid": "C1"}}"#;
         let f = scan(l.as_bytes()).expect("tag_json");
