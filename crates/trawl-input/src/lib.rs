@@ -51,7 +51,9 @@ mod time;
 pub use discover::{discover, Discovery, Filter, LogFile};
 pub use error::InputError;
 pub use name::is_zeek_log_type;
-pub use open::{head_of, open, open_reader, open_reader_as, open_sync, Compression};
+pub use open::{
+    compression_of, head_of, open, open_reader, open_reader_as, open_sync, Compression,
+};
 pub use time::parse_time_bound;
 
 /// Nanoseconds since the Unix epoch, UTC.

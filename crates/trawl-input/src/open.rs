@@ -32,23 +32,19 @@ pub enum Compression {
     Zstd,
 }
 
-enum Magic {
-    Known(Compression),
-    Unsupported(&'static str),
-}
-
-fn sniff(head: &[u8]) -> Magic {
+/// The compression a stream starting with `head` (its first bytes, 6 or more when there are)
+/// uses, told by magic bytes, never by name; `Err` names a format trawl cannot read (`xz`,
+/// `bzip2`, `lz4`). The one place trawl decides this.
+pub fn compression_of(head: &[u8]) -> Result<Compression, &'static str> {
     match head {
-        [0x1f, 0x8b, ..] => Magic::Known(Compression::Gzip),
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => Magic::Known(Compression::Zstd),
+        [0x1f, 0x8b, ..] => Ok(Compression::Gzip),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Ok(Compression::Zstd),
         // Skippable zstd frames may come first.
-        [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..] => Magic::Known(Compression::Zstd),
-        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Magic::Unsupported("xz"),
-        [b'B', b'Z', b'h', b'1'..=b'9', 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, ..] => {
-            Magic::Unsupported("bzip2")
-        }
-        [0x04, 0x22, 0x4d, 0x18, ..] => Magic::Unsupported("lz4"),
-        _ => Magic::Known(Compression::None),
+        [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..] => Ok(Compression::Zstd),
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Err("xz"),
+        [b'B', b'Z', b'h', b'1'..=b'9', 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, ..] => Err("bzip2"),
+        [0x04, 0x22, 0x4d, 0x18, ..] => Err("lz4"),
+        _ => Ok(Compression::None),
     }
 }
 
@@ -131,9 +127,9 @@ fn open_source<R: Read + Send + 'static>(
         inner: src,
         label: Arc::clone(&label),
     });
-    let compression = match sniff(&head[..n]) {
-        Magic::Known(c) => c,
-        Magic::Unsupported(format) => {
+    let compression = match compression_of(&head[..n]) {
+        Ok(c) => c,
+        Err(format) => {
             return Err(InputError::Unsupported {
                 label: label.to_string(),
                 format,
@@ -230,5 +226,25 @@ impl<R: Read> Read for Labeled<R> {
                 io::Error::new(e.kind(), format!("{}: {e}", self.prefix))
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_is_told_by_magic_bytes() {
+        assert_eq!(compression_of(b"\x1f\x8b\x08\x00"), Ok(Compression::Gzip));
+        assert_eq!(
+            compression_of(b"\x28\xb5\x2f\xfd\x00"),
+            Ok(Compression::Zstd)
+        );
+        assert_eq!(compression_of(b"\x5a\x2a\x4d\x18"), Ok(Compression::Zstd));
+        assert_eq!(compression_of(b"\xfd7zXZ\x00\x00"), Err("xz"));
+        assert_eq!(compression_of(b"\x04\x22\x4d\x18"), Err("lz4"));
+        assert_eq!(compression_of(b"#separator \\x09"), Ok(Compression::None));
+        assert_eq!(compression_of(b"\x1f"), Ok(Compression::None));
+        assert_eq!(compression_of(b""), Ok(Compression::None));
     }
 }

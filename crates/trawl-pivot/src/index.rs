@@ -198,15 +198,15 @@ impl Index {
     }
 }
 
-/// Whether the file starts with gzip's or zstd's magic bytes.
+/// Whether the file is not plain text by its magic bytes (gzip, zstd, or a format no reader
+/// takes).
 fn is_compressed(path: &Path) -> bool {
     use std::io::Read;
-    let mut head = [0u8; 4];
+    let mut head = [0u8; 16];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
-    matches!(head[..n], [0x1f, 0x8b, ..] | [0x28, 0xb5, 0x2f, 0xfd])
-        || (n == 4 && (0x50..=0x5f).contains(&head[0]) && head[1..] == [0x2a, 0x4d, 0x18])
+    trawl_input::compression_of(&head[..n]) != Ok(trawl_input::Compression::None)
 }
 
 #[cfg(test)]

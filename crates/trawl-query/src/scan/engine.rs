@@ -592,19 +592,19 @@ fn plan<'b>(
         return Ok(Plan::Stream(src));
     }
     let len = meta.len().saturating_sub(base);
-    let mut magic = [0u8; 4];
+    let mut magic = [0u8; 16];
     let got = read_at_full(&fd, base, &mut magic).map_err(|e| e.to_string())?;
     let magic = &magic[..got];
-    let gzip = magic.starts_with(&[0x1f, 0x8b]);
-    let zstd = magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
-        || matches!(magic, [0x50..=0x5f, 0x2a, 0x4d, 0x18]);
-    if !gzip && !zstd {
-        // xz, bzip2, lz4 ...: said plainly rather than read as garbage.
-        if let Err(e) = trawl_input::open_reader(io::Cursor::new(magic.to_vec())) {
-            return Err(e.to_string());
+    let compression = match trawl_input::compression_of(magic) {
+        Ok(c) => c,
+        // xz, bzip2, lz4 ...: said plainly (as `open` says it) rather than read as garbage.
+        Err(_) => {
+            let e = trawl_input::open_reader(io::Cursor::new(magic.to_vec())).err();
+            return Err(e.map_or_else(|| "unsupported compression".into(), |e| e.to_string()));
         }
-    }
-    let compressed = gzip || zstd;
+    };
+    let compressed = compression != trawl_input::Compression::None;
+    let gzip = compression == trawl_input::Compression::Gzip;
     if !compressed && len >= sizes.range_min {
         let mut head = vec![0u8; SNIFF.min(len as usize)];
         let n = read_at_full(&fd, base, &mut head).map_err(|e| e.to_string())?;

@@ -233,12 +233,11 @@ fn big_plain_file(src: &Source) -> Option<std::fs::File> {
         return None;
     }
     // The name may lie: only plain text goes this way (compression is told by magic bytes).
-    let mut magic = [0u8; 4];
+    let mut magic = [0u8; 16];
     let n = file.read(&mut magic).ok()?;
     file.seek(SeekFrom::Start(at)).ok()?;
-    let compressed =
-        magic[..n].starts_with(&[0x1f, 0x8b]) || magic[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-    (!compressed).then_some(file)
+    let plain = trawl_input::compression_of(&magic[..n]) == Ok(trawl_input::Compression::None);
+    plain.then_some(file)
 }
 
 /// Bytes read ahead to tell dnsmasq input from Zeek logs.
