@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use trawl_zeek::cut::Splitter;
 use trawl_zeek::json::{self, line::Flat};
+use trawl_zeek::scan::Splitter;
 use trawl_zeek::value::write_json_str;
 use trawl_zeek::{Field, Header, Record, Value, ZeekType};
 

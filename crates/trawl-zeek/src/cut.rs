@@ -11,18 +11,14 @@
 //! only the column names, rows with fewer fields than the last wanted column are skipped and
 //! reported, and `-d` converts `time` columns whose text is `<digits>.<anything>`.
 
-mod json_scan;
-mod split;
-
-pub use json_scan::{string_end as json_string_end, token_end as json_token_end};
-pub use split::Splitter;
-
 use std::borrow::Cow;
 
 use crate::header::{split, Directive, Header};
 use crate::json::{is_time_field, number_time, to_record, JsonError, Parser};
 use crate::reader::trim_start;
 use crate::record::{Problem, Record};
+use crate::scan::json as json_scan;
+use crate::scan::Splitter;
 use crate::time::{parse_epoch, parse_iso8601, write_epoch, Nanos};
 use crate::types::{Scalar, ZeekType};
 use crate::value::{Markers, Value};

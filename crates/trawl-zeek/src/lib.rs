@@ -16,6 +16,7 @@ pub mod json;
 pub mod lines;
 pub mod reader;
 pub mod record;
+pub mod scan;
 pub mod sniff;
 pub mod time;
 pub mod tsv;

@@ -3,10 +3,10 @@
 use std::borrow::Cow;
 use std::io::{self, Read};
 
-use crate::cut::Splitter;
 use crate::header::{split, Directive, Header};
 use crate::lines::{Line, LineReader};
 use crate::record::{Field, Problem, Record};
+use crate::scan::Splitter;
 use crate::value::{check_tsv, parse_tsv, Markers, Value};
 
 /// What the reader found on a line.

@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
-use trawl_zeek::cut::Splitter;
 use trawl_zeek::json::{JVal, Parser};
+use trawl_zeek::scan::Splitter;
 use trawl_zeek::Value;
 
 use super::block::{value_text, Block, BlockData, Rec};

@@ -8,7 +8,7 @@
 //! caller uses the full parser.
 
 use memchr::memmem::Finder;
-use trawl_zeek::cut::{json_string_end, json_token_end};
+use trawl_zeek::scan::json::{string_end as json_string_end, token_end as json_token_end};
 
 /// Where a key's value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
