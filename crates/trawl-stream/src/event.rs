@@ -196,15 +196,7 @@ impl Event {
                     out.push(b',');
                     out.extend_from_slice(part);
                 }
-                for f in &self.extra {
-                    if f.value.is_unset() || f.name == "_path" {
-                        continue;
-                    }
-                    out.push(b',');
-                    write_json_str(out, f.name.as_bytes());
-                    out.push(b':');
-                    f.value.write_json(out);
-                }
+                trawl_zeek::record::write_json_members(self.extra.iter(), out);
                 out.push(b'}');
             }
             Body::Tsv { .. } => self.to_record().write_json(out),

@@ -86,15 +86,24 @@ impl<'a> Record<'a> {
     pub fn write_json_with(&self, extra: &[Field<'_>], out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"_path\":");
         write_json_str(out, self.path.as_bytes());
-        for f in self.fields.iter().chain(extra) {
-            if f.value.is_unset() || f.name == "_path" {
-                continue;
-            }
-            out.push(b',');
-            write_json_str(out, f.name.as_bytes());
-            out.push(b':');
-            f.value.write_json(out);
-        }
+        write_json_members(self.fields.iter().chain(extra), out);
         out.push(b'}');
+    }
+}
+
+/// Writes fields as JSON members after others (`,"name":value` each), as Zeek's JSON writer
+/// does: unset fields and `_path` (written first by the caller) left out.
+pub fn write_json_members<'f, 'a: 'f>(
+    fields: impl Iterator<Item = &'f Field<'a>>,
+    out: &mut Vec<u8>,
+) {
+    for f in fields {
+        if f.value.is_unset() || f.name == "_path" {
+            continue;
+        }
+        out.push(b',');
+        write_json_str(out, f.name.as_bytes());
+        out.push(b':');
+        f.value.write_json(out);
     }
 }
