@@ -65,9 +65,12 @@ impl ClickHouseConfig {
 pub(crate) struct Row {
     table: String,
     /// Column names and the types trawl wants for them (shared by rows alike).
-    cols: Arc<Vec<(String, String)>>,
+    cols: Columns,
     row: Box<RawValue>,
 }
+
+/// Column names and the types trawl wants for them, shared by rows alike.
+type Columns = Arc<Vec<(String, String)>>;
 
 /// Writes events to ClickHouse, a table per log type.
 pub struct ClickHouseSink {
@@ -122,22 +125,39 @@ impl ClickHouseSink {
     fn rows(&self, events: &[Event]) -> Result<Vec<Vec<Row>>, SinkError> {
         let mut groups: Vec<Vec<Row>> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
+        let mut renderer = row::Renderer::default();
+        // (log type, table, group) of the previous event: runs of one log type are the rule.
+        let mut current: Option<(String, String, usize)> = None;
         for e in events {
-            let table = schema::table_name(&self.prefix, e.log_type());
-            let (cols, json) = row::render(&e.to_record());
-            let row = RawValue::from_string(String::from_utf8_lossy(&json).into_owned())
+            if current.as_ref().is_none_or(|(t, _, _)| t != e.log_type()) {
+                let table = schema::table_name(&self.prefix, e.log_type());
+                let g = *index.entry(table.clone()).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                current = Some((e.log_type().to_string(), table, g));
+            }
+            let Some((_, table, g)) = &current else {
+                continue;
+            };
+            let (cols, json) = renderer.render(&e.to_record());
+            let json = String::from_utf8(json)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            let row = RawValue::from_string(json)
                 .map_err(|e| SinkError::Config(format!("clickhouse row: {e}")))?;
-            let g = *index.entry(table.clone()).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-            let group = &mut groups[g];
+            let group = &mut groups[*g];
             // Rows of one log file share their columns: share the list too.
             let cols = match group.last() {
-                Some(prev) if *prev.cols == cols => prev.cols.clone(),
-                _ => Arc::new(cols),
+                Some(prev) if Arc::ptr_eq(&prev.cols, &cols) || prev.cols == cols => {
+                    prev.cols.clone()
+                }
+                _ => cols,
             };
-            group.push(Row { table, cols, row });
+            group.push(Row {
+                table: table.clone(),
+                cols,
+                row,
+            });
         }
         Ok(groups)
     }
@@ -369,8 +389,21 @@ impl ClickHouse {
         }
         let known = self.ensure(table, &wanted).await?;
         let mut body = Vec::new();
+        // Rows alike share their column list: compare its types with the table's once.
+        let mut last: Option<(&Columns, bool)> = None;
         for r in rows {
-            match row::reconcile(r.row.get(), &r.cols, &known) {
+            let differs = match last {
+                Some((c, d)) if Arc::ptr_eq(c, &r.cols) => d,
+                _ => {
+                    let d = row::differs(&r.cols, &known);
+                    last = Some((&r.cols, d));
+                    d
+                }
+            };
+            match differs
+                .then(|| row::reconcile(r.row.get(), &r.cols, &known))
+                .flatten()
+            {
                 Some(fixed) => body.extend_from_slice(&fixed),
                 None => body.extend_from_slice(r.row.get().as_bytes()),
             }

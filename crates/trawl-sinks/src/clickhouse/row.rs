@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use serde_json::Value as Json;
 use trawl_zeek::time::write_epoch;
@@ -11,51 +12,120 @@ use trawl_zeek::{Record, Value};
 use super::schema::{column_name, ChType, Kind, INVALID, TS};
 
 /// A record's columns (name and the type trawl wants for it) and its JSON row.
+#[cfg(test)]
 pub(crate) fn render(rec: &Record<'_>) -> (Vec<(String, String)>, Vec<u8>) {
-    let mut cols: Vec<(String, String)> = Vec::with_capacity(rec.fields.len());
-    let mut out = Vec::with_capacity(64 * rec.fields.len());
-    let mut invalid: Vec<(String, String)> = Vec::new();
-    out.push(b'{');
-    for f in &rec.fields {
-        if f.name == "_path" {
-            continue;
+    let mut cache = Renderer::default();
+    let (cols, json) = cache.render(rec);
+    ((*cols).clone(), json)
+}
+
+/// Records as rows, one after the other: the columns of the last field list seen are kept, so
+/// records with the same field names and types share them (an `Arc`) and only their values
+/// are written.
+#[derive(Default)]
+pub(crate) struct Renderer {
+    /// Field names and types of the last record, its columns (None for a skipped field) and
+    /// their list as rows carry it.
+    last: Option<Plan>,
+}
+
+struct Plan {
+    fields: Vec<(String, trawl_zeek::ZeekType)>,
+    columns: Vec<Option<(String, ChType)>>,
+    cols: Arc<Vec<(String, String)>>,
+}
+
+impl Plan {
+    fn of(rec: &Record<'_>) -> Plan {
+        let mut columns = Vec::with_capacity(rec.fields.len());
+        let mut cols: Vec<(String, String)> = Vec::with_capacity(rec.fields.len());
+        for f in &rec.fields {
+            let name = column_name(&f.name, f.ty);
+            if f.name == "_path" || name == INVALID || cols.iter().any(|(c, _)| *c == name) {
+                columns.push(None);
+                continue;
+            }
+            let ty = if name == TS {
+                ChType::ts()
+            } else {
+                ChType::for_field(&name, f.ty)
+            };
+            cols.push((name.clone(), ty.to_string()));
+            columns.push(Some((name, ty)));
         }
-        let name = column_name(&f.name, f.ty);
-        if name == INVALID || cols.iter().any(|(c, _)| *c == name) {
-            continue;
+        Plan {
+            fields: rec
+                .fields
+                .iter()
+                .map(|f| (f.name.to_string(), f.ty))
+                .collect(),
+            columns,
+            cols: Arc::new(cols),
         }
-        let ty = if name == TS {
-            ChType::ts()
-        } else {
-            ChType::for_field(&name, f.ty)
-        };
-        if !cols.is_empty() {
-            out.push(b',');
-        }
-        write_json_str(&mut out, name.as_bytes());
-        out.push(b':');
-        if !write_value(&mut out, &f.value, &ty) {
-            invalid.push((f.name.to_string(), text(&f.value)));
-            write_missing(&mut out, &ty);
-        }
-        cols.push((name, ty.to_string()));
     }
+
+    fn fits(&self, rec: &Record<'_>) -> bool {
+        self.fields.len() == rec.fields.len()
+            && self
+                .fields
+                .iter()
+                .zip(&rec.fields)
+                .all(|((n, t), f)| *t == f.ty && *n == f.name)
+    }
+}
+
+impl Renderer {
+    /// The record's columns and its JSON row.
+    pub(crate) fn render(&mut self, rec: &Record<'_>) -> (Arc<Vec<(String, String)>>, Vec<u8>) {
+        if !self.last.as_ref().is_some_and(|p| p.fits(rec)) {
+            self.last = Some(Plan::of(rec));
+        }
+        let Some(plan) = &self.last else {
+            return (Arc::default(), b"{}".to_vec());
+        };
+        let mut out = Vec::with_capacity(64 * rec.fields.len());
+        let mut invalid: Vec<(String, String)> = Vec::new();
+        out.push(b'{');
+        let mut first = true;
+        for (f, col) in rec.fields.iter().zip(&plan.columns) {
+            let Some((name, ty)) = col else { continue };
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+            write_json_str(&mut out, name.as_bytes());
+            out.push(b':');
+            if !write_value(&mut out, &f.value, ty) {
+                invalid.push((f.name.to_string(), text(&f.value)));
+                write_missing(&mut out, ty);
+            }
+        }
+        let mut cols = plan.cols.clone();
+        if !invalid.is_empty() {
+            let mut with = (*cols).clone();
+            with.push((INVALID.into(), ChType::invalid().to_string()));
+            cols = Arc::new(with);
+        }
+        finish(&mut out, invalid, first);
+        (cols, out)
+    }
+}
+
+/// Ends a row: the values that did not fit their column, as one JSON text in `INVALID`.
+fn finish(out: &mut Vec<u8>, invalid: Vec<(String, String)>, empty: bool) {
     if !invalid.is_empty() {
         let map: serde_json::Map<String, Json> = invalid
             .into_iter()
             .map(|(k, v)| (k, Json::String(v)))
             .collect();
-        if !cols.is_empty() {
+        if !empty {
             out.push(b',');
         }
-        write_json_str(&mut out, INVALID.as_bytes());
+        write_json_str(out, INVALID.as_bytes());
         out.push(b':');
         let s = Json::Object(map).to_string();
-        let _ = serde_json::to_writer(&mut out, &s);
-        cols.push((INVALID.into(), ChType::invalid().to_string()));
+        let _ = serde_json::to_writer(&mut *out, &s);
     }
     out.push(b'}');
-    (cols, out)
 }
 
 /// A value as written in a Zeek log, for `_invalid`.
@@ -156,15 +226,20 @@ fn write_scalar(out: &mut Vec<u8>, v: &Value<'_>, kind: Kind) -> bool {
 
 /// Rewrites a row whose columns have other types on the server than trawl wanted (a table
 /// made by someone else): values converted where they fit, the others moved to `_invalid`.
+/// Whether a table's actual column types differ from the ones trawl wanted for a row's
+/// columns (then [`reconcile`] rewrites the row).
+pub(crate) fn differs(wanted: &[(String, String)], actual: &HashMap<String, ChType>) -> bool {
+    wanted
+        .iter()
+        .any(|(c, t)| actual.get(c).is_some_and(|a| a.to_string() != *t))
+}
+
 pub(crate) fn reconcile(
     row: &str,
     wanted: &[(String, String)],
     actual: &HashMap<String, ChType>,
 ) -> Option<Vec<u8>> {
-    let differs = wanted
-        .iter()
-        .any(|(c, t)| actual.get(c).is_some_and(|a| a.to_string() != *t));
-    if !differs {
+    if !differs(wanted, actual) {
         return None;
     }
     let Ok(Json::Object(mut obj)) = serde_json::from_str::<Json>(row) else {
