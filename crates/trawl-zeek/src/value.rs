@@ -469,6 +469,14 @@ impl<'a> Value<'a> {
 pub fn write_json_str(out: &mut Vec<u8>, s: &[u8]) {
     use std::io::Write;
     out.push(b'"');
+    // Most strings are printable ASCII without quotes or backslashes: one copy.
+    if s.iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.extend_from_slice(s);
+        out.push(b'"');
+        return;
+    }
     for chunk in s.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
