@@ -94,11 +94,11 @@ impl ElasticsearchSink {
     }
 
     fn doc(&self, e: &Event) -> Result<Doc, SinkError> {
-        let rec = e.to_record();
         let ts = timefmt::record_ts(e.get("ts"));
         let t = ts.unwrap_or_else(timefmt::now);
         let mut json = Vec::with_capacity(512);
-        rec.write_json(&mut json);
+        // What `to_record().write_json` writes, without the record where the event allows.
+        e.write_json(&mut json);
         // `{"_path":...}` becomes `{"@timestamp":"...","_path":...}`.
         let mut doc = format!("{{\"@timestamp\":\"{}\",", timefmt::iso8601(t)).into_bytes();
         doc.extend_from_slice(json.get(1..).unwrap_or_default());

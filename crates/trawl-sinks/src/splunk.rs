@@ -146,7 +146,7 @@ impl SplunkHecSink {
             }
         }
         out.extend_from_slice(b"\"event\":");
-        e.to_record().write_json(&mut out);
+        e.write_json(&mut out);
         out.push(b'}');
         RawValue::from_string(String::from_utf8_lossy(&out).into_owned())
             .map(HecEvent)
