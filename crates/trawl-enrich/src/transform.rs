@@ -12,7 +12,8 @@ use trawl_stream::metrics::{Counter, Gauge};
 use trawl_stream::{Body, Event, Metrics, Projection, Transform};
 use trawl_zeek::{Record, Value};
 
-/// Fields scoring and host attribution read; a raw TSV row is parsed for these only.
+/// Fields scoring and host attribution read from records that teach attribution (dhcp,
+/// known_devices): a raw row or line is parsed for these only.
 /// With intel on, whole records are used (intel looks at many more fields).
 const READ: &[&str] = &[
     "ts",
@@ -29,7 +30,7 @@ const READ: &[&str] = &[
     "msg_types",
 ];
 
-/// The columns a raw TSV row is read for on the fast path, in this order.
+/// The fields a raw TSV row or JSON line is read for on the fast path, in this order.
 const TSV_READ: &[&str] = &["ts", "id.orig_h", "query", "mac"];
 
 /// Scores, attribution and intel as a pipeline step.

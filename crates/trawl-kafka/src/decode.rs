@@ -27,12 +27,8 @@ pub fn decode(
     if text[0] == b'{' {
         // Kept as read when writing it back would say the same (most Zeek JSON does).
         if let Some(flat) = trawl_zeek::json::line::scan(text) {
-            let path = flat
-                .path
-                .clone()
-                .and_then(|p| std::str::from_utf8(text.get(p)?).ok())
-                .unwrap_or(log_type);
-            out.push(Event::json(text.to_vec(), flat, path.into()));
+            let path = flat.log_type(text, log_type).into();
+            out.push(Event::json(text.to_vec(), flat, path));
             return Ok(());
         }
         let mut problems = Vec::new();

@@ -520,13 +520,7 @@ impl Reader {
                 } => {
                     self.last_line = self.last_line.max(line);
                     self.collecting = false;
-                    let path = match &flat.path {
-                        Some(p) => text
-                            .get(p.clone())
-                            .and_then(|t| std::str::from_utf8(t).ok())
-                            .unwrap_or("unknown"),
-                        None => default_path,
-                    };
+                    let path = flat.log_type(text, default_path);
                     // Consecutive records almost always share their log type.
                     let path = match &self.json_path {
                         Some(a) if **a == *path => a.clone(),

@@ -77,11 +77,9 @@ impl Plan {
 impl Renderer {
     /// The record's columns and its JSON row.
     pub(crate) fn render(&mut self, rec: &Record<'_>) -> (Arc<Vec<(String, String)>>, Vec<u8>) {
-        if !self.last.as_ref().is_some_and(|p| p.fits(rec)) {
-            self.last = Some(Plan::of(rec));
-        }
-        let Some(plan) = &self.last else {
-            return (Arc::default(), b"{}".to_vec());
+        let plan = match &mut self.last {
+            Some(p) if p.fits(rec) => p,
+            slot => slot.insert(Plan::of(rec)),
         };
         let mut out = Vec::with_capacity(64 * rec.fields.len());
         let mut invalid: Vec<(String, String)> = Vec::new();

@@ -27,6 +27,17 @@ pub struct Flat {
     pub has_path: bool,
 }
 
+impl Flat {
+    /// The log type of the accepted `line`: its `_path` or `tag_json` key, else
+    /// `default_path`.
+    pub fn log_type<'a>(&self, line: &'a [u8], default_path: &'a str) -> &'a str {
+        self.path
+            .clone()
+            .and_then(|p| std::str::from_utf8(line.get(p)?).ok())
+            .unwrap_or(default_path)
+    }
+}
+
 /// Accepts `line` for the fast path (see the module documentation).
 pub fn scan(line: &[u8]) -> Option<Flat> {
     if !line.is_ascii() && std::str::from_utf8(line).is_err() {
@@ -212,11 +223,7 @@ pub fn check_against_parser(line: &[u8]) {
         let first = members.iter().find(|(k2, _)| k2 == k).map(|m| m.1);
         assert_eq!(KeyFinder::new(name).find(line, &flat), first, "{name}");
     }
-    let path = flat
-        .path
-        .clone()
-        .map_or("x", |p| std::str::from_utf8(&line[p]).unwrap());
-    assert_eq!(rec.path, path);
+    assert_eq!(rec.path, flat.log_type(line, "x"));
 }
 
 /// Bytes that end a run of plain string bytes: the quote, a backslash, control bytes.
@@ -368,12 +375,7 @@ impl Scanner<'_> {
     /// The token from here to the next delimiter, as the record parser cuts it.
     fn token(&mut self) -> &[u8] {
         let start = self.i;
-        while let Some(b) = self.peek() {
-            if matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\r' | b'\n') {
-                break;
-            }
-            self.i += 1;
-        }
+        self.i = crate::scan::json::token_end(self.s, start);
         &self.s[start..self.i]
     }
 
