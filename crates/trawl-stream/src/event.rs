@@ -88,13 +88,13 @@ impl Event {
             Body::Json { line, flat, .. } => json::line::members(line, flat)
                 .find(|(k, _)| *k == name.as_bytes())
                 .map(|(_, raw)| json::line::field(name, raw).1),
-            Body::Record(r) => r.get(name).map(borrow),
+            Body::Record(r) => r.get(name).map(Value::borrowed),
         };
         own.or_else(|| {
             self.extra
                 .iter()
                 .find(|f| f.name == name)
-                .map(|f| borrow(&f.value))
+                .map(|f| f.value.borrowed())
         })
     }
 
@@ -165,16 +165,23 @@ impl Event {
     /// The whole event as a record: own fields, then added ones. Values that do not match
     /// their declared type are kept as [`Value::Invalid`].
     pub fn to_record(&self) -> Record<'static> {
+        self.view().into_owned()
+    }
+
+    /// [`Event::to_record`] borrowing from the event: what a sink that only writes the
+    /// record out needs, without copying its text.
+    pub fn view(&self) -> Record<'_> {
         let mut rec = match &self.body {
             Body::Tsv { header, line } => {
-                trawl_zeek::tsv::decode_row(header, line, 0, &mut Vec::new()).into_owned()
+                trawl_zeek::tsv::decode_row(header, line, 0, &mut Vec::new())
             }
-            Body::Json { line, path, .. } => {
-                json::line::record(line, path, 0, &mut Vec::new()).into_owned()
-            }
-            Body::Record(r) => r.clone(),
+            Body::Json { line, path, .. } => json::line::record(line, path, 0, &mut Vec::new()),
+            Body::Record(r) => Record {
+                path: Cow::Borrowed(&r.path),
+                fields: r.fields.iter().map(Field::borrowed).collect(),
+            },
         };
-        rec.fields.extend(self.extra.iter().cloned());
+        rec.fields.extend(self.extra.iter().map(Field::borrowed));
         rec
     }
 
@@ -317,14 +324,6 @@ impl Projection {
             self.block = Some((header.clone(), cols));
         }
         self.block.as_ref().map_or(&[], |b| &b.1)
-    }
-}
-
-fn borrow<'a>(v: &'a Value<'static>) -> Value<'a> {
-    match v {
-        Value::Str(s) => Value::Str(Cow::Borrowed(s.as_ref())),
-        Value::Invalid(s) => Value::Invalid(Cow::Borrowed(s.as_ref())),
-        other => other.clone(),
     }
 }
 

@@ -13,6 +13,17 @@ pub struct Field<'a> {
     pub value: Value<'a>,
 }
 
+impl Field<'_> {
+    /// The same field borrowing this one's name and text.
+    pub fn borrowed(&self) -> Field<'_> {
+        Field {
+            name: Cow::Borrowed(&self.name),
+            ty: self.ty,
+            value: self.value.borrowed(),
+        }
+    }
+}
+
 /// A log record in any format's terms: `path` is the log type (`dns`, `conn` ...).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Record<'a> {

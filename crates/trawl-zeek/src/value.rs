@@ -279,6 +279,25 @@ fn parse_addr(raw: &[u8]) -> Result<IpAddr, ()> {
 }
 
 impl<'a> Value<'a> {
+    /// The same value borrowing this one's text (a cheap copy, but for lists).
+    pub fn borrowed(&self) -> Value<'_> {
+        match self {
+            Value::Str(s) => Value::Str(Cow::Borrowed(s)),
+            Value::Invalid(s) => Value::Invalid(Cow::Borrowed(s)),
+            Value::List(v) => Value::List(v.iter().map(Value::borrowed).collect()),
+            Value::Unset => Value::Unset,
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Count(v) => Value::Count(*v),
+            Value::Int(v) => Value::Int(*v),
+            Value::Double(v) => Value::Double(*v),
+            Value::Time(v) => Value::Time(*v),
+            Value::Interval(v) => Value::Interval(*v),
+            Value::Addr(a) => Value::Addr(*a),
+            Value::Subnet(a, n) => Value::Subnet(*a, *n),
+            Value::Port(p) => Value::Port(*p),
+        }
+    }
+
     /// Detaches the value from the buffer it was read from.
     pub fn into_owned(self) -> Value<'static> {
         match self {
@@ -388,24 +407,16 @@ impl<'a> Value<'a> {
         match self {
             Value::Unset => out.push(b'-'),
             Value::Bool(b) => out.push(if *b { b'T' } else { b'F' }),
-            Value::Count(v) => {
-                let _ = write!(out, "{v}");
-            }
-            Value::Int(v) => {
-                let _ = write!(out, "{v}");
-            }
+            Value::Count(v) => write_int(out, *v),
+            Value::Int(v) => write_int(out, *v),
             Value::Double(v) | Value::Interval(v) => write_fixed6(out, *v),
             Value::Time(t) => write_epoch(out, *t),
             Value::Str(s) | Value::Invalid(s) => out.extend_from_slice(s),
-            Value::Addr(a) => {
-                let _ = write!(out, "{a}");
-            }
+            Value::Addr(a) => write_addr(out, a),
             Value::Subnet(a, n) => {
                 let _ = write!(out, "{a}/{n}");
             }
-            Value::Port(p) => {
-                let _ = write!(out, "{p}");
-            }
+            Value::Port(p) => write_int(out, *p),
             Value::List(items) => {
                 for (i, v) in items.iter().enumerate() {
                     if i > 0 {
@@ -424,15 +435,9 @@ impl<'a> Value<'a> {
         match self {
             Value::Unset => out.extend_from_slice(b"null"),
             Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-            Value::Count(v) => {
-                let _ = write!(out, "{v}");
-            }
-            Value::Int(v) => {
-                let _ = write!(out, "{v}");
-            }
-            Value::Port(p) => {
-                let _ = write!(out, "{p}");
-            }
+            Value::Count(v) => write_int(out, *v),
+            Value::Int(v) => write_int(out, *v),
+            Value::Port(p) => write_int(out, *p),
             Value::Double(v) | Value::Interval(v) => {
                 // Zeek writes whole doubles with a decimal point (`60.0`), as JSON readers expect.
                 if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
@@ -460,6 +465,29 @@ impl<'a> Value<'a> {
                 }
                 out.push(b']');
             }
+        }
+    }
+}
+
+/// An integer in decimal, without `fmt`'s machinery (it shows in profiles of every writer).
+pub fn write_int(out: &mut Vec<u8>, n: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// An address as `Display` writes it; IPv4 (nearly all of them) without `fmt`.
+fn write_addr(out: &mut Vec<u8>, a: &IpAddr) {
+    match a {
+        IpAddr::V4(v4) => {
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                write_int(out, o);
+            }
+        }
+        IpAddr::V6(_) => {
+            use std::io::Write;
+            let _ = write!(out, "{a}");
         }
     }
 }

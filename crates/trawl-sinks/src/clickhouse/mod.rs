@@ -63,10 +63,29 @@ impl ClickHouseConfig {
 /// One row, as sent, spooled and dead-lettered.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Row {
-    table: String,
+    table: Arc<str>,
     /// Column names and the types trawl wants for them (shared by rows alike).
     cols: Columns,
-    row: Box<RawValue>,
+    row: RowJson,
+}
+
+/// A row's JSON object as rendered (always valid JSON: not checked again on the hot path),
+/// kept in spool and dead-letter files as JSON rather than as a string.
+#[derive(Debug)]
+struct RowJson(String);
+
+impl Serialize for RowJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RowJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        Ok(RowJson(Box::<str>::from(raw).into_string()))
+    }
 }
 
 /// Column names and the types trawl wants for them, shared by rows alike.
@@ -122,12 +141,12 @@ impl ClickHouseSink {
     }
 
     /// Rows grouped by table, in order of first appearance.
-    fn rows(&self, events: &[Event]) -> Result<Vec<Vec<Row>>, SinkError> {
+    fn rows(&self, events: &[Event]) -> Vec<Vec<Row>> {
         let mut groups: Vec<Vec<Row>> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut renderer = row::Renderer::default();
         // (log type, table, group) of the previous event: runs of one log type are the rule.
-        let mut current: Option<(String, String, usize)> = None;
+        let mut current: Option<(String, Arc<str>, usize)> = None;
         for e in events {
             if current.as_ref().is_none_or(|(t, _, _)| t != e.log_type()) {
                 let table = schema::table_name(&self.prefix, e.log_type());
@@ -135,31 +154,24 @@ impl ClickHouseSink {
                     groups.push(Vec::new());
                     groups.len() - 1
                 });
-                current = Some((e.log_type().to_string(), table, g));
+                current = Some((e.log_type().to_string(), table.into(), g));
             }
             let Some((_, table, g)) = &current else {
                 continue;
             };
-            let (cols, json) = renderer.render(&e.to_record());
-            let json = String::from_utf8(json)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            let row = RawValue::from_string(json)
-                .map_err(|e| SinkError::Config(format!("clickhouse row: {e}")))?;
+            let (cols, json) = renderer.render(&e.view());
+            let row = RowJson(
+                String::from_utf8(json)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            );
             let group = &mut groups[*g];
-            // Rows of one log file share their columns: share the list too.
-            let cols = match group.last() {
-                Some(prev) if Arc::ptr_eq(&prev.cols, &cols) || prev.cols == cols => {
-                    prev.cols.clone()
-                }
-                _ => cols,
-            };
             group.push(Row {
                 table: table.clone(),
                 cols,
                 row,
             });
         }
-        Ok(groups)
+        groups
     }
 }
 
@@ -171,7 +183,7 @@ impl Sink for ClickHouseSink {
 
     async fn write(&mut self, events: &[Event]) -> Result<(), StreamError> {
         // One table per request, so a refused row is found by splitting its own table's rows.
-        for rows in self.rows(events)? {
+        for rows in self.rows(events) {
             self.delivery.deliver(rows).await?;
         }
         Ok(())
@@ -375,12 +387,12 @@ impl ClickHouse {
     /// Inserts rows of one table.
     async fn insert(&self, table: &str, rows: &[&Row]) -> Result<(), ChError> {
         let mut wanted: Vec<&(String, String)> = Vec::new();
-        let mut last: Option<&Arc<Vec<(String, String)>>> = None;
+        let mut lists: Vec<&Columns> = Vec::new();
         for r in rows {
-            if last.is_some_and(|l| Arc::ptr_eq(l, &r.cols)) {
+            if lists.iter().any(|l| Arc::ptr_eq(l, &r.cols)) {
                 continue;
             }
-            last = Some(&r.cols);
+            lists.push(&r.cols);
             for c in r.cols.iter() {
                 if !wanted.iter().any(|w| w.0 == c.0) {
                     wanted.push(c);
@@ -388,24 +400,24 @@ impl ClickHouse {
             }
         }
         let known = self.ensure(table, &wanted).await?;
-        let mut body = Vec::new();
-        // Rows alike share their column list: compare its types with the table's once.
-        let mut last: Option<(&Columns, bool)> = None;
+        let mut body = Vec::with_capacity(rows.iter().map(|r| r.row.0.len() + 1).sum());
+        // Rows alike share their column list: compare its types with the table's once a list.
+        let mut seen: Vec<(&Columns, bool)> = Vec::new();
         for r in rows {
-            let differs = match last {
-                Some((c, d)) if Arc::ptr_eq(c, &r.cols) => d,
-                _ => {
+            let differs = match seen.iter().find(|(c, _)| Arc::ptr_eq(c, &r.cols)) {
+                Some(&(_, d)) => d,
+                None => {
                     let d = row::differs(&r.cols, &known);
-                    last = Some((&r.cols, d));
+                    seen.push((&r.cols, d));
                     d
                 }
             };
             match differs
-                .then(|| row::reconcile(r.row.get(), &r.cols, &known))
+                .then(|| row::reconcile(&r.row.0, &r.cols, &known))
                 .flatten()
             {
                 Some(fixed) => body.extend_from_slice(&fixed),
-                None => body.extend_from_slice(r.row.get().as_bytes()),
+                None => body.extend_from_slice(r.row.0.as_bytes()),
             }
             body.push(b'\n');
         }
@@ -421,7 +433,7 @@ impl Destination for ClickHouse {
     async fn send(&self, items: &[Row]) -> Attempt {
         let mut tables: Vec<(&str, Vec<usize>)> = Vec::new();
         for (i, r) in items.iter().enumerate() {
-            match tables.iter_mut().find(|(t, _)| *t == r.table) {
+            match tables.iter_mut().find(|(t, _)| *t == &*r.table) {
                 Some((_, v)) => v.push(i),
                 None => tables.push((&r.table, vec![i])),
             }

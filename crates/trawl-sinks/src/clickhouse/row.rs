@@ -1,12 +1,11 @@
 //! Records as JSONEachRow rows, typed for their columns.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
 use trawl_zeek::time::write_epoch;
-use trawl_zeek::value::write_json_str;
+use trawl_zeek::value::{write_int, write_json_str};
 use trawl_zeek::{Record, Value};
 
 use super::schema::{column_name, ChType, Kind, INVALID, TS};
@@ -19,20 +18,25 @@ pub(crate) fn render(rec: &Record<'_>) -> (Vec<(String, String)>, Vec<u8>) {
     ((*cols).clone(), json)
 }
 
-/// Records as rows, one after the other: the columns of the last field list seen are kept, so
-/// records with the same field names and types share them (an `Arc`) and only their values
-/// are written.
+/// Records as rows, one after the other: the columns of the field lists seen lately are kept,
+/// so records with the same field names and types share them (an `Arc`) and only their values
+/// are written. Several are kept because one log's records alternate between a few lists (a
+/// DNS record with scores, one whose name could not be scored).
 #[derive(Default)]
 pub(crate) struct Renderer {
-    /// Field names and types of the last record, its columns (None for a skipped field) and
-    /// their list as rows carry it.
-    last: Option<Plan>,
+    /// The plans seen lately, the last used first.
+    plans: Vec<Plan>,
 }
+
+/// How many field lists a [`Renderer`] remembers.
+const PLANS: usize = 8;
 
 struct Plan {
     fields: Vec<(String, trawl_zeek::ZeekType)>,
     columns: Vec<Option<(String, ChType)>>,
     cols: Arc<Vec<(String, String)>>,
+    /// `cols` and `_invalid`, for rows with a value that did not fit.
+    with_invalid: Option<Arc<Vec<(String, String)>>>,
 }
 
 impl Plan {
@@ -61,6 +65,7 @@ impl Plan {
                 .collect(),
             columns,
             cols: Arc::new(cols),
+            with_invalid: None,
         }
     }
 
@@ -77,10 +82,15 @@ impl Plan {
 impl Renderer {
     /// The record's columns and its JSON row.
     pub(crate) fn render(&mut self, rec: &Record<'_>) -> (Arc<Vec<(String, String)>>, Vec<u8>) {
-        let plan = match &mut self.last {
-            Some(p) if p.fits(rec) => p,
-            slot => slot.insert(Plan::of(rec)),
-        };
+        match self.plans.iter().position(|p| p.fits(rec)) {
+            Some(0) => {}
+            Some(i) => self.plans[..=i].rotate_right(1),
+            None => {
+                self.plans.truncate(PLANS - 1);
+                self.plans.insert(0, Plan::of(rec));
+            }
+        }
+        let plan = &mut self.plans[0];
         let mut out = Vec::with_capacity(64 * rec.fields.len());
         let mut invalid: Vec<(String, String)> = Vec::new();
         out.push(b'{');
@@ -97,12 +107,18 @@ impl Renderer {
                 write_missing(&mut out, ty);
             }
         }
-        let mut cols = plan.cols.clone();
-        if !invalid.is_empty() {
-            let mut with = (*cols).clone();
-            with.push((INVALID.into(), ChType::invalid().to_string()));
-            cols = Arc::new(with);
-        }
+        let cols = if invalid.is_empty() {
+            plan.cols.clone()
+        } else {
+            let cols = &plan.cols;
+            plan.with_invalid
+                .get_or_insert_with(|| {
+                    let mut with = (**cols).clone();
+                    with.push((INVALID.into(), ChType::invalid().to_string()));
+                    Arc::new(with)
+                })
+                .clone()
+        };
         finish(&mut out, invalid, first);
         (cols, out)
     }
@@ -196,25 +212,21 @@ fn write_scalar(out: &mut Vec<u8>, v: &Value<'_>, kind: Kind) -> bool {
     match (kind, v) {
         (Kind::Other, v) => v.write_json(out),
         (Kind::Str, Value::Str(s) | Value::Invalid(s)) => write_json_str(out, s),
-        (Kind::Str, v) => write_json_str(out, text(v).as_bytes()),
+        (Kind::Str, Value::List(_)) => write_json_str(out, text(v).as_bytes()),
+        // Numbers, addresses, ports and times: their text needs no escaping.
+        (Kind::Str, v) => {
+            out.push(b'"');
+            v.write_text(out);
+            out.push(b'"');
+        }
         (_, Value::Bool(b)) => out.push(if *b { b'1' } else { b'0' }),
-        (Kind::UInt | Kind::Float, Value::Count(n)) => {
-            let _ = write!(out, "{n}");
-        }
-        (Kind::Int, Value::Count(n)) if *n <= i64::MAX as u64 => {
-            let _ = write!(out, "{n}");
-        }
-        (Kind::Int | Kind::Float, Value::Int(n)) => {
-            let _ = write!(out, "{n}");
-        }
-        (Kind::UInt, Value::Int(n)) if *n >= 0 => {
-            let _ = write!(out, "{n}");
-        }
-        (_, Value::Port(p)) => {
-            let _ = write!(out, "{p}");
-        }
+        (Kind::UInt | Kind::Float, Value::Count(n)) => write_int(out, *n),
+        (Kind::Int, Value::Count(n)) if *n <= i64::MAX as u64 => write_int(out, *n),
+        (Kind::Int | Kind::Float, Value::Int(n)) => write_int(out, *n),
+        (Kind::UInt, Value::Int(n)) if *n >= 0 => write_int(out, *n),
+        (_, Value::Port(p)) => write_int(out, *p),
         (Kind::Float, Value::Double(d) | Value::Interval(d)) if d.is_finite() => {
-            let _ = write!(out, "{d}");
+            out.extend_from_slice(ryu::Buffer::new().format_finite(*d).as_bytes());
         }
         (Kind::Float, Value::Time(t)) => write_epoch(out, *t),
         _ => return false,
@@ -326,7 +338,7 @@ mod tests {
 
     use super::*;
 
-    fn rec() -> Record<'static> {
+    pub(super) fn rec() -> Record<'static> {
         let mut r = Record::new("dns");
         r.push(
             "ts",
@@ -366,6 +378,21 @@ mod tests {
         assert_eq!(cols[0], ("ts".into(), "Float64".into()));
         assert_eq!(cols.last().unwrap().1, "Nullable(String)");
         let _: Json = serde_json::from_str(&row).unwrap();
+    }
+
+    #[test]
+    fn alternating_field_lists_share_their_columns() {
+        let mut full = rec();
+        full.fields.retain(|f| f.name != "trans_id");
+        let mut short = full.clone();
+        short.fields.pop();
+        let mut r = Renderer::default();
+        let (a, _) = r.render(&full);
+        let (b, _) = r.render(&short);
+        let (c, _) = r.render(&full);
+        assert!(Arc::ptr_eq(&a, &c));
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(b.len() + 1, a.len());
     }
 
     #[test]
