@@ -116,15 +116,9 @@ impl Repeat {
         self.count += 1;
         self.first = self.first.min(a.ts);
         self.last = self.last.max(a.ts);
-        if self.host.is_none() {
-            self.host = a.host.clone();
-        }
-        if self.workstation.is_none() {
-            self.workstation = a.workstation.clone();
-        }
-        if self.pivot.is_none() {
-            self.pivot = a.pivot.clone();
-        }
+        keep_first(&mut self.host, &a.host);
+        keep_first(&mut self.workstation, &a.workstation);
+        keep_first(&mut self.pivot, &a.pivot);
         self.common.add(tpl, a);
     }
 
@@ -134,16 +128,17 @@ impl Repeat {
         self.first = self.first.min(later.first);
         self.last = self.last.max(later.last);
         self.since = self.since.min(later.since);
-        if self.host.is_none() {
-            self.host = later.host.clone();
-        }
-        if self.workstation.is_none() {
-            self.workstation = later.workstation.clone();
-        }
-        if self.pivot.is_none() {
-            self.pivot = later.pivot.clone();
-        }
+        keep_first(&mut self.host, &later.host);
+        keep_first(&mut self.workstation, &later.workstation);
+        keep_first(&mut self.pivot, &later.pivot);
         self.common.merge(&later.common);
+    }
+}
+
+/// Sets `slot` from `v` unless an earlier repeat already did.
+fn keep_first(slot: &mut Option<String>, v: &Option<String>) {
+    if slot.is_none() {
+        slot.clone_from(v);
     }
 }
 

@@ -71,37 +71,27 @@ impl Rule {
             .filter_map(|u| cond("unless", u, &mut errors))
             .collect();
         let mut logs = c.log.0.clone();
+        // Settings a rule kind cannot do without: each missing one is named, with a hint.
+        let mut require = |missing: bool, key: &str, hint: &str| {
+            if missing {
+                errors.push(ConfigError::new(&section, key, hint));
+            }
+        };
         match c.kind {
-            RuleKind::Match if c.when.is_none() => errors.push(ConfigError::new(
-                &section,
-                "when",
-                "a match rule needs a condition, e.g. when = \"phish_score >= 0.9\"",
-            )),
+            RuleKind::Match => {
+                let hint = "a match rule needs a condition, e.g. when = \"phish_score >= 0.9\"";
+                require(c.when.is_none(), "when", hint);
+            }
             RuleKind::FileHash => {
-                if c.mime_types.is_empty() {
-                    errors.push(ConfigError::new(
-                        &section,
-                        "mime_types",
-                        "a file_hash rule needs mime_types, e.g. [\"application/x-dosexec\"]",
-                    ));
-                }
+                let hint = "a file_hash rule needs mime_types, e.g. [\"application/x-dosexec\"]";
+                require(c.mime_types.is_empty(), "mime_types", hint);
                 default_log(&mut logs, "files");
             }
             RuleKind::Software => {
-                if c.software.is_none() {
-                    errors.push(ConfigError::new(
-                        &section,
-                        "software",
-                        "a software rule needs software = \"NAME\" (e.g. \"Java\")",
-                    ));
-                }
-                if c.below.is_none() {
-                    errors.push(ConfigError::new(
-                        &section,
-                        "below",
-                        "a software rule needs below = \"VERSION\" (e.g. \"1.7.0_11\")",
-                    ));
-                }
+                let hint = "a software rule needs software = \"NAME\" (e.g. \"Java\")";
+                require(c.software.is_none(), "software", hint);
+                let hint = "a software rule needs below = \"VERSION\" (e.g. \"1.7.0_11\")";
+                require(c.below.is_none(), "below", hint);
                 default_log(&mut logs, "software");
             }
             RuleKind::UserAgent => {
@@ -110,7 +100,6 @@ impl Rule {
                 }
             }
             RuleKind::FirstSeen => default_log(&mut logs, "dns"),
-            RuleKind::Match => {}
         }
         let template =
             |key: &str, src: &str, errors: &mut Vec<ConfigError>| match Template::parse(src) {

@@ -161,6 +161,19 @@ impl Store {
         err(&self.path, source)
     }
 
+    /// Every row `sql` selects on `c` (the caller's lock), each read by `row`.
+    fn select<T>(
+        &self,
+        c: &Connection,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut st = c.prepare(sql).map_err(|e| self.e(e))?;
+        let rows = st.query_map(params, row).map_err(|e| self.e(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.e(e))
+    }
+
     /// The file (`:memory:` for a dry run).
     pub fn path(&self) -> &Path {
         &self.path
@@ -246,28 +259,20 @@ impl Store {
 
     /// Mutes in force at `now` (or all, with expired ones, when `now` is `None`).
     pub fn mutes(&self, now: Option<f64>) -> Result<Vec<Mute>, StoreError> {
-        let c = self.conn();
-        let mut st = c
-            .prepare(
-                "SELECT id, rule, key, fields, reason, created, until FROM mutes
-                 WHERE ?1 IS NULL OR until IS NULL OR until > ?1 ORDER BY id",
-            )
-            .map_err(|e| self.e(e))?;
-        let rows = st
-            .query_map([now], |r| {
-                let fields: String = r.get(3)?;
-                Ok(Mute {
-                    id: r.get(0)?,
-                    rule: r.get(1)?,
-                    key: r.get(2)?,
-                    fields: serde_json::from_str(&fields).unwrap_or_default(),
-                    reason: r.get(4)?,
-                    created: r.get(5)?,
-                    until: r.get(6)?,
-                })
+        let sql = "SELECT id, rule, key, fields, reason, created, until FROM mutes
+                   WHERE ?1 IS NULL OR until IS NULL OR until > ?1 ORDER BY id";
+        self.select(&self.conn(), sql, [now], |r| {
+            let fields: String = r.get(3)?;
+            Ok(Mute {
+                id: r.get(0)?,
+                rule: r.get(1)?,
+                key: r.get(2)?,
+                fields: serde_json::from_str(&fields).unwrap_or_default(),
+                reason: r.get(4)?,
+                created: r.get(5)?,
+                until: r.get(6)?,
             })
-            .map_err(|e| self.e(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.e(e))
+        })
     }
 
     // ---- de-duplication ----
@@ -276,13 +281,9 @@ impl Store {
     pub fn dedup_windows(&self, now: f64) -> Result<Vec<(String, String, f64)>, StoreError> {
         let c = self.conn();
         let _ = c.execute("DELETE FROM dedup WHERE until <= ?1", [now]);
-        let mut st = c
-            .prepare("SELECT rule, key, until FROM dedup")
-            .map_err(|e| self.e(e))?;
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(|e| self.e(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.e(e))
+        self.select(&c, "SELECT rule, key, until FROM dedup", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
     }
 
     /// Records a fired alert: its quiet window (when `until` is set) and, in the same
@@ -385,14 +386,8 @@ impl Store {
 
     /// Rules with stored repeats, and when the first of them was counted (engine clock).
     pub fn repeat_starts(&self) -> Result<Vec<(String, f64)>, StoreError> {
-        let c = self.conn();
-        let mut st = c
-            .prepare("SELECT rule, min(since) FROM repeats GROUP BY rule")
-            .map_err(|e| self.e(e))?;
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.e(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.e(e))
+        let sql = "SELECT rule, min(since) FROM repeats GROUP BY rule";
+        self.select(&self.conn(), sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
     /// Forgets a rule's repeats (its digest was turned off).
@@ -446,32 +441,41 @@ impl Store {
 
     /// Every host's OS counts.
     pub fn host_os(&self) -> Result<Vec<(String, String, u32)>, StoreError> {
-        let c = self.conn();
-        let mut st = c
-            .prepare("SELECT host, os, count FROM host_os")
-            .map_err(|e| self.e(e))?;
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(|e| self.e(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.e(e))
+        self.select(
+            &self.conn(),
+            "SELECT host, os, count FROM host_os",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 
     /// Saves OS counts (host, os, count) that changed.
     pub fn save_host_os(&self, rows: &[(String, &str, u32)]) -> Result<(), StoreError> {
+        self.execute_each(
+            "INSERT INTO host_os (host, os, count) VALUES (?1, ?2, ?3)
+             ON CONFLICT (host, os) DO UPDATE SET count = excluded.count",
+            rows,
+            |st, (h, o, n)| st.execute(params![h, o, n]),
+        )
+    }
+
+    /// Runs `sql` once per row (`run` binds the row), all in one savepoint; nothing when
+    /// there are no rows.
+    fn execute_each<T>(
+        &self,
+        sql: &str,
+        rows: &[T],
+        run: impl Fn(&mut rusqlite::CachedStatement<'_>, &T) -> rusqlite::Result<usize>,
+    ) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
         let mut c = self.conn();
         let tx = c.savepoint().map_err(|e| self.e(e))?;
         {
-            let mut st = tx
-                .prepare_cached(
-                    "INSERT INTO host_os (host, os, count) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (host, os) DO UPDATE SET count = excluded.count",
-                )
-                .map_err(|e| self.e(e))?;
-            for (h, o, n) in rows {
-                st.execute(params![h, o, n]).map_err(|e| self.e(e))?;
+            let mut st = tx.prepare_cached(sql).map_err(|e| self.e(e))?;
+            for r in rows {
+                run(&mut st, r).map_err(|e| self.e(e))?;
             }
         }
         tx.commit().map_err(|e| self.e(e))
@@ -527,23 +531,12 @@ impl Store {
 
     /// The destination accepted these alerts (one transaction).
     pub fn delivered_all(&self, seqs: &[i64]) -> Result<(), StoreError> {
-        if seqs.is_empty() {
-            return Ok(());
-        }
-        let mut c = self.conn();
-        let tx = c.savepoint().map_err(|e| self.e(e))?;
-        {
-            let mut st = tx
-                .prepare_cached(
-                    "UPDATE outbox SET state = 1, done = ?2, attempts = attempts + 1 WHERE seq = ?1",
-                )
-                .map_err(|e| self.e(e))?;
-            let now = crate::alert::now();
-            for s in seqs {
-                st.execute(params![s, now]).map_err(|e| self.e(e))?;
-            }
-        }
-        tx.commit().map_err(|e| self.e(e))
+        let now = crate::alert::now();
+        self.execute_each(
+            "UPDATE outbox SET state = 1, done = ?2, attempts = attempts + 1 WHERE seq = ?1",
+            seqs,
+            |st, s| st.execute(params![s, now]),
+        )
     }
 
     /// A failed attempt (to be retried).

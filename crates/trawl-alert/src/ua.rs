@@ -74,6 +74,30 @@ pub struct UserAgent {
     pub client: Client,
 }
 
+/// Markers of each OS family in a user agent (lower case), tried in this order: Android
+/// before Linux and iOS before macOS, whose markers their user agents also carry.
+const OS_MARKERS: [(Os, &[&str]); 7] = [
+    (Os::Android, &["android"]),
+    (Os::Ios, &["iphone", "ipad", "cpu os "]),
+    (
+        Os::Windows,
+        &[
+            "windows",
+            "win64",
+            "win32",
+            "microsoft-cryptoapi",
+            "microsoft-delivery-optimization",
+        ],
+    ),
+    (Os::MacOs, &["mac os x", "macintosh", "darwin"]),
+    (Os::FreeBsd, &["freebsd"]),
+    (Os::OtherBsd, &["openbsd", "netbsd"]),
+    (
+        Os::Linux,
+        &["linux", "ubuntu", "debian", "fedora", "red hat", "apt-http"],
+    ),
+];
+
 /// Markers of command-line downloaders (lower case).
 const TOOLS: [&str; 10] = [
     "curl/",
@@ -103,34 +127,10 @@ pub fn tool_name(ua: &str) -> Option<&str> {
 /// Reads a user-agent string.
 pub fn classify(ua: &str) -> UserAgent {
     let l = ua.to_ascii_lowercase();
-    let os = if l.contains("android") {
-        Some(Os::Android)
-    } else if l.contains("iphone") || l.contains("ipad") || l.contains("cpu os ") {
-        Some(Os::Ios)
-    } else if l.contains("windows")
-        || l.contains("win64")
-        || l.contains("win32")
-        || l.contains("microsoft-cryptoapi")
-        || l.contains("microsoft-delivery-optimization")
-    {
-        Some(Os::Windows)
-    } else if l.contains("mac os x") || l.contains("macintosh") || l.contains("darwin") {
-        Some(Os::MacOs)
-    } else if l.contains("freebsd") {
-        Some(Os::FreeBsd)
-    } else if l.contains("openbsd") || l.contains("netbsd") {
-        Some(Os::OtherBsd)
-    } else if l.contains("linux")
-        || l.contains("ubuntu")
-        || l.contains("debian")
-        || l.contains("fedora")
-        || l.contains("red hat")
-        || l.contains("apt-http")
-    {
-        Some(Os::Linux)
-    } else {
-        None
-    };
+    let os = OS_MARKERS
+        .iter()
+        .find(|(_, marks)| marks.iter().any(|m| l.contains(m)))
+        .map(|&(os, _)| os);
     let client = if TOOLS.iter().any(|t| l.contains(t)) {
         Client::Tool
     } else if l.starts_with("mozilla/")

@@ -32,6 +32,15 @@ fn engine(cfg: &AlertsConfig, store: &Store) -> Engine {
         .unwrap_or_else(|e| panic!("{e:?}"))
 }
 
+/// A dispatcher to the configured destinations, with short back-offs.
+fn dispatcher(cfg: &AlertsConfig, store: &Store) -> Dispatcher {
+    Dispatcher::start(
+        store.clone(),
+        trawl_alert::destinations(cfg).unwrap(),
+        fast(),
+    )
+}
+
 fn fast() -> DeliveryOptions {
     DeliveryOptions {
         min_backoff: Duration::from_millis(50),
@@ -66,11 +75,7 @@ async fn slack_and_webhook_get_readable_payloads_with_auth_and_pivot() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("alerts.sqlite")).unwrap();
     let mut e = engine(&cfg, &store);
-    let d = Dispatcher::start(
-        store.clone(),
-        trawl_alert::destinations(&cfg).unwrap(),
-        fast(),
-    );
+    let d = dispatcher(&cfg, &store);
     // One that scores low (no alert), one phishing lookup.
     assert!(e
         .process(&dns(
@@ -184,11 +189,7 @@ async fn an_outage_loses_nothing_repeats_nothing_and_blocks_no_one() {
     ));
     let store = Store::open(&dir.path().join("alerts.sqlite")).unwrap();
     let mut e = engine(&cfg, &store);
-    let d = Dispatcher::start(
-        store.clone(),
-        trawl_alert::destinations(&cfg).unwrap(),
-        fast(),
-    );
+    let d = dispatcher(&cfg, &store);
     rx.down().await;
     let t0 = 1763629920.0;
     let mut ids = Vec::new();
@@ -249,11 +250,7 @@ async fn undelivered_alerts_wait_on_disk_for_the_next_run() {
     {
         let store = Store::open(&dir.path().join("alerts.sqlite")).unwrap();
         let mut e = engine(&cfg, &store);
-        let d = Dispatcher::start(
-            store.clone(),
-            trawl_alert::destinations(&cfg).unwrap(),
-            fast(),
-        );
+        let d = dispatcher(&cfg, &store);
         for i in 0..5 {
             e.process(&dns(
                 1e9 + i as f64,
@@ -270,11 +267,7 @@ async fn undelivered_alerts_wait_on_disk_for_the_next_run() {
     rx.up().await;
     // A new run (new store connection, new tasks) sends what the last one could not.
     let store = Store::open(&dir.path().join("alerts.sqlite")).unwrap();
-    let d = Dispatcher::start(
-        store.clone(),
-        trawl_alert::destinations(&cfg).unwrap(),
-        fast(),
-    );
+    let d = dispatcher(&cfg, &store);
     assert!(d.drain(Duration::from_secs(10)).await);
     assert_eq!(rx.to("/soar").len(), 5);
     d.stop().await;
@@ -479,11 +472,7 @@ async fn email_reaches_an_smtp_server() {
     ));
     let store = Store::open(&dir.path().join("alerts.sqlite")).unwrap();
     let mut e = engine(&cfg, &store);
-    let d = Dispatcher::start(
-        store.clone(),
-        trawl_alert::destinations(&cfg).unwrap(),
-        fast(),
-    );
+    let d = dispatcher(&cfg, &store);
     assert_eq!(
         e.process(&dns(
             1e9,

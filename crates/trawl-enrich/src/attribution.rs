@@ -23,7 +23,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, Row};
 use trawl_zeek::time::Nanos;
 use trawl_zeek::Record;
 
@@ -452,61 +452,42 @@ impl Attribution {
             source: e,
         };
         let bad = |what: String| StoreError::BadRow { path: p(), what };
-        let mut q = conn
-            .prepare("SELECT ip, start, end_, mac FROM leases ORDER BY ip, start")
-            .map_err(err)?;
-        let rows = q
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(err)?;
-        for row in rows {
-            let (ip, start, end, mac) = row.map_err(err)?;
-            let ip: IpAddr = ip.parse().map_err(|_| bad(format!("lease ip {ip:?}")))?;
-            self.leases.entry(ip).or_default().push(Lease {
-                start,
-                end,
-                mac: mac.into(),
-            });
-        }
-        let mut q = conn
-            .prepare("SELECT mac, last_seen FROM macs")
-            .map_err(err)?;
-        let rows = q
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(err)?;
-        for row in rows {
-            let (mac, last_seen) = row.map_err(err)?;
+        let leases = "SELECT ip, start, end_, mac FROM leases ORDER BY ip, start";
+        for_each_row(
+            conn,
+            leases,
+            &err,
+            |(ip, start, end, mac): (String, i64, i64, String)| {
+                let ip: IpAddr = ip.parse().map_err(|_| bad(format!("lease ip {ip:?}")))?;
+                self.leases.entry(ip).or_default().push(Lease {
+                    start,
+                    end,
+                    mac: mac.into(),
+                });
+                Ok(())
+            },
+        )?;
+        let macs = "SELECT mac, last_seen FROM macs";
+        for_each_row(conn, macs, &err, |(mac, last_seen): (String, i64)| {
             self.macs.entry(mac.into()).or_default().last_seen = last_seen;
-        }
-        let mut q = conn
-            .prepare("SELECT mac, known, ts, name FROM names ORDER BY mac, known, ts")
-            .map_err(err)?;
-        let rows = q
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, bool>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(err)?;
-        for row in rows {
-            let (mac, known, ts, name) = row.map_err(err)?;
-            let info = self.macs.entry(mac.into()).or_default();
-            let list = if known {
-                &mut info.known
-            } else {
-                &mut info.dhcp
-            };
-            list.push((ts, name.into()));
-        }
+            Ok(())
+        })?;
+        let names = "SELECT mac, known, ts, name FROM names ORDER BY mac, known, ts";
+        for_each_row(
+            conn,
+            names,
+            &err,
+            |(mac, known, ts, name): (String, bool, i64, String)| {
+                let info = self.macs.entry(mac.into()).or_default();
+                let list = if known {
+                    &mut info.known
+                } else {
+                    &mut info.dhcp
+                };
+                list.push((ts, name.into()));
+                Ok(())
+            },
+        )?;
         self.newest = conn
             .query_row("SELECT value FROM meta WHERE key = 'newest'", [], |r| {
                 r.get(0)
@@ -515,6 +496,24 @@ impl Attribution {
         self.last_prune = self.newest;
         Ok(())
     }
+}
+
+/// Hands `each` every row `sql` selects, as a tuple of its columns; `err` names the store
+/// in errors.
+fn for_each_row<T>(
+    conn: &Connection,
+    sql: &str,
+    err: &impl Fn(rusqlite::Error) -> StoreError,
+    mut each: impl FnMut(T) -> Result<(), StoreError>,
+) -> Result<(), StoreError>
+where
+    T: for<'r> TryFrom<&'r Row<'r>, Error = rusqlite::Error>,
+{
+    let mut q = conn.prepare(sql).map_err(err)?;
+    for row in q.query_map([], |r| T::try_from(r)).map_err(err)? {
+        each(row.map_err(err)?)?;
+    }
+    Ok(())
 }
 
 fn open_store(path: &Path) -> Result<Connection, StoreError> {
@@ -583,6 +582,21 @@ fn remember_name(list: &mut Vec<(Nanos, Box<str>)>, ts: Nanos, name: &str) -> bo
 fn name_at(list: &[(Nanos, Box<str>)], ts: Nanos) -> Option<&str> {
     let at = list.partition_point(|(t, _)| *t <= ts);
     list.get(at.saturating_sub(1)).map(|(_, n)| &**n)
+}
+
+/// A file of zat's sample data in the corpus under `$TRAWL_SHARED`, for unit tests that
+/// read it; `None` (the test skips, and says so) when the variable is unset.
+#[cfg(test)]
+pub(crate) fn shared_corpus(name: &str) -> Option<PathBuf> {
+    let Some(dir) = std::env::var_os("TRAWL_SHARED") else {
+        println!("skipped: TRAWL_SHARED unset");
+        return None;
+    };
+    Some(
+        Path::new(&dir)
+            .join("corpus/SuperCowPowers-zat/data")
+            .join(name),
+    )
 }
 
 #[cfg(test)]
@@ -812,11 +826,9 @@ mod tests {
 
     #[test]
     fn bro2_dhcp_log_is_understood() {
-        let Some(dir) = std::env::var_os("TRAWL_SHARED") else {
-            println!("skipped: TRAWL_SHARED unset");
+        let Some(p) = shared_corpus("dhcp.log") else {
             return;
         };
-        let p = Path::new(&dir).join("corpus/SuperCowPowers-zat/data/dhcp.log");
         let mut r = trawl_zeek::LogReader::new(std::fs::File::open(p).unwrap());
         let mut a = Attribution::new(AttributionConfig::default());
         let mut probs = Vec::new();

@@ -631,11 +631,9 @@ mallory@evil.com\tIntel::EMAIL\tfeed-e\tx\n";
 
     #[test]
     fn reads_the_corpus_example() {
-        let Some(dir) = std::env::var_os("TRAWL_SHARED") else {
-            println!("skipped: TRAWL_SHARED unset");
+        let Some(p) = crate::attribution::shared_corpus("intel_example.intel") else {
             return;
         };
-        let p = Path::new(&dir).join("corpus/SuperCowPowers-zat/data/intel_example.intel");
         let mut i = Intel::new();
         assert_eq!(i.load(&p).unwrap(), 500);
         let r = rec(

@@ -46,6 +46,11 @@ fn names(files: &[LogFile], root: &Path) -> Vec<String> {
         .collect()
 }
 
+/// What `filter` discovers under `root/sub`, as paths relative to `root`.
+fn found_in(root: &Path, sub: &str, filter: &Filter) -> Vec<String> {
+    names(&discover(&[root.join(sub)], filter).unwrap().files, root)
+}
+
 fn types(list: &[&str]) -> Option<Vec<String>> {
     Some(list.iter().map(|s| s.to_string()).collect())
 }
@@ -93,9 +98,8 @@ fn filters_by_type_and_time() {
         since: Some(at("2024-04-12T09:30")),
         until: Some(at("2024-04-12T23:30")),
     };
-    let found = discover(&[dir.path().join("logs")], &filter).unwrap();
     assert_eq!(
-        names(&found.files, dir.path()),
+        found_in(dir.path(), "logs", &filter),
         [
             "logs/2024-04-12/dns.09:00:00-10:00:00.log.gz",
             "logs/2024-04-12/dns.23:00:00-00:00:00.json.gz",
@@ -107,9 +111,8 @@ fn filters_by_type_and_time() {
         since: Some(at("2024-04-12T23:59")),
         ..Filter::default()
     };
-    let found = discover(&[dir.path().join("logs/2024-04-12")], &late).unwrap();
     assert_eq!(
-        names(&found.files, dir.path()),
+        found_in(dir.path(), "logs/2024-04-12", &late),
         ["logs/2024-04-12/dns.23:00:00-00:00:00.json.gz"]
     );
     // Open-ended spans from Zeek's own rotation names.
@@ -118,15 +121,13 @@ fn filters_by_type_and_time() {
         since: Some(at("2024-04-13")),
         until: Some(at("2024-04-13T01:00") + H),
     };
-    let found = discover(&[dir.path().join("zeek")], &filter).unwrap();
-    assert_eq!(found.files.len(), 2);
+    assert_eq!(found_in(dir.path(), "zeek", &filter).len(), 2);
     let before = Filter {
         until: Some(at("2024-04-12T10:00")),
         ..Filter::default()
     };
-    let found = discover(&[dir.path().join("zeek")], &before).unwrap();
     assert_eq!(
-        names(&found.files, dir.path()),
+        found_in(dir.path(), "zeek", &before),
         ["zeek/conn.2024-04-12-09-00-00.log"]
     );
     let nothing = Filter {

@@ -241,20 +241,31 @@ impl<'s> Parser<'s> {
     }
 
     fn eat_punct(&mut self, p: &str) -> bool {
-        if self.is_punct(p) {
-            self.bump();
-            true
-        } else {
-            false
-        }
+        let at = self.is_punct(p);
+        self.eat_if(at)
     }
 
     fn eat_word(&mut self, w: &str) -> bool {
-        if self.is_word(w) {
+        let at = self.is_word(w);
+        self.eat_if(at)
+    }
+
+    /// Consumes the current token when `at` (it is the one wanted); returns `at`.
+    fn eat_if(&mut self, at: bool) -> bool {
+        if at {
             self.bump();
-            true
-        } else {
-            false
+        }
+        at
+    }
+
+    /// The current word in lower case (not consumed), or an error that expected `what`
+    /// there, with `hint`.
+    fn word(&self, what: &str, hint: impl FnOnce() -> String) -> Result<String, QueryError> {
+        match self.peek() {
+            Tok::Ident(w) => Ok(w.to_ascii_lowercase()),
+            _ => Err(self
+                .err(format!("expected {what}, found {}", self.describe()))
+                .hint(hint())),
         }
     }
 
@@ -355,14 +366,9 @@ impl<'s> Parser<'s> {
 
     fn stage(&mut self) -> Result<Stage, QueryError> {
         let span = self.span();
-        let word = match self.peek() {
-            Tok::Ident(w) => w.to_ascii_lowercase(),
-            _ => {
-                return Err(self
-                    .err(format!("expected an operator, found {}", self.describe()))
-                    .hint(format!("operators: {}", OPERATORS.join(", "))))
-            }
-        };
+        let word = self.word("an operator", || {
+            format!("operators: {}", OPERATORS.join(", "))
+        })?;
         self.bump();
         Ok(match word.as_str() {
             "where" | "filter" => Stage::Where(self.expr()?),
@@ -579,21 +585,10 @@ impl<'s> Parser<'s> {
             self.bump();
         }
         let span = self.span();
-        let word = match self.peek() {
-            Tok::Ident(w) => w.to_ascii_lowercase(),
-            _ => {
-                return Err(self
-                    .err(format!("expected an aggregate, found {}", self.describe()))
-                    .hint(format!(
-                        "aggregates: {}",
-                        AGGREGATES
-                            .iter()
-                            .map(|a| format!("{a}()"))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    )))
-            }
-        };
+        let word = self.word("an aggregate", || {
+            let list: Vec<String> = AGGREGATES.iter().map(|a| format!("{a}()")).collect();
+            format!("aggregates: {}", list.join(" "))
+        })?;
         let func = match word.as_str() {
             "count" => AggFunc::Count,
             "sum" => AggFunc::Sum,
@@ -752,33 +747,33 @@ impl<'s> Parser<'s> {
     }
 
     fn additive(&mut self) -> Result<Expr, QueryError> {
-        let mut a = self.multiplicative()?;
-        loop {
-            let op = if self.eat_punct("+") {
-                ArithOp::Add
-            } else if self.eat_punct("-") {
-                ArithOp::Sub
-            } else {
-                return Ok(a);
-            };
-            a = Expr::Arith(op, Box::new(a), Box::new(self.multiplicative()?));
-        }
+        self.left_assoc(
+            &[("+", ArithOp::Add), ("-", ArithOp::Sub)],
+            Self::multiplicative,
+        )
     }
 
     fn multiplicative(&mut self) -> Result<Expr, QueryError> {
-        let mut a = self.unary()?;
-        loop {
-            let op = if self.eat_punct("*") {
-                ArithOp::Mul
-            } else if self.eat_punct("/") {
-                ArithOp::Div
-            } else if self.eat_punct("%") {
-                ArithOp::Rem
-            } else {
-                return Ok(a);
-            };
-            a = Expr::Arith(op, Box::new(a), Box::new(self.unary()?));
+        let ops = [
+            ("*", ArithOp::Mul),
+            ("/", ArithOp::Div),
+            ("%", ArithOp::Rem),
+        ];
+        self.left_assoc(&ops, Self::unary)
+    }
+
+    /// One precedence level of left-associative arithmetic: operands parsed by `operand`,
+    /// joined by any of `ops`.
+    fn left_assoc(
+        &mut self,
+        ops: &[(&str, ArithOp)],
+        operand: fn(&mut Self) -> Result<Expr, QueryError>,
+    ) -> Result<Expr, QueryError> {
+        let mut a = operand(self)?;
+        while let Some(&(_, op)) = ops.iter().find(|(p, _)| self.eat_punct(p)) {
+            a = Expr::Arith(op, Box::new(a), Box::new(operand(self)?));
         }
+        Ok(a)
     }
 
     fn unary(&mut self) -> Result<Expr, QueryError> {

@@ -17,6 +17,8 @@ use std::net::IpAddr;
 
 use trawl_zeek::{Container, Field, Record, Scalar, Value, ZeekType};
 
+use crate::value::put_tagged;
+
 /// The default memory budget of one `sort` or `timeline`.
 pub const DEFAULT_BUDGET: usize = 32 << 20;
 
@@ -316,26 +318,11 @@ fn encode_value(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Unset => out.push(0),
         Value::Bool(b) => out.extend_from_slice(&[1, u8::from(*b)]),
-        Value::Count(c) => {
-            out.push(2);
-            out.extend_from_slice(&c.to_le_bytes());
-        }
-        Value::Int(i) => {
-            out.push(3);
-            out.extend_from_slice(&i.to_le_bytes());
-        }
-        Value::Double(d) => {
-            out.push(4);
-            out.extend_from_slice(&d.to_bits().to_le_bytes());
-        }
-        Value::Time(t) => {
-            out.push(5);
-            out.extend_from_slice(&t.to_le_bytes());
-        }
-        Value::Interval(d) => {
-            out.push(6);
-            out.extend_from_slice(&d.to_bits().to_le_bytes());
-        }
+        Value::Count(c) => put_tagged(out, 2, &c.to_le_bytes()),
+        Value::Int(i) => put_tagged(out, 3, &i.to_le_bytes()),
+        Value::Double(d) => put_tagged(out, 4, &d.to_bits().to_le_bytes()),
+        Value::Time(t) => put_tagged(out, 5, &t.to_le_bytes()),
+        Value::Interval(d) => put_tagged(out, 6, &d.to_bits().to_le_bytes()),
         Value::Str(s) => {
             out.push(7);
             put_bytes(out, s);
@@ -353,10 +340,7 @@ fn encode_value(v: &Value, out: &mut Vec<u8>) {
             put_addr(out, a);
             out.push(*n);
         }
-        Value::Port(p) => {
-            out.push(11);
-            out.extend_from_slice(&p.to_le_bytes());
-        }
+        Value::Port(p) => put_tagged(out, 11, &p.to_le_bytes()),
         Value::List(items) => {
             out.push(12);
             put_u32(out, items.len());
@@ -369,14 +353,8 @@ fn encode_value(v: &Value, out: &mut Vec<u8>) {
 
 fn put_addr(out: &mut Vec<u8>, a: &IpAddr) {
     match a {
-        IpAddr::V4(v) => {
-            out.push(4);
-            out.extend_from_slice(&v.octets());
-        }
-        IpAddr::V6(v) => {
-            out.push(6);
-            out.extend_from_slice(&v.octets());
-        }
+        IpAddr::V4(v) => put_tagged(out, 4, &v.octets()),
+        IpAddr::V6(v) => put_tagged(out, 6, &v.octets()),
     }
 }
 

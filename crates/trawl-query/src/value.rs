@@ -67,57 +67,29 @@ pub fn key_bytes(v: &Value, out: &mut Vec<u8>) {
             .and_then(|t| t.parse::<std::net::IpAddr>().ok())
         {
             Some(a) => key_bytes(&Value::Addr(a), out),
-            None => {
-                out.push(1);
-                out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-                out.extend_from_slice(s);
-            }
+            None => key_str(s, out),
         },
-        Value::Str(s) | Value::Invalid(s) => {
-            out.push(1);
-            out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-            out.extend_from_slice(s);
-        }
-        Value::Count(c) => {
-            out.push(2);
-            out.extend_from_slice(&i128::from(*c).to_le_bytes());
-        }
-        Value::Int(i) => {
-            out.push(2);
-            out.extend_from_slice(&i128::from(*i).to_le_bytes());
-        }
-        Value::Port(p) => {
-            out.push(2);
-            out.extend_from_slice(&i128::from(*p).to_le_bytes());
-        }
+        Value::Str(s) | Value::Invalid(s) => key_str(s, out),
+        Value::Count(c) => put_tagged(out, 2, &i128::from(*c).to_le_bytes()),
+        Value::Int(i) => put_tagged(out, 2, &i128::from(*i).to_le_bytes()),
+        Value::Port(p) => put_tagged(out, 2, &i128::from(*p).to_le_bytes()),
         Value::Double(d) | Value::Interval(d) => {
             if d.fract() == 0.0 && d.abs() < 1e30 {
-                out.push(2);
-                out.extend_from_slice(&(*d as i128).to_le_bytes());
+                put_tagged(out, 2, &(*d as i128).to_le_bytes());
             } else {
-                out.push(3);
-                out.extend_from_slice(&d.to_bits().to_le_bytes());
+                put_tagged(out, 3, &d.to_bits().to_le_bytes());
             }
         }
         Value::Bool(b) => out.extend_from_slice(&[4, u8::from(*b)]),
-        Value::Time(t) => {
-            out.push(5);
-            out.extend_from_slice(&t.to_le_bytes());
-        }
+        Value::Time(t) => put_tagged(out, 5, &t.to_le_bytes()),
         Value::Addr(a) => {
             out.push(6);
-            match crate::functions::canonical(*a) {
-                std::net::IpAddr::V4(v) => out.extend_from_slice(&v.octets()),
-                std::net::IpAddr::V6(v) => out.extend_from_slice(&v.octets()),
-            }
+            put_octets(&crate::functions::canonical(*a), out);
         }
         Value::Subnet(a, n) => {
             out.push(7);
             out.push(*n);
-            match a {
-                std::net::IpAddr::V4(v) => out.extend_from_slice(&v.octets()),
-                std::net::IpAddr::V6(v) => out.extend_from_slice(&v.octets()),
-            }
+            put_octets(a, out);
         }
         Value::List(items) => {
             out.push(8);
@@ -127,6 +99,26 @@ pub fn key_bytes(v: &Value, out: &mut Vec<u8>) {
             }
         }
     }
+}
+
+/// A length-prefixed string key.
+fn key_str(s: &[u8], out: &mut Vec<u8>) {
+    put_tagged(out, 1, &(s.len() as u64).to_le_bytes());
+    out.extend_from_slice(s);
+}
+
+/// An address's bytes (4 or 16, no family tag).
+fn put_octets(a: &std::net::IpAddr, out: &mut Vec<u8>) {
+    match a {
+        std::net::IpAddr::V4(v) => out.extend_from_slice(&v.octets()),
+        std::net::IpAddr::V6(v) => out.extend_from_slice(&v.octets()),
+    }
+}
+
+/// A tag byte, then `bytes`: how key and spill encodings write a value.
+pub(crate) fn put_tagged(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+    out.push(tag);
+    out.extend_from_slice(bytes);
 }
 
 #[cfg(test)]

@@ -39,71 +39,60 @@ fn list(v: &str) -> Vec<String> {
         .collect()
 }
 
+/// Prints a report as JSON (`as_json`) or as tables, and writes the JSON to the file
+/// `JSON_OUT` names, if set.
+fn show(r: &dyn std::fmt::Display, json: String, as_json: bool) -> std::io::Result<()> {
+    if as_json {
+        println!("{json}");
+    } else {
+        print!("{r}");
+    }
+    if let Ok(path) = std::env::var("JSON_OUT") {
+        std::fs::write(path, json)?;
+    }
+    Ok(())
+}
+
+/// `KEY=VALUE` in the environment overrides a setting, for experiments.
+fn env_parse<T: std::str::FromStr>(key: &str, slot: &mut T) -> Result<(), T::Err> {
+    if let Ok(v) = std::env::var(key) {
+        *slot = v.parse()?;
+    }
+    Ok(())
+}
+
+/// `KEY=1` in the environment turns a setting on, any other value off.
+fn env_flag(key: &str, slot: &mut bool) {
+    if let Ok(v) = std::env::var(key) {
+        *slot = v == "1";
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut cfg = TrainConfig::default();
-    // Overrides for experiments.
     let env = |k: &str| std::env::var(k).ok();
-    if let Some(v) = env("EPOCHS") {
-        cfg.epochs = v.parse()?;
-    }
-    if let Some(v) = env("LR") {
-        cfg.lr = v.parse()?;
-    }
-    if let Some(v) = env("BITS") {
-        cfg.bits = v.parse()?;
-    }
-    if let Some(v) = env("L2") {
-        cfg.l2 = v.parse()?;
-    }
-    if let Some(v) = env("DROP") {
-        cfg.dropout = v.parse()?;
-    }
-    if let Some(v) = env("FAMB") {
-        cfg.family_balance = v.parse()?;
-    }
-    if let Some(v) = env("GEN") {
-        cfg.generic_epochs = v.parse()?;
-    }
-    if let Some(v) = env("AUGS") {
-        cfg.augment_share = v.parse()?;
-    }
-    if let Some(v) = env("SYN") {
-        cfg.synthetic = v.parse()?;
-    }
-    if let Some(v) = env("SYNW") {
-        cfg.synthetic_words = v == "1";
-    }
-    if let Some(v) = env("SEED") {
-        cfg.seed = v.parse()?;
-    }
-    if let Some(v) = env("SYNX") {
-        cfg.synthetic_extra = v.parse()?;
-    }
-    if let Some(v) = env("SYNP") {
-        cfg.synthetic_phrases = v.parse()?;
-    }
-    if let Some(v) = env("AUGR") {
-        cfg.augment_real = v.parse()?;
-    }
-    if let Some(v) = env("DGAPLAT") {
-        cfg.synthetic_dga_platforms = v == "1";
-    }
-    if let Some(v) = env("HEADW") {
-        cfg.head_weight = v.parse()?;
-    }
-    if let Some(v) = env("HEADG") {
-        cfg.head_gate = v.parse()?;
-    }
-    if let Some(v) = env("HEADN") {
-        cfg.head_max_n = v.parse()?;
-    }
-    if let Some(v) = env("HEADB") {
-        cfg.head_bits = v.parse()?;
-    }
-    if let Some(v) = env("AUG") {
-        cfg.augment = v == "1";
-    }
+    // Overrides for experiments.
+    env_parse("EPOCHS", &mut cfg.epochs)?;
+    env_parse("LR", &mut cfg.lr)?;
+    env_parse("BITS", &mut cfg.bits)?;
+    env_parse("L2", &mut cfg.l2)?;
+    env_parse("DROP", &mut cfg.dropout)?;
+    env_parse("FAMB", &mut cfg.family_balance)?;
+    env_parse("GEN", &mut cfg.generic_epochs)?;
+    env_parse("AUGS", &mut cfg.augment_share)?;
+    env_parse("SYN", &mut cfg.synthetic)?;
+    env_flag("SYNW", &mut cfg.synthetic_words);
+    env_parse("SEED", &mut cfg.seed)?;
+    env_parse("SYNX", &mut cfg.synthetic_extra)?;
+    env_parse("SYNP", &mut cfg.synthetic_phrases)?;
+    env_parse("AUGR", &mut cfg.augment_real)?;
+    env_flag("DGAPLAT", &mut cfg.synthetic_dga_platforms);
+    env_parse("HEADW", &mut cfg.head_weight)?;
+    env_parse("HEADG", &mut cfg.head_gate)?;
+    env_parse("HEADN", &mut cfg.head_max_n)?;
+    env_parse("HEADB", &mut cfg.head_bits)?;
+    env_flag("AUG", &mut cfg.augment);
     match args.first().map(String::as_str) {
         Some("train") if args.len() == 3 => {
             let data = Dataset::load_dir(&args[1])?;
@@ -125,12 +114,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             // BITER / BTOL: the baseline's L-BFGS stopping rule (scikit-learn's max_iter, tol).
             let mut bc = BaselineConfig::default();
-            if let Some(v) = env("BITER") {
-                bc.max_iter = v.parse()?;
-            }
-            if let Some(v) = env("BTOL") {
-                bc.tol = v.parse()?;
-            }
+            env_parse("BITER", &mut bc.max_iter)?;
+            env_parse("BTOL", &mut bc.tol)?;
             let baseline = has("--baseline").then_some(bc);
             let json = has("--json");
             let mut progress = |s: &str| eprintln!("{s}");
@@ -144,14 +129,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     ..lofo::LofoConfig::default()
                 };
                 let r = lofo::run(&data, &cfg, &lc, &mut progress)?;
-                if json {
-                    println!("{}", r.to_json());
-                } else {
-                    print!("{r}");
-                }
-                if let Some(path) = env("JSON_OUT") {
-                    std::fs::write(path, r.to_json())?;
-                }
+                show(&r, r.to_json(), json)?;
             } else {
                 let sc = seeds::SeedsConfig {
                     seeds: flag(rest, "--seeds")
@@ -163,14 +141,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     baseline,
                 };
                 let r = seeds::run(&data, &cfg, &sc, &mut progress)?;
-                if json {
-                    println!("{}", r.to_json());
-                } else {
-                    print!("{r}");
-                }
-                if let Some(path) = env("JSON_OUT") {
-                    std::fs::write(path, r.to_json())?;
-                }
+                show(&r, r.to_json(), json)?;
             }
         }
         Some("families") if args.len() == 2 => {

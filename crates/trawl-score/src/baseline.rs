@@ -142,6 +142,37 @@ pub struct Tfidf {
     max_n: usize,
 }
 
+/// `neg` then `pos`, the documents a task trains on; neither may be empty (`positive`
+/// names the positive class in the error).
+pub(crate) fn training_docs<'a>(
+    neg: &[&'a str],
+    pos: &[&'a str],
+    positive: &'static str,
+) -> Result<Vec<&'a str>, TrainError> {
+    if neg.is_empty() {
+        return Err(TrainError::NoData("benign"));
+    }
+    if pos.is_empty() {
+        return Err(TrainError::NoData(positive));
+    }
+    Ok(neg.iter().chain(pos).copied().collect())
+}
+
+/// `f` of each item, in order, computed in parallel chunks that each reuse one scratch
+/// buffer (a fresh one per chunk).
+pub(crate) fn par_map_buffered<T: Sync, B: Default, R: Send>(
+    items: &[T],
+    f: impl Fn(&T, &mut B) -> R + Sync,
+) -> Vec<R> {
+    items
+        .par_chunks(4096)
+        .flat_map_iter(|chunk| {
+            let mut buf = B::default();
+            chunk.iter().map(|x| f(x, &mut buf)).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// A sparse row: (column, value) with columns ascending.
 pub(crate) type SparseRow = Vec<(u32, f32)>;
 
@@ -510,24 +541,9 @@ impl TaskModel {
         pos: &[&str],
         cfg: &BaselineConfig,
     ) -> Result<TaskModel, TrainError> {
-        if neg.is_empty() {
-            return Err(TrainError::NoData("benign"));
-        }
-        if pos.is_empty() {
-            return Err(TrainError::NoData("positive"));
-        }
-        let docs: Vec<&str> = neg.iter().chain(pos).copied().collect();
+        let docs = training_docs(neg, pos, "positive")?;
         let tfidf = Tfidf::fit(&docs, cfg.min_n, cfg.max_n);
-        let rows: Vec<SparseRow> = docs
-            .par_chunks(4096)
-            .flat_map_iter(|chunk| {
-                let mut buf = Vec::new();
-                chunk
-                    .iter()
-                    .map(|d| tfidf.row(d, &mut buf))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let rows: Vec<SparseRow> = par_map_buffered(&docs, |d, buf| tfidf.row(d, buf));
         let (w, b) = fit_balanced(rows, tfidf.vocabulary_len(), neg.len(), cfg);
         Ok(TaskModel {
             tfidf,
@@ -555,16 +571,7 @@ impl TaskModel {
 
     /// Scores of many names, in parallel.
     pub fn score_all(&self, names: &[&str]) -> Vec<f32> {
-        names
-            .par_chunks(4096)
-            .flat_map_iter(|chunk| {
-                let mut buf = Vec::new();
-                chunk
-                    .iter()
-                    .map(|n| self.score_with(n, &mut buf))
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        par_map_buffered(names, |n, buf| self.score_with(n, buf))
     }
 
     /// Number of n-grams in the vocabulary.
@@ -640,26 +647,11 @@ mod tests {
     }
 
     fn toy() -> (Vec<String>, Vec<String>) {
-        let benign: Vec<String> = [
-            "google",
-            "facebook",
-            "amazon",
-            "wikipedia",
-            "youtube",
-            "microsoft",
-            "apple",
-            "netflix",
-            "linkedin",
-            "twitter",
-            "github",
-            "reddit",
-            "yahoo",
-            "office",
-            "instagram",
-        ]
-        .iter()
-        .map(|s| format!("{s}.com"))
-        .collect();
+        let benign: Vec<String> = crate::testdata::POPULAR_LABELS
+            .iter()
+            .chain(&["instagram"])
+            .map(|s| format!("{s}.com"))
+            .collect();
         let dga: Vec<String> = [
             "xkqzjvwpt",
             "qzxvbnmkj",

@@ -325,6 +325,24 @@ impl fmt::Display for EvalReport {
     }
 }
 
+/// A figure for the report tables: `digits` decimals, `-` when there is none (NaN).
+fn fixed(v: f64, digits: usize) -> String {
+    figure(v, digits, false)
+}
+
+/// A difference for the report tables: as [`fixed`], with its sign always shown.
+fn signed(v: f64, digits: usize) -> String {
+    figure(v, digits, true)
+}
+
+fn figure(v: f64, digits: usize, sign: bool) -> String {
+    match (v.is_nan(), sign) {
+        (true, _) => "-".into(),
+        (false, true) => format!("{v:+.digits$}"),
+        (false, false) => format!("{v:.digits$}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,9 @@
 //! It only runs for names whose main DGA logit is at least the gate: a name the main model
 //! finds plainly benign is not worth the table lookups.
 
-use crate::baseline::{count_sorted, fit_balanced, BaselineConfig, SparseRow};
+use crate::baseline::{
+    count_sorted, fit_balanced, par_map_buffered, training_docs, BaselineConfig, SparseRow,
+};
 use crate::error::{ModelError, TrainError};
 use rayon::prelude::*;
 
@@ -187,23 +189,10 @@ pub(crate) fn train(
     gate: f32,
     cfg: &BaselineConfig,
 ) -> Result<Head, TrainError> {
-    if neg.is_empty() {
-        return Err(TrainError::NoData("benign"));
-    }
-    if pos.is_empty() {
-        return Err(TrainError::NoData("DGA"));
-    }
-    let docs: Vec<&str> = neg.iter().chain(pos).copied().collect();
-    let grams: Vec<Vec<(u32, u32)>> = docs
-        .par_chunks(4096)
-        .flat_map_iter(|chunk| {
-            let mut buf = Vec::new();
-            chunk
-                .iter()
-                .map(|d| counted(d.as_bytes(), bits, max_n as usize, &mut buf))
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let docs = training_docs(neg, pos, "DGA")?;
+    let grams: Vec<Vec<(u32, u32)>> = par_map_buffered(&docs, |d, buf| {
+        counted(d.as_bytes(), bits, max_n as usize, buf)
+    });
     // Document frequency per bucket; columns are the buckets some name used.
     let size = 1usize << bits;
     let mut df = vec![0u32; size];

@@ -55,6 +55,8 @@ mod prior;
 mod punycode;
 mod shape;
 mod site;
+#[cfg(test)]
+mod testdata;
 pub mod train;
 mod words;
 

@@ -254,26 +254,14 @@ impl Model {
         let bias = [r.f32()?, r.f32()?];
         let scale = [r.f32()?, r.f32()?];
         let threshold = [r.f32()?, r.f32()?];
-        let n = r.u32()? as usize;
-        if n != markov::TABLE_LEN {
-            return Err(ModelError::Corrupt("trigram table size"));
-        }
-        let markov = (0..n).map(|_| r.f32()).collect::<Result<Box<[f32]>, _>>()?;
-        let n = r.u32()? as usize;
-        if n != words::WORDS_LEN {
-            return Err(ModelError::Corrupt("word set size"));
-        }
-        let words = (0..n).map(|_| r.u64()).collect::<Result<Box<[u64]>, _>>()?;
-        let n = r.u32()? as usize;
-        if n != prior::PRIOR_LEN {
-            return Err(ModelError::Corrupt("suffix count table size"));
-        }
-        let prior = (0..n).map(|_| r.u16()).collect::<Result<Box<[u16]>, _>>()?;
-        let n = r.u32()? as usize;
-        if n != popular::POP_LEN {
-            return Err(ModelError::Corrupt("established-domain table size"));
-        }
-        let popular = (0..n).map(|_| r.u16()).collect::<Result<Box<[u16]>, _>>()?;
+        let markov = r.table(markov::TABLE_LEN, "trigram table size", Reader::f32)?;
+        let words = r.table(words::WORDS_LEN, "word set size", Reader::u64)?;
+        let prior = r.table(prior::PRIOR_LEN, "suffix count table size", Reader::u16)?;
+        let popular = r.table(
+            popular::POP_LEN,
+            "established-domain table size",
+            Reader::u16,
+        )?;
         let (head_bits, max_n) = (r.u32()?, r.u32()?);
         let v = [r.f32()?, r.f32()?, r.f32()?, r.f32()?, r.f32()?];
         let raw = r.take(4usize.checked_shl(head_bits).unwrap_or(usize::MAX))?;
@@ -826,6 +814,19 @@ impl<'a> Reader<'a> {
         let mut a = [0u8; 8];
         a.copy_from_slice(s);
         Ok(u64::from_le_bytes(a))
+    }
+    /// A table stored as its length, then its items; the length must be `len`, else
+    /// the model is corrupt in the way `what` names.
+    fn table<T>(
+        &mut self,
+        len: usize,
+        what: &'static str,
+        item: fn(&mut Self) -> Result<T, ModelError>,
+    ) -> Result<Box<[T]>, ModelError> {
+        if self.u32()? as usize != len {
+            return Err(ModelError::Corrupt(what));
+        }
+        (0..len).map(|_| item(self)).collect()
     }
 }
 

@@ -755,6 +755,13 @@ mod tests {
         ))
     }
 
+    /// `name` splits into (registered domain, suffix, subdomain) under a suffix of `kind`.
+    fn assert_split(name: &str, want: (&str, &str, &str), kind: SuffixKind) {
+        let (_, _, reg, sfx, sub, sk) = parse(name).unwrap();
+        assert_eq!((reg.as_str(), sfx.as_str(), sub.as_str()), want, "{name}");
+        assert_eq!(sk, kind, "{name}");
+    }
+
     #[test]
     fn lower_case_and_trailing_dot() {
         let (k, name, reg, sfx, sub, sk) = parse("  WWW.PayPal.COM.  ").unwrap();
@@ -780,12 +787,11 @@ mod tests {
 
     #[test]
     fn multi_label_icann_suffix() {
-        let (_, _, reg, sfx, sub, sk) = parse("a.b.bbc.co.uk").unwrap();
-        assert_eq!(
-            (reg.as_str(), sfx.as_str(), sub.as_str()),
-            ("bbc.co.uk", "co.uk", "a.b")
+        assert_split(
+            "a.b.bbc.co.uk",
+            ("bbc.co.uk", "co.uk", "a.b"),
+            SuffixKind::Icann,
         );
-        assert_eq!(sk, SuffixKind::Icann);
     }
 
     #[test]
@@ -810,12 +816,7 @@ mod tests {
 
     #[test]
     fn name_that_is_a_suffix() {
-        let (_, _, reg, sfx, sub, sk) = parse("github.io").unwrap();
-        assert_eq!(
-            (reg.as_str(), sfx.as_str(), sub.as_str()),
-            ("github.io", "io", "")
-        );
-        assert_eq!(sk, SuffixKind::Icann);
+        assert_split("github.io", ("github.io", "io", ""), SuffixKind::Icann);
     }
 
     #[test]
@@ -829,12 +830,11 @@ mod tests {
             p.suffix_kind,
             SuffixKind::None | SuffixKind::Unknown
         ));
-        let (_, _, reg, sfx, sub, sk) = parse("db.corp.internal").unwrap();
-        assert_eq!(
-            (reg.as_str(), sfx.as_str(), sub.as_str()),
-            ("corp.internal", "internal", "db")
+        assert_split(
+            "db.corp.internal",
+            ("corp.internal", "internal", "db"),
+            SuffixKind::Unknown,
         );
-        assert_eq!(sk, SuffixKind::Unknown);
     }
 
     #[test]
@@ -843,42 +843,53 @@ mod tests {
             let mut b = NameBuf::new();
             normalize(n, &mut b).unwrap().kind
         };
-        for n in [
-            "_ldap._tcp.dc._msdcs.factory.oompa.loompa",
-            "_vlmcs._tcp",
-            "_dmarc.example.com",
-            "selector1._domainkey.example.com",
-            "b._dns-sd._udp.local",
-            "wpad.wrccdc.black",
-            "isatap.corp.example.com",
-        ] {
-            assert_eq!(kind(n), NameKind::Service, "{n}");
-        }
-        for n in ["wpad", "WORKGROUP", "fileserver", "com"] {
-            assert_eq!(kind(n), NameKind::SingleLabel, "{n}");
-        }
-        for n in [
-            "printer.local",
-            "nas.lan",
-            "dc01.corp",
-            "db.corp.internal",
-            "router.home.arpa",
-            "host.localdomain",
-            "snozberry.oompa.loompa",
-            "x.test",
-            "ipv4only.arpa",
-        ] {
-            assert_eq!(kind(n), NameKind::NonPublic, "{n}");
-        }
-        // Alternative roots are registered by anybody (BazarLoader's `.bazar`, Namecoin).
-        for n in [
-            "bfeiikbfgiin.bazar",
-            "example.bit",
-            "_fgekkzfiekn.bazaar",
-            "www.example.com",
-            "xn--80ak6aa92e.com",
-        ] {
-            assert_eq!(kind(n), NameKind::Domain, "{n}");
+        let cases: [(NameKind, &[&str]); 4] = [
+            (
+                NameKind::Service,
+                &[
+                    "_ldap._tcp.dc._msdcs.factory.oompa.loompa",
+                    "_vlmcs._tcp",
+                    "_dmarc.example.com",
+                    "selector1._domainkey.example.com",
+                    "b._dns-sd._udp.local",
+                    "wpad.wrccdc.black",
+                    "isatap.corp.example.com",
+                ],
+            ),
+            (
+                NameKind::SingleLabel,
+                &["wpad", "WORKGROUP", "fileserver", "com"],
+            ),
+            (
+                NameKind::NonPublic,
+                &[
+                    "printer.local",
+                    "nas.lan",
+                    "dc01.corp",
+                    "db.corp.internal",
+                    "router.home.arpa",
+                    "host.localdomain",
+                    "snozberry.oompa.loompa",
+                    "x.test",
+                    "ipv4only.arpa",
+                ],
+            ),
+            // Alternative roots are registered by anybody (BazarLoader's `.bazar`, Namecoin).
+            (
+                NameKind::Domain,
+                &[
+                    "bfeiikbfgiin.bazar",
+                    "example.bit",
+                    "_fgekkzfiekn.bazaar",
+                    "www.example.com",
+                    "xn--80ak6aa92e.com",
+                ],
+            ),
+        ];
+        for (want, names) in cases {
+            for n in names {
+                assert_eq!(kind(n), want, "{n}");
+            }
         }
         assert_eq!(kind("4.3.2.1.in-addr.arpa"), NameKind::ReverseDns);
     }

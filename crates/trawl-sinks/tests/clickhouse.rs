@@ -22,6 +22,14 @@ fn server() -> Option<String> {
     url
 }
 
+/// A sink to `url`, into `db`, with the tests' short timeouts.
+fn config(url: &str, db: &str) -> ClickHouseConfig {
+    let mut cfg = ClickHouseConfig::new(url.to_string());
+    cfg.database = db.to_string();
+    cfg.http = quick();
+    cfg
+}
+
 /// A database of the test's own, so runs and tests do not see each other's rows.
 fn database(test: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -29,6 +37,11 @@ fn database(test: &str) -> String {
         .unwrap()
         .subsec_nanos();
     format!("trawl_{test}_{}_{nanos}", std::process::id())
+}
+
+/// Removes a test's database, once it is done.
+async fn drop_database(url: &str, db: &str) {
+    select(url, &format!("DROP DATABASE {db}")).await;
 }
 
 async fn select(url: &str, sql: &str) -> Vec<Value> {
@@ -50,10 +63,7 @@ async fn select(url: &str, sql: &str) -> Vec<Value> {
 async fn rows_land_typed_in_a_table_per_log_type() {
     let Some(url) = server() else { return };
     let db = database("rows");
-    let mut cfg = ClickHouseConfig::new(url.clone());
-    cfg.database = db.clone();
-    cfg.http = quick();
-    let mut sink = ClickHouseSink::new(cfg, None).unwrap();
+    let mut sink = ClickHouseSink::new(config(&url, &db), None).unwrap();
 
     sink.write(&[dns(0), dns(1)]).await.unwrap();
     // A later record brings a new field: the column is added.
@@ -143,14 +153,11 @@ async fn rows_land_typed_in_a_table_per_log_type() {
     assert_eq!(x[0]["_invalid"], r#"{"certificate.version":"v3"}"#);
 
     // A second sink (another process) finds the tables as they are.
-    let mut cfg = ClickHouseConfig::new(url.clone());
-    cfg.database = db.clone();
-    cfg.http = quick();
-    let mut again = ClickHouseSink::new(cfg, None).unwrap();
+    let mut again = ClickHouseSink::new(config(&url, &db), None).unwrap();
     again.write(&[dns(3)]).await.unwrap();
     let n = select(&url, &format!("SELECT count() AS n FROM {db}.zeek_dns")).await;
     assert_eq!(n[0]["n"], "4");
-    select(&url, &format!("DROP DATABASE {db}")).await;
+    drop_database(&url, &db).await;
 }
 
 #[tokio::test]
@@ -166,17 +173,14 @@ async fn a_table_made_by_someone_else_still_takes_rows() {
         ),
     )
     .await;
-    let mut cfg = ClickHouseConfig::new(url.clone());
-    cfg.database = db.clone();
-    cfg.http = quick();
-    let mut sink = ClickHouseSink::new(cfg, None).unwrap();
+    let mut sink = ClickHouseSink::new(config(&url, &db), None).unwrap();
     sink.write(&[dns(7)]).await.unwrap();
     let r = select(&url, &format!("SELECT * FROM {db}.zeek_dns")).await;
     assert_eq!(r.len(), 1);
     assert_eq!(r[0]["id.orig_p"], "5353");
     assert_eq!(r[0]["trans_id"], 7);
     assert_eq!(r[0]["query"], "host7.example.com");
-    select(&url, &format!("DROP DATABASE {db}")).await;
+    drop_database(&url, &db).await;
 }
 
 #[tokio::test]
@@ -186,9 +190,7 @@ async fn rows_spooled_while_clickhouse_is_unreachable_arrive_once() {
     let dir = tempfile::tempdir().unwrap();
     let spool = SpoolOptions::new(dir.path());
     let dead = format!("http://{}/", dead_port());
-    let mut cfg = ClickHouseConfig::new(dead);
-    cfg.database = db.clone();
-    cfg.http = quick();
+    let mut cfg = config(&dead, &db);
     cfg.http.retry.budget = std::time::Duration::from_millis(200);
     cfg.http.spool = Some(spool.clone());
     let mut down = ClickHouseSink::new(cfg, None).unwrap();
@@ -198,9 +200,7 @@ async fn rows_spooled_while_clickhouse_is_unreachable_arrive_once() {
     drop(down);
 
     // The next run reaches ClickHouse and sends what the last one spooled, in order.
-    let mut cfg = ClickHouseConfig::new(url.clone());
-    cfg.database = db.clone();
-    cfg.http = quick();
+    let mut cfg = config(&url, &db);
     cfg.http.spool = Some(spool);
     let mut up = ClickHouseSink::new(cfg, None).unwrap();
     assert_eq!(up.spooled_files(), 2);
@@ -210,5 +210,5 @@ async fn rows_spooled_while_clickhouse_is_unreachable_arrive_once() {
     let r = select(&url, &format!("SELECT uid FROM {db}.zeek_dns ORDER BY ts")).await;
     let uids: Vec<&str> = r.iter().map(|r| r["uid"].as_str().unwrap()).collect();
     assert_eq!(uids, ["C0", "C1", "C2", "C3"]);
-    select(&url, &format!("DROP DATABASE {db}")).await;
+    drop_database(&url, &db).await;
 }

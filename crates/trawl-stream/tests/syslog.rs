@@ -25,6 +25,11 @@ fn config(udp: bool, tcp: bool) -> SyslogConfig {
     }
 }
 
+/// A source listening as `cfg` says (the test fails if it cannot).
+async fn bind(cfg: SyslogConfig, metrics: &Metrics) -> SyslogSource {
+    SyslogSource::bind(cfg, metrics).await.unwrap()
+}
+
 /// A field as text: strings as they are, addresses and numbers printed, lists joined by `,`.
 fn text(e: &Event, name: &str) -> Option<String> {
     fn show(v: &Value) -> Option<String> {
@@ -72,9 +77,7 @@ fn counter(m: &Metrics, src: &SyslogSource, name: &str, extra: &[(&str, &str)]) 
 #[tokio::test]
 async fn udp_rfc3164_and_rfc5424() {
     let metrics = Metrics::default();
-    let mut src = SyslogSource::bind(config(true, false), &metrics)
-        .await
-        .unwrap();
+    let mut src = bind(config(true, false), &metrics).await;
     assert!(src.tcp_addrs().is_empty());
     let to = src.udp_addrs()[0];
     let sock = UdpSocket::bind(LOCAL).unwrap();
@@ -131,9 +134,7 @@ fn newline(msg: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_framings_and_clients_stay_apart() {
     let metrics = Metrics::default();
-    let mut src = SyslogSource::bind(config(false, true), &metrics)
-        .await
-        .unwrap();
+    let mut src = bind(config(false, true), &metrics).await;
     let to = src.tcp_addrs()[0];
     // Three clients ask for the same name without serial numbers; their replies would join
     // the wrong queries if the clients' lines were mixed in one reader.
@@ -184,7 +185,7 @@ async fn garbage_is_counted_never_fatal() {
     let metrics = Metrics::default();
     let mut cfg = config(true, true);
     cfg.max_message = 1000;
-    let mut src = SyslogSource::bind(cfg, &metrics).await.unwrap();
+    let mut src = bind(cfg, &metrics).await;
     let udp = UdpSocket::bind(LOCAL).unwrap();
     let to_udp = src.udp_addrs()[0];
     for g in [
@@ -234,7 +235,7 @@ async fn udp_flood_is_dropped_and_counted() {
     let metrics = Metrics::default();
     let mut cfg = config(true, false);
     cfg.queue = 4;
-    let mut src = SyslogSource::bind(cfg, &metrics).await.unwrap();
+    let mut src = bind(cfg, &metrics).await;
     let to = src.udp_addrs()[0];
     let sock = UdpSocket::bind(LOCAL).unwrap();
     // Nobody reads the source meanwhile: the queue fills and the rest is dropped.
@@ -266,9 +267,7 @@ async fn udp_flood_is_dropped_and_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn next_batch_is_cancel_safe() {
     let metrics = Metrics::default();
-    let mut src = SyslogSource::bind(config(true, false), &metrics)
-        .await
-        .unwrap();
+    let mut src = bind(config(true, false), &metrics).await;
     let to = src.udp_addrs()[0];
     let sock = UdpSocket::bind(LOCAL).unwrap();
     let mut got = Vec::new();
@@ -298,9 +297,7 @@ async fn next_batch_is_cancel_safe() {
 #[tokio::test]
 async fn binding_twice_is_a_clear_error() {
     let metrics = Metrics::default();
-    let a = SyslogSource::bind(config(false, true), &metrics)
-        .await
-        .unwrap();
+    let a = bind(config(false, true), &metrics).await;
     let mut cfg = config(false, true);
     cfg.tcp = a.tcp_addrs().to_vec();
     let err = SyslogSource::bind(cfg, &metrics).await.unwrap_err();
@@ -364,7 +361,7 @@ async fn dnsmasq_through_rsyslog() {
             idle_flush: Duration::from_millis(500),
             ..SyslogConfig::default()
         };
-        sources.push(drain(SyslogSource::bind(cfg, &metrics).await.unwrap()));
+        sources.push(drain(bind(cfg, &metrics).await));
     }
     // Names unique to this run: rsyslog may still deliver lines of an earlier one.
     let run = format!("r{}", std::process::id());

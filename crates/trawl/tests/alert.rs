@@ -7,6 +7,7 @@ mod common;
 mod receiver;
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -52,22 +53,24 @@ fn alerts_of(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+/// `trawl alert test` with the configuration `cfg` (and `extra` arguments) over `logs`,
+/// which must succeed: the alerts, and stderr.
+fn alert_test(cfg: &Path, extra: &[&str], logs: &Path) -> (Vec<Value>, String) {
+    let mut args = vec!["alert", "test", "--config", cfg.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push(logs.to_str().unwrap());
+    let out = common::trawl(&args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    (alerts_of(&out.stdout), err)
+}
+
 #[test]
 fn alert_test_tells_the_sample_story() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("trawl.toml");
-    std::fs::write(&cfg, RULES).unwrap();
+    let cfg = common::write_file(dir.path(), "trawl.toml", RULES);
     let samples = common::repo().join("samples/zeek");
-    let out = common::trawl(&[
-        "alert",
-        "test",
-        "--config",
-        cfg.to_str().unwrap(),
-        samples.to_str().unwrap(),
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let alerts = alerts_of(&out.stdout);
+    let (alerts, err) = alert_test(&cfg, &[], &samples);
     let by = |rule: &str| -> Vec<&Value> { alerts.iter().filter(|a| a["rule"] == rule).collect() };
 
     // Which other names the scorer flags is the model's business; alice's lookup is the story.
@@ -122,12 +125,11 @@ fn alert_test_tells_the_sample_story() {
 #[test]
 fn config_check_places_rule_mistakes_on_their_line() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("trawl.toml");
-    std::fs::write(
-        &cfg,
+    let cfg = common::write_file(
+        dir.path(),
+        "trawl.toml",
         "[sources.in]\ntype = \"stdin\"\n[sinks.out]\ntype = \"stdout\"\n\n[alerts.rules.bad]\nseverity = \"high\"\nwhen = \"phish_score >>= 0.9\"\n",
-    )
-    .unwrap();
+    );
     let out = common::trawl(&["config", "check", cfg.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -336,18 +338,7 @@ fn a_user_agent_repeating_all_day_is_one_alert_and_one_digest() {
     std::fs::write(logs.join("http.log"), powershell_day()).unwrap();
     // The example's own rule, with the defaults users get (no dedup set anywhere).
     let example = common::repo().join("trawl.example.toml");
-    let out = common::trawl(&[
-        "alert",
-        "test",
-        "--config",
-        example.to_str().unwrap(),
-        "--rule",
-        "odd-user-agent",
-        logs.to_str().unwrap(),
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let alerts = alerts_of(&out.stdout);
+    let (alerts, err) = alert_test(&example, &["--rule", "odd-user-agent"], &logs);
     assert_eq!(alerts.len(), 2, "{alerts:#?}\n{err}");
     let (a, d) = (&alerts[0], &alerts[1]);
     assert_eq!(a["rule"], "odd-user-agent");

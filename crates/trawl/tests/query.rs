@@ -22,6 +22,11 @@ fn query(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
+/// Runs a query over Zeek TSV logs at `path`; stdout as text.
+fn query_zeek(q: &str, path: &std::path::Path) -> String {
+    query(&[q, "-f", "zeek", path.to_str().unwrap()])
+}
+
 /// Data rows of Zeek TSV output, split into fields.
 fn tsv_rows(out: &str) -> Vec<Vec<String>> {
     out.lines()
@@ -106,22 +111,12 @@ fn top_query_names_match_python_on_the_corpus() {
         &root,
         "corpus/brimdata-zed-sample-data/zeek-default/dns.log.gz",
     );
-    let ours = trawl_top(&query(&[
-        "dns | top 25 query",
-        "-f",
-        "zeek",
-        dns.to_str().unwrap(),
-    ]));
+    let ours = trawl_top(&query_zeek("dns | top 25 query", &dns));
     let theirs = py_top(&dns, "query", 25);
     assert_eq!(ours.len(), 25);
     assert_eq!(ours, theirs);
     // The general path (a filter first) gives the same.
-    let ours = trawl_top(&query(&[
-        "dns | where ts > 0 | top 25 query",
-        "-f",
-        "zeek",
-        dns.to_str().unwrap(),
-    ]));
+    let ours = trawl_top(&query_zeek("dns | where ts > 0 | top 25 query", &dns));
     assert_eq!(ours, theirs);
 }
 
@@ -131,22 +126,15 @@ fn http_by_host_and_mime_matches_python() {
         return;
     };
     let http = need(&root, "corpus/SuperCowPowers-zat/data/http.log");
-    let ours = trawl_top(&query(&[
-        "http | top 1000 host, resp_mime_types",
-        "-f",
-        "zeek",
-        http.to_str().unwrap(),
-    ]));
+    let ours = trawl_top(&query_zeek("http | top 1000 host, resp_mime_types", &http));
     let theirs = py_top(&http, "host,resp_mime_types", 1000);
     assert!(ours.len() > 5, "{ours:?}");
     assert_eq!(ours, theirs);
     // summarize ... by gives the same groups, ordered by key.
-    let by: BTreeMap<Vec<String>, u64> = tsv_rows(&query(&[
+    let by: BTreeMap<Vec<String>, u64> = tsv_rows(&query_zeek(
         "http | summarize n = count() by host, resp_mime_types",
-        "-f",
-        "zeek",
-        http.to_str().unwrap(),
-    ]))
+        &http,
+    ))
     .into_iter()
     .map(|mut r| {
         let c = r.pop().unwrap().parse().unwrap();
@@ -166,21 +154,14 @@ fn software_versions_match_python() {
         &root,
         "corpus/brimdata-zed-sample-data/zeek-default/software.log.gz",
     );
-    let ours = trawl_top(&query(&[
+    let ours = trawl_top(&query_zeek(
         "software | top 500 name, unparsed_version",
-        "-f",
-        "zeek",
-        sw.to_str().unwrap(),
-    ]));
+        &sw,
+    ));
     let theirs = py_top(&sw, "name,unparsed_version", 500);
     assert_eq!(ours, theirs);
     // version_lt: every IIS older than 8.0 by trawl is older by Python's own comparison.
-    let old = tsv_rows(&query(&[
-        "software | where name == \"Microsoft-IIS\" and version_lt(unparsed_version, \"Microsoft-IIS/8.0\") | uniq unparsed_version",
-        "-f",
-        "zeek",
-        sw.to_str().unwrap(),
-    ]));
+    let old = tsv_rows(&query_zeek("software | where name == \"Microsoft-IIS\" and version_lt(unparsed_version, \"Microsoft-IIS/8.0\") | uniq unparsed_version", &sw));
     assert!(!old.is_empty());
     for r in &old {
         let v: Vec<u32> = r[0]
@@ -227,12 +208,7 @@ print(n)
             (c.parse().unwrap(), vec![q.to_string()])
         })
         .collect();
-    let ours = trawl_top(&query(&[
-        "dns | where exists query | top 25 query",
-        "-f",
-        "zeek",
-        dns.to_str().unwrap(),
-    ]));
+    let ours = trawl_top(&query_zeek("dns | where exists query | top 25 query", &dns));
     assert_eq!(ours, expected);
     let n = query(&[
         "dns | where qtype_name == \"AAAA\" and id.orig_h in 10.47.0.0/16 | count",

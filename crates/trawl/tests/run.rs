@@ -122,12 +122,11 @@ fn a_second_once_run_rewrites_rather_than_appends() {
 #[test]
 fn configuration_mistakes_stop_the_run_with_their_line() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("t.toml");
-    std::fs::write(
-        &cfg,
+    let cfg = common::write_file(
+        dir.path(),
+        "t.toml",
         "[sources.a]\ntype = \"syslog\"\nudp = \"nonsense\"\n\n[sinks.b]\ntype = \"stdout\"\n",
-    )
-    .unwrap();
+    );
     let out = common::trawl(&["run", "--config", cfg.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

@@ -19,7 +19,7 @@
 //! their own model's x%-FPR threshold. The macro figures weigh every family the same.
 
 use super::families::{self, Family, FamilyKind};
-use super::{frac_above, roc_auc, threshold_at_fpr};
+use super::{fixed, frac_above, roc_auc, signed, threshold_at_fpr};
 use crate::baseline::{Baseline, BaselineConfig};
 use crate::error::TrainError;
 use crate::model::Verdict;
@@ -430,22 +430,6 @@ impl LofoReport {
     }
 }
 
-fn d3(v: f64) -> String {
-    if v.is_nan() {
-        "-".into()
-    } else {
-        format!("{v:.3}")
-    }
-}
-
-fn sd3(v: f64) -> String {
-    if v.is_nan() {
-        "-".into()
-    } else {
-        format!("{v:+.3}")
-    }
-}
-
 /// Markdown tables: pooled figures, then every family (worst first).
 impl fmt::Display for LofoReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -482,11 +466,11 @@ impl fmt::Display for LofoReport {
                 "| {who} | {} | {:.4} | {} | {} | {:.4} | {} | {} |",
                 p.names,
                 p.auc,
-                d3(p.tpr_at_1pct),
-                d3(p.tpr_at_01pct),
+                fixed(p.tpr_at_1pct, 3),
+                fixed(p.tpr_at_01pct, 3),
                 p.macro_auc,
-                d3(p.macro_recall_at_1pct),
-                d3(p.macro_recall_at_01pct)
+                fixed(p.macro_recall_at_1pct, 3),
+                fixed(p.macro_recall_at_01pct, 3)
             )
         };
         row(f, "model", &self.model)?;
@@ -496,11 +480,14 @@ impl fmt::Display for LofoReport {
                 f,
                 "| model - baseline | | {:+.4} | {} | {} | {:+.4} | {} | {} |",
                 self.model.auc - b.auc,
-                sd3(self.model.tpr_at_1pct - b.tpr_at_1pct),
-                sd3(self.model.tpr_at_01pct - b.tpr_at_01pct),
+                signed(self.model.tpr_at_1pct - b.tpr_at_1pct, 3),
+                signed(self.model.tpr_at_01pct - b.tpr_at_01pct, 3),
                 self.model.macro_auc - b.macro_auc,
-                sd3(self.model.macro_recall_at_1pct - b.macro_recall_at_1pct),
-                sd3(self.model.macro_recall_at_01pct - b.macro_recall_at_01pct)
+                signed(self.model.macro_recall_at_1pct - b.macro_recall_at_1pct, 3),
+                signed(
+                    self.model.macro_recall_at_01pct - b.macro_recall_at_01pct,
+                    3
+                )
             )?;
         }
         writeln!(f)?;
@@ -539,12 +526,12 @@ impl fmt::Display for LofoReport {
                         if flag { " !" } else { "" },
                         x.kind.as_str(),
                         x.names,
-                        d3(m.recall_at_1pct),
-                        d3(b.recall_at_1pct),
-                        sd3(m.recall_at_1pct - b.recall_at_1pct),
-                        d3(m.recall_at_01pct),
-                        d3(b.recall_at_01pct),
-                        sd3(m.recall_at_01pct - b.recall_at_01pct),
+                        fixed(m.recall_at_1pct, 3),
+                        fixed(b.recall_at_1pct, 3),
+                        signed(m.recall_at_1pct - b.recall_at_1pct, 3),
+                        fixed(m.recall_at_01pct, 3),
+                        fixed(b.recall_at_01pct, 3),
+                        signed(m.recall_at_01pct - b.recall_at_01pct, 3),
                         m.auc,
                         b.auc,
                         m.auc - b.auc
@@ -556,8 +543,8 @@ impl fmt::Display for LofoReport {
                     x.family,
                     x.kind.as_str(),
                     x.names,
-                    d3(m.recall_at_1pct),
-                    d3(m.recall_at_01pct),
+                    fixed(m.recall_at_1pct, 3),
+                    fixed(m.recall_at_01pct, 3),
                     m.auc
                 )?,
             }
@@ -593,30 +580,10 @@ mod tests {
     /// never held out, both scorers on the same names.
     #[test]
     fn every_family_held_out_once() {
-        let words = [
-            "google",
-            "facebook",
-            "amazon",
-            "wikipedia",
-            "youtube",
-            "microsoft",
-            "apple",
-            "netflix",
-            "linkedin",
-            "twitter",
-            "github",
-            "reddit",
-            "yahoo",
-            "office",
-            "weather",
-            "garden",
-            "travel",
-            "school",
-            "market",
-            "coffee",
-        ];
+        let more = ["weather", "garden", "travel", "school", "market", "coffee"];
+        let words = crate::testdata::POPULAR_LABELS.iter().chain(&more);
         let mut data = Dataset::default();
-        for (i, w) in words.iter().enumerate() {
+        for (i, w) in words.enumerate() {
             for tld in ["com", "org", "net"] {
                 data.benign.push(lab(format!("{w}{i}.{tld}"), "b:top"));
             }

@@ -6,7 +6,7 @@
 //! spread over seeds says how much a difference between two models means.
 
 use super::families::{self, FamilyKind};
-use super::{evaluate_scored, score_baseline, score_model, EvalReport, TaskMetrics};
+use super::{evaluate_scored, fixed, score_baseline, score_model, signed, EvalReport, TaskMetrics};
 use crate::baseline::{Baseline, BaselineConfig};
 use crate::error::TrainError;
 use crate::train::{self, Dataset, TrainConfig};
@@ -314,30 +314,6 @@ impl SeedsReport {
     }
 }
 
-fn f4(v: f64) -> String {
-    if v.is_nan() {
-        "-".into()
-    } else {
-        format!("{v:.4}")
-    }
-}
-
-fn f3(v: f64) -> String {
-    if v.is_nan() {
-        "-".into()
-    } else {
-        format!("{v:.3}")
-    }
-}
-
-fn signed(v: f64, digits: usize) -> String {
-    if v.is_nan() {
-        "-".into()
-    } else {
-        format!("{v:+.digits$}")
-    }
-}
-
 /// Markdown tables: figures per seed (model, baseline, difference), the spread, and DGA
 /// recall at 1% FPR per family with the families where the model is below the baseline
 /// marked.
@@ -400,9 +376,9 @@ impl fmt::Display for SeedsReport {
             };
             let fv = |x: f64| {
                 if m.metric.contains("AUC") {
-                    f4(x)
+                    fixed(x, 4)
                 } else {
-                    f3(x)
+                    fixed(x, 3)
                 }
             };
             row(f, "model", &m.model, &m.model_spread, &fv)?;
@@ -444,8 +420,8 @@ impl fmt::Display for SeedsReport {
                         if flag { " !" } else { "" },
                         kind,
                         r.names,
-                        f3(r.model),
-                        f3(b),
+                        fixed(r.model, 3),
+                        fixed(b, 3),
                         signed(r.model - b, 3)
                     )?;
                 }
@@ -454,14 +430,14 @@ impl fmt::Display for SeedsReport {
                     "| {name} | {} | {:.0} | {} | - | - |",
                     kind,
                     r.names,
-                    f3(r.model)
+                    fixed(r.model, 3)
                 )?,
                 _ => writeln!(
                     f,
                     "| {name} | {} | {:.0} | {} |",
                     kind,
                     r.names,
-                    f3(r.model)
+                    fixed(r.model, 3)
                 )?,
             }
         }
