@@ -182,8 +182,20 @@ impl<D: Destination> Delivery<D> {
         }
     }
 
+    /// A sink's flush: waits up to the retry budget for the spool to empty, and says so
+    /// when it did not (the files are re-sent on the next run).
+    pub async fn flush(&mut self) {
+        if !self.wait_spool(self.shared.retry.budget).await {
+            tracing::warn!(
+                sink = %self.shared.name,
+                files = self.spooled_files(),
+                "spool not empty at flush; it is re-sent on the next run"
+            );
+        }
+    }
+
     /// Waits up to `limit` for the spool to empty; true when it did.
-    pub async fn wait_spool(&mut self, limit: Duration) -> bool {
+    async fn wait_spool(&mut self, limit: Duration) -> bool {
         self.ensure_drainer();
         let end = Instant::now() + limit;
         while self.spooled_files() > 0 {

@@ -1,8 +1,6 @@
 //! Elasticsearch and OpenSearch through `_bulk`: an index per log type and day, documents as
 //! Zeek JSON with `@timestamp`, and each item's status read from the answer.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -60,7 +58,6 @@ pub(crate) struct Doc {
 pub struct ElasticsearchSink {
     delivery: Delivery<Bulk>,
     index: String,
-    flush_wait: Duration,
 }
 
 impl ElasticsearchSink {
@@ -79,7 +76,6 @@ impl ElasticsearchSink {
         Ok(ElasticsearchSink {
             delivery: Delivery::new(SERVICE, dest, &config.http, metrics)?,
             index: config.index,
-            flush_wait: config.http.retry.budget,
         })
     }
 
@@ -144,12 +140,7 @@ impl Sink for ElasticsearchSink {
     }
 
     async fn flush(&mut self) -> Result<(), StreamError> {
-        if !self.delivery.wait_spool(self.flush_wait).await {
-            tracing::warn!(
-                files = self.spooled_files(),
-                "elasticsearch: spool not empty at flush; it is re-sent on the next run"
-            );
-        }
+        self.delivery.flush().await;
         Ok(())
     }
 }

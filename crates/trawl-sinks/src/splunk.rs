@@ -169,16 +169,7 @@ impl Sink for SplunkHecSink {
     }
 
     async fn flush(&mut self) -> Result<(), StreamError> {
-        if !self
-            .delivery
-            .wait_spool(self.config.http.retry.budget)
-            .await
-        {
-            tracing::warn!(
-                files = self.spooled_files(),
-                "splunk-hec: spool not empty at flush; it is re-sent on the next run"
-            );
-        }
+        self.delivery.flush().await;
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! Timestamps as the destinations want them.
 
-use trawl_zeek::time::{civil_from_days, Nanos};
+use trawl_zeek::time::{civil_from_days, civil_time, Nanos};
 use trawl_zeek::Value;
 
 /// The record's `ts`, if it has a time there.
@@ -28,14 +28,8 @@ pub(crate) fn ymd(t: Nanos) -> (i64, i64, i64) {
 pub(crate) fn iso8601(t: Nanos) -> String {
     let secs = t.div_euclid(1_000_000_000);
     let micros = t.rem_euclid(1_000_000_000) / 1000;
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
+    let (y, m, d, hh, mm, ss) = civil_time(secs);
+    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{micros:06}Z")
 }
 
 #[cfg(test)]

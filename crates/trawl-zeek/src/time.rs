@@ -154,16 +154,17 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Zeek's `#open`/`#close` stamp: `%Y-%m-%d-%H-%M-%S` (UTC) of epoch seconds.
-pub fn format_open_stamp(secs: i64) -> String {
+/// (year, month, day, hour, minute, second) in UTC of epoch seconds.
+pub fn civil_time(secs: i64) -> (i64, i64, i64, i64, i64, i64) {
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}-{:02}-{:02}-{:02}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
+    (y, m, d, s / 3600, s / 60 % 60, s % 60)
+}
+
+/// Zeek's `#open`/`#close` stamp: `%Y-%m-%d-%H-%M-%S` (UTC) of epoch seconds.
+pub fn format_open_stamp(secs: i64) -> String {
+    let (y, m, d, hh, mm, ss) = civil_time(secs);
+    format!("{y:04}-{m:02}-{d:02}-{hh:02}-{mm:02}-{ss:02}")
 }
 
 /// A time as people read it at a terminal, in UTC: `2025-11-20 10:10:00`, with `.123456`
@@ -172,14 +173,8 @@ pub fn format_utc(t: Nanos) -> String {
     let micros = t.div_euclid(1000) + i64::from(t.rem_euclid(1000) >= 500);
     let secs = micros.div_euclid(1_000_000);
     let frac = micros.rem_euclid(1_000_000);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    let mut out = format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    );
+    let (y, m, d, hh, mm, ss) = civil_time(secs);
+    let mut out = format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}");
     if frac != 0 {
         out.push_str(&format!(".{frac:06}"));
     }

@@ -435,9 +435,7 @@ impl<'a> Value<'a> {
         match self {
             Value::Unset => out.extend_from_slice(b"null"),
             Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-            Value::Count(v) => write_int(out, *v),
-            Value::Int(v) => write_int(out, *v),
-            Value::Port(p) => write_int(out, *p),
+            Value::Count(_) | Value::Int(_) | Value::Port(_) => self.write_text(out),
             Value::Double(v) | Value::Interval(v) => {
                 // Zeek writes whole doubles with a decimal point (`60.0`), as JSON readers expect.
                 if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {

@@ -95,7 +95,6 @@ type Columns = Arc<Vec<(String, String)>>;
 pub struct ClickHouseSink {
     delivery: Delivery<ClickHouse>,
     prefix: String,
-    flush_wait: std::time::Duration,
 }
 
 impl ClickHouseSink {
@@ -126,7 +125,6 @@ impl ClickHouseSink {
         Ok(ClickHouseSink {
             delivery: Delivery::new(SERVICE, dest, &config.http, metrics)?,
             prefix: config.table_prefix,
-            flush_wait: config.http.retry.budget,
         })
     }
 
@@ -190,12 +188,7 @@ impl Sink for ClickHouseSink {
     }
 
     async fn flush(&mut self) -> Result<(), StreamError> {
-        if !self.delivery.wait_spool(self.flush_wait).await {
-            tracing::warn!(
-                files = self.spooled_files(),
-                "clickhouse: spool not empty at flush; it is re-sent on the next run"
-            );
-        }
+        self.delivery.flush().await;
         Ok(())
     }
 }
