@@ -117,14 +117,21 @@ mod tests {
         ("t".to_string(), p)
     }
 
+    /// Offsets owning partitions `parts` of topic `t`, with the `(partition, offset)`s of
+    /// `seen` sealed into one batch; returns its token too.
+    fn sealed(parts: &[i32], seen: &[(i32, i64)]) -> (Offsets, u64) {
+        let mut o = Offsets::default();
+        o.assign(parts.iter().map(|&p| tp(p)));
+        for &(p, offset) in seen {
+            o.seen("t", p, offset);
+        }
+        let a = o.seal();
+        (o, a)
+    }
+
     #[test]
     fn commits_highest_offset_plus_one_of_written_batches() {
-        let mut o = Offsets::default();
-        o.assign([tp(0), tp(1)]);
-        o.seen("t", 0, 5);
-        o.seen("t", 0, 7);
-        o.seen("t", 1, 2);
-        let a = o.seal();
+        let (mut o, a) = sealed(&[0, 1], &[(0, 5), (0, 7), (1, 2)]);
         o.seen("t", 0, 8);
         let b = o.seal();
         let mut c = o.written(a);
@@ -137,11 +144,7 @@ mod tests {
 
     #[test]
     fn failed_commits_are_retried_and_revoked_partitions_never_committed() {
-        let mut o = Offsets::default();
-        o.assign([tp(0), tp(1)]);
-        o.seen("t", 0, 1);
-        o.seen("t", 1, 1);
-        let a = o.seal();
+        let (mut o, a) = sealed(&[0, 1], &[(0, 1), (1, 1)]);
         assert_eq!(o.written(a).len(), 2);
         // The commit failed: the next one carries the offsets again.
         o.seen("t", 1, 4);
@@ -155,10 +158,7 @@ mod tests {
 
     #[test]
     fn a_batch_revoked_while_in_flight_commits_nothing_for_that_partition() {
-        let mut o = Offsets::default();
-        o.assign([tp(0)]);
-        o.seen("t", 0, 3);
-        let a = o.seal();
+        let (mut o, a) = sealed(&[0], &[(0, 3)]);
         o.revoke(&[tp(0)]);
         o.assign([tp(0)]);
         assert_eq!(o.written(a), []);

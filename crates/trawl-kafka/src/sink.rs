@@ -15,6 +15,7 @@ use trawl_stream::{Event, Metrics, Sink, StreamError};
 
 use crate::config::KafkaSinkConfig;
 use crate::encode::{encode, Encoded};
+use crate::source::need_runtime;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -58,11 +59,7 @@ impl Failure {
 impl KafkaSink {
     /// A producer for `config`. Must be called inside a Tokio runtime.
     pub fn new(config: KafkaSinkConfig, metrics: Arc<Metrics>) -> Result<Self, StreamError> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(StreamError::Fatal(
-                "the Kafka sink needs a Tokio runtime".into(),
-            ));
-        }
+        need_runtime("sink")?;
         if config.topic.is_empty() {
             return Err(StreamError::Fatal("kafka sink: no topic".into()));
         }

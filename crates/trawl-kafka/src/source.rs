@@ -42,14 +42,21 @@ pub struct KafkaSource {
     lag_task: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// Fails unless called inside a Tokio runtime: rdkafka's futures and our tasks need one.
+/// `what` names the client in the error.
+pub(crate) fn need_runtime(what: &str) -> Result<(), StreamError> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(StreamError::Fatal(format!(
+            "the Kafka {what} needs a Tokio runtime"
+        )));
+    }
+    Ok(())
+}
+
 impl KafkaSource {
     /// Joins the group and subscribes to the topics. Must be called inside a Tokio runtime.
     pub fn new(config: KafkaSourceConfig, metrics: Arc<Metrics>) -> Result<Self, StreamError> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(StreamError::Fatal(
-                "the Kafka source needs a Tokio runtime".into(),
-            ));
-        }
+        need_runtime("source")?;
         if config.topics.is_empty() {
             return Err(StreamError::Fatal("kafka: no topic to read".into()));
         }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use trawl_zeek::time::{civil_from_days, Nanos};
+use trawl_zeek::time::{civil_time, Nanos};
 use trawl_zeek::Record;
 
 use crate::story::{texts, Item, Via};
@@ -83,14 +83,8 @@ const MAX_VALUE: usize = 80;
 pub fn format_ts(t: Nanos) -> String {
     let secs = t.div_euclid(1_000_000_000);
     let micros = t.rem_euclid(1_000_000_000) / 1000;
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{micros:06}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
+    let (y, m, d, hh, mm, ss) = civil_time(secs);
+    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}.{micros:06}")
 }
 
 fn shorten(s: &str) -> String {

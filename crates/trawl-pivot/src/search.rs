@@ -2,8 +2,7 @@
 //! postings name) or, without one, by scanning every file.
 
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
-use std::io::{self, Cursor, Read};
-use std::os::unix::fs::FileExt;
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -231,31 +230,19 @@ fn read_plain_blocks(
     blocks: &BTreeSet<u32>,
     on_block: &mut dyn FnMut(u32, &[u8]),
 ) -> io::Result<()> {
-    let f = std::fs::File::open(&ix.segment.meta.path)?;
+    let mut f = std::fs::File::open(&ix.segment.meta.path)?;
     let mut buf = Vec::new();
     for &i in blocks {
         let Some((start, end)) = ix.segment.meta.block_range(i as usize) else {
             continue;
         };
-        buf.resize((end - start) as usize, 0);
+        f.seek(SeekFrom::Start(start))?;
+        buf.clear();
         // A file cut shorter since it was indexed gives what is left.
-        let n = read_at_most(&f, &mut buf, start)?;
-        on_block(i, &buf[..n]);
+        (&mut f).take(end - start).read_to_end(&mut buf)?;
+        on_block(i, &buf);
     }
     Ok(())
-}
-
-fn read_at_most(f: &std::fs::File, buf: &mut [u8], at: u64) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read_at(&mut buf[n..], at + n as u64) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// Decompresses from the start up to the end of the last wanted block; compressed streams

@@ -373,60 +373,39 @@ impl<'s> Parser<'s> {
         Ok(match word.as_str() {
             "where" | "filter" => Stage::Where(self.expr()?),
             "cut" | "project" | "fields" => Stage::Cut(self.names()?),
-            "rename" => {
-                let mut out = Vec::new();
-                loop {
-                    let from = self.name("a field to rename")?;
-                    if !self.eat_word("as") {
-                        return Err(self
-                            .err(format!("expected `as`, found {}", self.describe()))
-                            .hint("rename old as new, other as new2"));
-                    }
-                    out.push((from, self.name("the new name")?));
-                    if !self.eat_punct(",") {
-                        break;
-                    }
+            "rename" => Stage::Rename(self.comma_list(|p| {
+                let from = p.name("a field to rename")?;
+                if !p.eat_word("as") {
+                    return Err(p
+                        .err(format!("expected `as`, found {}", p.describe()))
+                        .hint("rename old as new, other as new2"));
                 }
-                Stage::Rename(out)
-            }
-            "put" | "extend" | "eval" => {
-                let mut out = Vec::new();
-                loop {
-                    let name = self.name("a field name")?;
-                    if !self.eat_punct("=") {
-                        return Err(self
-                            .err(format!("expected `=`, found {}", self.describe()))
-                            .hint(
-                                "put name = expression, e.g. put rd = registered_domain(query)",
-                            ));
-                    }
-                    out.push(Named {
-                        name,
-                        expr: self.expr()?,
-                    });
-                    if !self.eat_punct(",") {
-                        break;
-                    }
+                Ok((from, p.name("the new name")?))
+            })?),
+            "put" | "extend" | "eval" => Stage::Put(self.comma_list(|p| {
+                let name = p.name("a field name")?;
+                if !p.eat_punct("=") {
+                    return Err(p
+                        .err(format!("expected `=`, found {}", p.describe()))
+                        .hint("put name = expression, e.g. put rd = registered_domain(query)"));
                 }
-                Stage::Put(out)
-            }
+                Ok(Named {
+                    name,
+                    expr: p.expr()?,
+                })
+            })?),
             "sort" | "order" => {
                 self.eat_word("by");
-                let mut keys = Vec::new();
-                loop {
-                    let key = self.named()?;
-                    let desc = if self.eat_word("desc") {
+                Stage::Sort(self.comma_list(|p| {
+                    let key = p.named()?;
+                    let desc = if p.eat_word("desc") {
                         true
                     } else {
-                        self.eat_word("asc");
+                        p.eat_word("asc");
                         false
                     };
-                    keys.push((key, desc));
-                    if !self.eat_punct(",") {
-                        break;
-                    }
-                }
-                Stage::Sort(keys)
+                    Ok((key, desc))
+                })?)
             }
             "head" | "limit" | "take" => Stage::Head(self.opt_count(10)?),
             "tail" => Stage::Tail(self.opt_count(10)?),
@@ -437,27 +416,18 @@ impl<'s> Parser<'s> {
                     Stage::Uniq(self.names()?)
                 }
             }
-            "count" => {
-                if self.eat_word("by") {
-                    Stage::Summarize {
-                        aggs: vec![Agg {
-                            name: "count".into(),
-                            func: AggFunc::Count,
-                            arg: None,
-                        }],
-                        by: self.keys()?,
-                    }
+            "count" => Stage::Summarize {
+                aggs: vec![Agg {
+                    name: "count".into(),
+                    func: AggFunc::Count,
+                    arg: None,
+                }],
+                by: if self.eat_word("by") {
+                    self.keys()?
                 } else {
-                    Stage::Summarize {
-                        aggs: vec![Agg {
-                            name: "count".into(),
-                            func: AggFunc::Count,
-                            arg: None,
-                        }],
-                        by: Vec::new(),
-                    }
-                }
-            }
+                    Vec::new()
+                },
+            },
             "top" | "rare" => {
                 let n = self.opt_count(10)?;
                 if self.at_stage_end() {
@@ -472,15 +442,11 @@ impl<'s> Parser<'s> {
                 }
             }
             "summarize" | "stats" | "summarise" => {
-                let mut aggs = Vec::new();
-                if !self.is_word("by") {
-                    loop {
-                        aggs.push(self.agg()?);
-                        if !self.eat_punct(",") {
-                            break;
-                        }
-                    }
-                }
+                let aggs = if self.is_word("by") {
+                    Vec::new()
+                } else {
+                    self.comma_list(Self::agg)?
+                };
                 let by = if self.eat_word("by") {
                     self.keys()?
                 } else {
@@ -568,12 +534,22 @@ impl<'s> Parser<'s> {
         })
     }
 
-    fn keys(&mut self) -> Result<Vec<Named>, QueryError> {
-        let mut out = vec![self.named()?];
-        while self.eat_punct(",") {
-            out.push(self.named()?);
+    /// One or more `item`s separated by commas.
+    fn comma_list<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Result<T, QueryError>,
+    ) -> Result<Vec<T>, QueryError> {
+        let mut out = Vec::new();
+        loop {
+            out.push(item(self)?);
+            if !self.eat_punct(",") {
+                return Ok(out);
+            }
         }
-        Ok(out)
+    }
+
+    fn keys(&mut self) -> Result<Vec<Named>, QueryError> {
+        self.comma_list(Self::named)
     }
 
     fn agg(&mut self) -> Result<Agg, QueryError> {
@@ -808,22 +784,9 @@ impl<'s> Parser<'s> {
                 self.expect_punct(")", "close the parenthesis")?;
                 Ok(e)
             }
-            Tok::Punct("[") => {
-                let mut items = Vec::new();
-                if !self.eat_punct("]") {
-                    loop {
-                        items.push(self.expr()?);
-                        if self.eat_punct("]") {
-                            break;
-                        }
-                        self.expect_punct(
-                            ",",
-                            "list items are separated by commas: [\"A\", \"AAAA\"]",
-                        )?;
-                    }
-                }
-                Ok(Expr::List(items))
-            }
+            Tok::Punct("[") => Ok(Expr::List(
+                self.exprs_until("]", "list items are separated by commas: [\"A\", \"AAAA\"]")?,
+            )),
             Tok::Ident(w) if w == "true" || w == "T" => lit(Value::Bool(true)),
             Tok::Ident(w) if w == "false" || w == "F" => lit(Value::Bool(false)),
             Tok::Ident(w) if self.is_punct("(") => self.call(&w, t.span),
@@ -841,6 +804,21 @@ impl<'s> Parser<'s> {
                     .hint("a value is a field, a literal (\"text\", 42, 0.8, 10.0.0.0/8, 5m, 2024-04-12T09:00), a list [..] or a function call"))
             }
         }
+    }
+
+    /// Expressions separated by commas up to `close` (eaten); `hint` is for a missing comma.
+    fn exprs_until(&mut self, close: &str, hint: &str) -> Result<Vec<Expr>, QueryError> {
+        let mut items = Vec::new();
+        if !self.eat_punct(close) {
+            loop {
+                items.push(self.expr()?);
+                if self.eat_punct(close) {
+                    break;
+                }
+                self.expect_punct(",", hint)?;
+            }
+        }
+        Ok(items)
     }
 
     fn call(&mut self, name: &str, span: Span) -> Result<Expr, QueryError> {
@@ -861,16 +839,7 @@ impl<'s> Parser<'s> {
             });
         };
         self.bump(); // (
-        let mut args = Vec::new();
-        if !self.eat_punct(")") {
-            loop {
-                args.push(self.expr()?);
-                if self.eat_punct(")") {
-                    break;
-                }
-                self.expect_punct(",", "arguments are separated by commas")?;
-            }
-        }
+        let mut args = self.exprs_until(")", "arguments are separated by commas")?;
         let full = span.to(self.prev_span());
         let usage = FUNCTIONS.iter().find(|f| f.1 == func).map_or("", |f| f.4);
         if args.len() < min || args.len() > max {

@@ -2,48 +2,60 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// A counter handle; cheap to clone and to add to.
+/// A handle on one metric's value, cheap to clone; `K` ([`Count`] or [`Level`]) says whether
+/// it only goes up ([`Counter::add`]) or is set ([`Gauge::set`]).
 #[derive(Debug, Clone, Default)]
-pub struct Counter(Arc<AtomicU64>);
+pub struct Handle<K>(Arc<AtomicU64>, PhantomData<K>);
+
+/// Marks a [`Counter`].
+#[derive(Debug, Clone, Default)]
+pub struct Count;
+
+/// Marks a [`Gauge`].
+#[derive(Debug, Clone, Default)]
+pub struct Level;
+
+/// A counter handle; cheap to clone and to add to.
+pub type Counter = Handle<Count>;
+
+/// A gauge handle (a value that goes up and down, such as consumer lag).
+pub type Gauge = Handle<Level>;
+
+impl<K> Handle<K> {
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
 
 impl Counter {
     /// Adds `n`.
     pub fn add(&self, n: u64) {
         self.0.fetch_add(n, Ordering::Relaxed);
     }
-
-    /// The current value.
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
 }
-
-/// A gauge handle (a value that goes up and down, such as consumer lag).
-#[derive(Debug, Clone, Default)]
-pub struct Gauge(Arc<AtomicU64>);
 
 impl Gauge {
     /// Sets the value.
     pub fn set(&self, v: u64) {
         self.0.store(v, Ordering::Relaxed);
     }
-
-    /// The current value.
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
 }
 
 type Key = (String, Vec<(String, String)>);
 
+/// Metrics of one kind by name and labels, each with its help text.
+type Table<K> = Mutex<BTreeMap<Key, (String, Handle<K>)>>;
+
 /// Every counter and gauge of a run, by name and labels.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    counters: Mutex<BTreeMap<Key, (String, Counter)>>,
-    gauges: Mutex<BTreeMap<Key, (String, Gauge)>>,
+    counters: Table<Count>,
+    gauges: Table<Level>,
 }
 
 fn key(name: &str, labels: &[(&str, &str)]) -> Key {
@@ -56,23 +68,29 @@ fn key(name: &str, labels: &[(&str, &str)]) -> Key {
     )
 }
 
+/// The handle `name{labels}` of `table`, created on first use.
+fn handle<K: Clone + Default>(
+    table: &Table<K>,
+    name: &str,
+    help: &str,
+    labels: &[(&str, &str)],
+) -> Handle<K> {
+    let mut m = table.lock().unwrap_or_else(|e| e.into_inner());
+    m.entry(key(name, labels))
+        .or_insert_with(|| (help.to_string(), Handle::default()))
+        .1
+        .clone()
+}
+
 impl Metrics {
     /// The counter `name{labels}`, created on first use; `help` is shown by Prometheus.
     pub fn counter(&self, name: &str, help: &str, labels: &[(&str, &str)]) -> Counter {
-        let mut m = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        m.entry(key(name, labels))
-            .or_insert_with(|| (help.to_string(), Counter::default()))
-            .1
-            .clone()
+        handle(&self.counters, name, help, labels)
     }
 
     /// The gauge `name{labels}`, created on first use.
     pub fn gauge(&self, name: &str, help: &str, labels: &[(&str, &str)]) -> Gauge {
-        let mut m = self.gauges.lock().unwrap_or_else(|e| e.into_inner());
-        m.entry(key(name, labels))
-            .or_insert_with(|| (help.to_string(), Gauge::default()))
-            .1
-            .clone()
+        handle(&self.gauges, name, help, labels)
     }
 
     /// The sum of every counter named `name`, whatever its labels.

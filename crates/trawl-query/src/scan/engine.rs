@@ -531,15 +531,14 @@ fn dispatch<V: Visitor>(scan: &Scan, v: &V, sh: &Shared<'_>, tx: SyncSender<Job>
                 }
             }
             Ok(Plan::Stream(src)) => {
-                let chunks = stream(
-                    sh.sizes,
+                let feed = Feed {
                     fi,
-                    &sh.infos[i],
-                    src,
-                    sh.stop,
-                    &mut sum,
-                    &mut |job| tx.send(job).is_ok(),
-                );
+                    info: &sh.infos[i],
+                    stop: sh.stop,
+                    sum: &mut sum,
+                    send: &mut |job| tx.send(job).is_ok(),
+                };
+                let chunks = stream(sh.sizes, feed, src);
                 v.file_end(fi, chunks);
             }
         }
@@ -795,23 +794,24 @@ impl<R: Read> LineBuffers<R> {
     }
 }
 
+/// A file read in order and cut into jobs: which file, where its problems go, where its jobs
+/// go (`send` says whether to go on).
+struct Feed<'a> {
+    fi: u32,
+    info: &'a FileInfo,
+    stop: &'a AtomicBool,
+    sum: &'a mut ScanSummary,
+    send: &'a mut dyn FnMut(Job) -> bool,
+}
+
 /// Reads a stream in order and hands out jobs (buffers with their segments, or records).
 /// Returns the number of chunks (jobs) made.
-#[allow(clippy::too_many_arguments)]
-fn stream<R: Read>(
-    sizes: Sizes,
-    fi: u32,
-    info: &FileInfo,
-    src: R,
-    stop: &AtomicBool,
-    sum: &mut ScanSummary,
-    send: &mut dyn FnMut(Job) -> bool,
-) -> u32 {
+fn stream<R: Read>(sizes: Sizes, feed: Feed<'_>, src: R) -> u32 {
     let mut lb = LineBuffers::new(src, sizes.chunk);
     let mut buf = Vec::new();
     if !lb.next(&mut buf) {
         if let Some(e) = lb.error.take() {
-            file_failed(sum, &info.name, e.to_string());
+            file_failed(feed.sum, &feed.info.name, e.to_string());
         }
         return 0;
     }
@@ -820,26 +820,26 @@ fn stream<R: Read>(
         let rest = io::Cursor::new(buf)
             .chain(io::Cursor::new(carry))
             .chain(lb.src);
-        return records(fi, info, rest, stop, sum, send);
+        return records(feed, rest);
     }
-    let mut tracker = Tracker::new(info.log_type.clone(), None);
+    let mut tracker = Tracker::new(feed.info.log_type.clone(), None);
     let mut chunk = 0u32;
     let mut line = 1u64;
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if feed.stop.load(Ordering::Relaxed) {
             break;
         }
         let segs = tracker.segment(&buf);
         let lines = segs.lines;
         let data = std::mem::take(&mut buf);
         let job = Job::Buffer {
-            file: fi,
+            file: feed.fi,
             chunk,
             data,
             segs,
             first_line: line,
         };
-        if !send(job) {
+        if !(feed.send)(job) {
             break;
         }
         chunk += 1;
@@ -849,23 +849,20 @@ fn stream<R: Read>(
         }
     }
     if let Some(e) = lb.error.take() {
-        file_failed(sum, &info.name, format!("read stopped at line {line}: {e}"));
+        file_failed(
+            feed.sum,
+            &feed.info.name,
+            format!("read stopped at line {line}: {e}"),
+        );
     }
     chunk
 }
 
 /// The record reader's way, for formats that must be read in order.
-fn records<R: Read>(
-    fi: u32,
-    info: &FileInfo,
-    src: R,
-    stop: &AtomicBool,
-    sum: &mut ScanSummary,
-    send: &mut dyn FnMut(Job) -> bool,
-) -> u32 {
+fn records<R: Read>(feed: Feed<'_>, src: R) -> u32 {
     let mut reader =
-        LogReader::new(src).default_path(info.log_type.as_deref().unwrap_or("unknown"));
-    if let Some(t) = mtime(&info.name) {
+        LogReader::new(src).default_path(feed.info.log_type.as_deref().unwrap_or("unknown"));
+    if let Some(t) = mtime(&feed.info.name) {
         reader = reader.reference_time(t);
     }
     let mut batch: Vec<(u64, Record<'static>)> = Vec::new();
@@ -875,24 +872,24 @@ fn records<R: Read>(
     let mut flush =
         |batch: &mut Vec<(u64, Record<'static>)>, start: u64, last: u64, chunk: &mut u32| {
             let job = Job::Records {
-                file: fi,
+                file: feed.fi,
                 chunk: *chunk,
                 records: std::mem::take(batch),
                 first_line: start,
                 lines: (last + 1).saturating_sub(start),
             };
             *chunk += 1;
-            send(job)
+            (feed.send)(job)
         };
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if feed.stop.load(Ordering::Relaxed) {
             break;
         }
         let ev = match reader.next_event() {
             Ok(Some(ev)) => ev,
             Ok(None) => break,
             Err(e) => {
-                file_failed(sum, &info.name, format!("read stopped: {e}"));
+                file_failed(feed.sum, &feed.info.name, format!("read stopped: {e}"));
                 break;
             }
         };
@@ -902,7 +899,7 @@ fn records<R: Read>(
                 let mut probs = Vec::new();
                 let rec = row.to_record(&mut probs).into_owned();
                 for p in probs {
-                    add_problem(sum, &info.name, p.line, p.reason, false);
+                    add_problem(feed.sum, &feed.info.name, p.line, p.reason, false);
                 }
                 batch.push((last_line, rec));
             }
@@ -912,12 +909,12 @@ fn records<R: Read>(
             }
             Event::Bad { line, reason, .. } => {
                 last_line = last_line.max(line);
-                add_problem(sum, &info.name, line, reason, true);
+                add_problem(feed.sum, &feed.info.name, line, reason, true);
             }
             Event::Meta { line, .. } | Event::Info { line, .. } => last_line = line.no,
         }
         for p in reader.take_problems() {
-            add_problem(sum, &info.name, p.line, p.reason, false);
+            add_problem(feed.sum, &feed.info.name, p.line, p.reason, false);
         }
         if batch.len() >= RECORDS_PER_BLOCK {
             if !flush(&mut batch, batch_start, last_line, &mut chunk) {
@@ -926,7 +923,7 @@ fn records<R: Read>(
             batch_start = last_line + 1;
         }
     }
-    sum.lines += last_line;
+    feed.sum.lines += last_line;
     if !batch.is_empty() {
         flush(&mut batch, batch_start, last_line, &mut chunk);
     }
@@ -1091,10 +1088,17 @@ impl<V: Visitor> Worker<'_, V> {
             }
         };
         let mut local = ScanSummary::default();
-        let chunks = stream(sh.sizes, file, info, src, sh.stop, &mut local, &mut |job| {
-            self.run(job);
-            true
-        });
+        let feed = Feed {
+            fi: file,
+            info,
+            stop: sh.stop,
+            sum: &mut local,
+            send: &mut |job| {
+                self.run(job);
+                true
+            },
+        };
+        let chunks = stream(sh.sizes, feed, src);
         self.sum.merge(local);
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         sh.bytes.fetch_add(size, Ordering::Relaxed);

@@ -13,8 +13,8 @@ use trawl_query::parse_query;
 use trawl_query::scan::{Progress, Scan, ScanSummary};
 use trawl_zeek::{Record, Scalar, Value, ZeekType};
 
-use super::query::{report, select, writer, QueryFormat};
-use crate::inputs::{Selection, SiteArgs};
+use super::query::{report, select, writer, QueryFormat, ScanArgs};
+use crate::inputs::Selection;
 
 /// Arguments of `trawl hunt`.
 #[derive(Args, Debug)]
@@ -43,14 +43,7 @@ pub struct HuntArgs {
     pub paths: Vec<PathBuf>,
 
     #[command(flatten)]
-    pub select: Selection,
-
-    #[command(flatten)]
-    pub site: SiteArgs,
-
-    /// Output format [default: table on a terminal, zeek otherwise].
-    #[arg(long, short = 'f', value_enum)]
-    pub format: Option<QueryFormat>,
+    pub scan: ScanArgs,
 
     /// Print the hunt's queries and exit.
     #[arg(long)]
@@ -66,7 +59,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     let Some(hunt) = hunts::by_name(&args.hunt) else {
         bail!("unknown hunt {}", args.hunt);
     };
-    trawl_query::set_site(args.site.site()?);
+    trawl_query::set_site(args.scan.site.site()?);
     if args.show_query {
         for s in hunt.sections {
             println!(
@@ -77,12 +70,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let tty = std::io::stdout().is_terminal();
-    let format = args.format.unwrap_or(if tty {
-        QueryFormat::Table
-    } else {
-        QueryFormat::Zeek
-    });
+    let format = args.scan.format(std::io::stdout().is_terminal());
     let started = Instant::now();
     let mut total = ScanSummary::default();
     let mut out = std::io::stdout().lock();
@@ -90,11 +78,11 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     for (i, section) in hunt.sections.iter().enumerate() {
         let q =
             parse_query(section.query).map_err(|e| anyhow::anyhow!("built-in hunt query: {e}"))?;
-        let (rows, summary) = collect(&q, &args.paths, &args.select)?;
+        let (rows, summary) = collect(&q, &args.paths, &args.scan.select)?;
         total.merge(summary);
         let rows = match hunt.name {
             "software" => hunts::outdated_software(&rows),
-            "dga" => with_workstations(rows, &args.paths, &args.select)?,
+            "dga" => with_workstations(rows, &args.paths, &args.scan.select)?,
             _ => rows,
         };
         let path = format!(

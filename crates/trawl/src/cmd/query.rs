@@ -29,6 +29,32 @@ pub enum QueryFormat {
     Csv,
 }
 
+/// The options `trawl query` and `trawl hunt` share: which logs to read, the site, the
+/// output format.
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub select: Selection,
+
+    #[command(flatten)]
+    pub site: SiteArgs,
+
+    /// Output format [default: table on a terminal, zeek otherwise].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<QueryFormat>,
+}
+
+impl ScanArgs {
+    /// `--format`, else a table on a terminal (`tty`) and Zeek TSV in a pipe.
+    pub fn format(&self, tty: bool) -> QueryFormat {
+        self.format.unwrap_or(if tty {
+            QueryFormat::Table
+        } else {
+            QueryFormat::Zeek
+        })
+    }
+}
+
 /// Arguments of `trawl query`.
 #[derive(Args, Debug)]
 #[command(after_help = HELP)]
@@ -49,14 +75,7 @@ pub struct QueryArgs {
     pub paths: Vec<PathBuf>,
 
     #[command(flatten)]
-    pub select: Selection,
-
-    #[command(flatten)]
-    pub site: SiteArgs,
-
-    /// Output format [default: table on a terminal, zeek otherwise].
-    #[arg(long, short = 'f', value_enum)]
-    pub format: Option<QueryFormat>,
+    pub scan: ScanArgs,
 
     /// Never show a progress bar.
     #[arg(long)]
@@ -141,7 +160,7 @@ fn query_text(args: &mut QueryArgs) -> Result<String> {
 
 /// Runs `trawl query`.
 pub fn run(mut args: QueryArgs) -> Result<i32> {
-    trawl_query::set_site(args.site.site()?);
+    trawl_query::set_site(args.scan.site.site()?);
     let text = query_text(&mut args)?;
     let query = match parse_query(&text) {
         Ok(q) => q,
@@ -151,6 +170,7 @@ pub fn run(mut args: QueryArgs) -> Result<i32> {
         }
     };
     let threads = args
+        .scan
         .select
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
@@ -174,11 +194,7 @@ pub fn run(mut args: QueryArgs) -> Result<i32> {
         Progress::Auto
     });
     let stdout = std::io::stdout();
-    let format = args.format.unwrap_or(if stdout.is_terminal() {
-        QueryFormat::Table
-    } else {
-        QueryFormat::Zeek
-    });
+    let format = args.scan.format(stdout.is_terminal());
     let mut out = stdout.lock();
     let mut writer = writer(format);
     let mut buf = Vec::with_capacity(1 << 16);
@@ -298,7 +314,7 @@ pub fn report(s: &ScanSummary, rows: u64, started: Instant, quiet: bool) {
 /// `_path` are checked one by one). Returns the inputs and whether records must be
 /// checked for their type.
 pub fn select_inputs(args: &QueryArgs, query: &Query) -> Result<(Vec<Input>, bool)> {
-    select(&args.paths, &args.select, &query.types)
+    select(&args.paths, &args.scan.select, &query.types)
 }
 
 /// [`select_inputs`] for any paths, selection and log types (hunts use it too).

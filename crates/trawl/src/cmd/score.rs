@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use trawl_score::baseline::BaselineConfig;
 use trawl_score::eval::{self, lofo, seeds};
 use trawl_score::train::{self, Dataset, TrainConfig};
-use trawl_score::{Model, Scores, Site, Verdict};
+use trawl_score::{Explanation, Model, Scores, Site, Verdict};
 
 use crate::inputs::SiteArgs;
 
@@ -253,6 +253,25 @@ struct Row {
     reasons: String,
 }
 
+impl Row {
+    /// The table row of `name`: its scores and first three reasons.
+    fn new(name: &str, e: Explanation) -> Row {
+        Row {
+            name: name.trim().to_string(),
+            phish: fmt_score(e.phish_score),
+            dga: fmt_score(e.dga_score),
+            reasons: e
+                .reasons
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; "),
+            registered: e.registered_domain,
+        }
+    }
+}
+
 fn fmt_score(s: Option<f32>) -> String {
     s.map_or_else(|| "-".to_string(), |v| format!("{v:.3}"))
 }
@@ -334,19 +353,7 @@ fn score_line(job: Job<'_>, what: &str, lineno: u64, name: &str, p: &mut Part) {
             p.out.push(b'\n');
         }),
         ScoreFormat::Table => model.explain_in(name, site).map(|e| {
-            p.rows.push(Row {
-                name: name.trim().to_string(),
-                phish: fmt_score(e.phish_score),
-                dga: fmt_score(e.dga_score),
-                reasons: e
-                    .reasons
-                    .iter()
-                    .take(3)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                registered: e.registered_domain,
-            });
+            p.rows.push(Row::new(name, e));
         }),
     };
     if let Err(e) = res {
@@ -715,6 +722,20 @@ pub fn run_score(args: ScoreArgs) -> Result<i32> {
     Ok(i32::from(bad > 0))
 }
 
+/// Writes an evaluation report as one JSON line (`json`) or as its text.
+fn write_report<R: std::fmt::Display>(
+    so: &mut impl Write,
+    report: &R,
+    json: bool,
+    to_json: fn(&R) -> String,
+) -> std::io::Result<()> {
+    if json {
+        writeln!(so, "{}", to_json(report))
+    } else {
+        write!(so, "{report}")
+    }
+}
+
 fn truncate(s: &str) -> String {
     if s.chars().count() > 80 {
         format!("{}...", s.chars().take(80).collect::<String>())
@@ -779,11 +800,7 @@ pub fn run_model(cmd: ModelCmd) -> Result<i32> {
             if let Some(p) = model {
                 let m = model_ref(&Some(p))?;
                 let report = eval::evaluate(m, &ds, &[]);
-                if json {
-                    writeln!(so, "{}", report.to_json())?;
-                } else {
-                    write!(so, "{report}")?;
-                }
+                write_report(&mut so, &report, json, eval::EvalReport::to_json)?;
             } else if one_by_one || lofo_folds.is_some() {
                 let lc = lofo::LofoConfig {
                     seed: cfg.seed,
@@ -794,11 +811,7 @@ pub fn run_model(cmd: ModelCmd) -> Result<i32> {
                     baseline,
                 };
                 let report = lofo::run(&ds, &cfg, &lc, &mut progress)?;
-                if json {
-                    writeln!(so, "{}", report.to_json())?;
-                } else {
-                    write!(so, "{report}")?;
-                }
+                write_report(&mut so, &report, json, lofo::LofoReport::to_json)?;
             } else if seed_list.len() > 1 || baseline.is_some() {
                 let sc = seeds::SeedsConfig {
                     seeds: if seed_list.is_empty() {
@@ -811,11 +824,7 @@ pub fn run_model(cmd: ModelCmd) -> Result<i32> {
                     baseline,
                 };
                 let report = seeds::run(&ds, &cfg, &sc, &mut progress)?;
-                if json {
-                    writeln!(so, "{}", report.to_json())?;
-                } else {
-                    write!(so, "{report}")?;
-                }
+                write_report(&mut so, &report, json, seeds::SeedsReport::to_json)?;
             } else {
                 let cfg = TrainConfig {
                     seed: seed_list.first().copied().unwrap_or(cfg.seed),
@@ -830,11 +839,7 @@ pub fn run_model(cmd: ModelCmd) -> Result<i32> {
                 );
                 let m = train::train(&tr, &cfg)?;
                 let report = eval::evaluate(&m, &te, &held);
-                if json {
-                    writeln!(so, "{}", report.to_json())?;
-                } else {
-                    write!(so, "{report}")?;
-                }
+                write_report(&mut so, &report, json, eval::EvalReport::to_json)?;
             }
             Ok(0)
         }
@@ -977,19 +982,7 @@ mod tests {
                 },
                 ScoreFormat::Table => match model.explain(name) {
                     Ok(e) => {
-                        table.push(Row {
-                            name: name.trim().to_string(),
-                            phish: fmt_score(e.phish_score),
-                            dga: fmt_score(e.dga_score),
-                            registered: e.registered_domain.clone(),
-                            reasons: e
-                                .reasons
-                                .iter()
-                                .take(3)
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join("; "),
-                        });
+                        table.push(Row::new(name, e));
                         if table.len() >= 200 {
                             print_table(&table, out)?;
                             table.clear();
