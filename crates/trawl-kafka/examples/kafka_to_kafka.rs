@@ -62,6 +62,16 @@ fn count_messages(brokers: &str, topic: &str, partitions: i32) -> usize {
     n
 }
 
+/// librdkafka properties from an environment variable: `key=value,key=value`.
+fn env_properties(var: &str) -> Vec<(String, String)> {
+    std::env::var(var)
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
+}
+
 /// CPU seconds this process has used (user + system), from /proc/self/stat.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -134,17 +144,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sc.start_offset = StartOffset::Earliest;
     sc.session_timeout = Duration::from_secs(6);
     sc.max_batch = max_batch;
+    // Client tuning to try, e.g. TRAWL_BENCH_CONSUMER=fetch.wait.max.ms=10 and
+    // TRAWL_BENCH_PRODUCER=linger.ms=20,compression.type=lz4
+    sc.properties = env_properties("TRAWL_BENCH_CONSUMER");
     let mut kc = KafkaSinkConfig::new(&brokers, &output);
     kc.tag_json = true;
-    // Producer tuning to try, e.g. TRAWL_BENCH_PRODUCER=linger.ms=20,compression.type=lz4
-    for kv in std::env::var("TRAWL_BENCH_PRODUCER")
-        .unwrap_or_default()
-        .split(',')
-    {
-        if let Some((k, v)) = kv.split_once('=') {
-            kc.properties.push((k.into(), v.into()));
-        }
-    }
+    kc.properties = env_properties("TRAWL_BENCH_PRODUCER");
     let source = KafkaSource::new(sc, metrics.clone())?;
     let sink: Box<dyn Sink> = if null {
         Box::new(Null)

@@ -8,6 +8,7 @@
 pub mod event;
 pub mod files;
 pub mod folder;
+pub mod inputs;
 pub mod metrics;
 pub mod pipeline;
 pub mod stdio;
@@ -16,6 +17,7 @@ pub mod syslog;
 use async_trait::async_trait;
 
 pub use event::{Body, Event, Projection};
+pub use inputs::{CountingSink, Input, InputsSource};
 pub use metrics::Metrics;
 pub use pipeline::{Pipeline, Shutdown};
 
@@ -39,6 +41,18 @@ pub struct Batch {
     /// Given back to [`Source::commit`] once every sink wrote the batch; tokens of one
     /// source increase, and committing a token commits every batch before it.
     pub token: u64,
+}
+
+impl Batch {
+    /// A batch whose token is one past `last` (which it advances): for sources whose
+    /// tokens simply count batches.
+    pub fn next(events: Vec<Event>, last: &mut u64) -> Batch {
+        *last += 1;
+        Batch {
+            events,
+            token: *last,
+        }
+    }
 }
 
 /// Where events come from: a log folder, stdin, Kafka, syslog.

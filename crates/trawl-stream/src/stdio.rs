@@ -147,11 +147,7 @@ impl Source for StdinSource {
         let Some(events) = self.rx.recv().await else {
             return Ok(None);
         };
-        self.token += 1;
-        Ok(Some(Batch {
-            events,
-            token: self.token,
-        }))
+        Ok(Some(Batch::next(events, &mut self.token)))
     }
 
     async fn commit(&mut self, _token: u64) -> Result<(), StreamError> {

@@ -9,10 +9,10 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use trawl_alert::alert::plural;
 use trawl_alert::{Clock, Engine, Mute, Store};
-use trawl_stream::{Event, Metrics, Transform};
+use trawl_stream::{CountingSink, Input, InputsSource, Metrics, Pipeline, Shutdown};
 
 use crate::inputs::{resolve, InputArgs};
-use crate::report::{FileReport, Summary};
+use crate::report::thousands;
 use crate::run::alerts::{self, AlertStep, Output};
 use crate::run::config::Config;
 
@@ -411,40 +411,51 @@ fn test(a: TestArgs) -> Result<i32> {
     result
 }
 
+/// The `trawl run` pipeline (same decoding, enrichment and alert step) between the inputs
+/// and a sink that only counts; alerts are printed instead of delivered.
 fn test_files(a: &TestArgs, cfg: &Config, engine: Engine, tmp: &Path) -> Result<i32> {
-    let metrics = Metrics::default();
+    crate::run::cmd::init_logs(false);
+    let metrics = Arc::new(Metrics::default());
     let (sources, problems) = resolve(&a.input)?;
     for p in &problems {
         eprintln!("trawl alert test: {p}");
+    }
+    let mut inputs = Vec::with_capacity(sources.len());
+    let mut unreadable = 0;
+    for src in &sources {
+        match src.open() {
+            Ok(reader) => inputs.push(Input {
+                label: src.name(),
+                reader,
+                log_type: src.log_type().map(str::to_string),
+                modified: src.reference_time(),
+            }),
+            Err(e) => {
+                unreadable += 1;
+                eprintln!("trawl alert test: {}: {e:#}", src.name());
+            }
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()?;
     let enricher = crate::run::cmd::enricher(cfg, tmp, false)?;
-    let enrich = Arc::new(trawl_enrich::Enrich::new(enricher, &metrics));
-    let step = AlertStep::new(engine, Output::Print, &[], &metrics);
-    let mut summary = Summary::default();
-    runtime.block_on(async {
-        let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
-        for src in &sources {
-            let mut report = FileReport::new(src.name());
-            for rec in src.records(&mut report) {
-                batch.push(Event::record(rec));
-                if batch.len() >= BATCH {
-                    enrich.apply(&mut batch).await;
-                    step.apply(&mut batch).await;
-                    batch.clear();
-                }
-            }
-            summary.add(&report);
-        }
-        enrich.apply(&mut batch).await;
-        step.apply(&mut batch).await;
-        step.finish();
-    });
+    let step = Arc::new(AlertStep::new(engine, Output::Print, &[], &metrics));
+    let (sink, tally) = CountingSink::new();
+    let pipeline = Pipeline::new(metrics.clone())
+        .source(Box::new(InputsSource::new(inputs, BATCH, &metrics)))
+        .transform(Arc::new(trawl_enrich::Enrich::new(enricher, &metrics)))
+        .transform(step.clone())
+        .sink(Box::new(sink));
+    runtime.block_on(pipeline.run(Shutdown::default()))?;
+    step.finish();
     let s = step.stats();
-    summary.print("alert test");
+    print_tally(
+        sources.len(),
+        &tally.lock().unwrap_or_else(|e| e.into_inner()),
+        metrics.total("trawl_source_errors_total") + unreadable,
+    );
     eprintln!(
         "trawl alert test: {}, {} ({} muted, {} inside their dedup window, {} folded into summaries, {} of repeats)",
         plural(s.matched, "rule match", "rule matches"),
@@ -455,4 +466,18 @@ fn test_files(a: &TestArgs, cfg: &Config, engine: Engine, tmp: &Path) -> Result<
         plural(s.digests, "digest", "digests"),
     );
     Ok(0)
+}
+
+/// What was read: inputs, records by log type, problems (each reported above as it was met).
+fn print_tally(inputs: usize, tally: &std::collections::BTreeMap<String, u64>, problems: u64) {
+    let records: u64 = tally.values().sum();
+    eprintln!(
+        "trawl alert test: {}, {} records, {}",
+        plural(inputs as u64, "file", "files"),
+        thousands(records),
+        plural(problems, "problem", "problems")
+    );
+    for (t, n) in tally {
+        eprintln!("  {t:<12} {:>12}", thousands(*n));
+    }
 }
