@@ -25,7 +25,7 @@ use std::io::Read;
 use std::net::IpAddr;
 use std::path::Path;
 
-use trawl_zeek::{Event, LogReader, Record, Value};
+use trawl_zeek::{Item, LogReader, Record, Value};
 
 use crate::fields::{addr_value, text_of};
 
@@ -232,27 +232,22 @@ impl Intel {
     /// read. Rows that say nothing (no indicator) are errors with their line number.
     pub fn load_reader(&mut self, r: impl Read, name: &str) -> Result<usize, IntelError> {
         let mut reader = LogReader::new(r).default_path("intel");
-        let mut problems = Vec::new();
         let mut n = 0;
-        loop {
-            let ev = reader.next_event().map_err(|e| IntelError::Io {
+        for item in reader.records() {
+            let item = item.map_err(|e| IntelError::Io {
                 path: name.to_string(),
                 source: e,
             })?;
-            let (line, rec) = match ev {
-                None => break,
-                Some(Event::Row(row)) => (row.line.no, row.to_record(&mut problems)),
-                Some(Event::Record { line, record, .. }) => (line, record),
-                Some(Event::Bad { line, reason, .. }) => {
+            let (line, rec) = match item {
+                Item::Record { line, record, .. } => (line, record),
+                Item::Bad { line, reason, .. } => {
                     return Err(IntelError::Line {
                         path: name.to_string(),
                         line,
                         reason,
                     })
                 }
-                Some(_) => continue,
             };
-            problems.clear();
             self.add_record(&rec).map_err(|reason| IntelError::Line {
                 path: name.to_string(),
                 line,

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use trawl_stream::Event;
 use trawl_zeek::json::{to_record, Parser};
-use trawl_zeek::reader::Event as LogEvent;
-use trawl_zeek::{Header, LogReader};
+use trawl_zeek::{Header, Item, LogReader};
 
 use crate::config::TopicFormat;
 
@@ -68,24 +67,15 @@ fn tsv_row(header: &Arc<Header>, line: &[u8], out: &mut Vec<Event>) -> Result<()
 fn any_format(text: &[u8], log_type: &str, out: &mut Vec<Event>) -> Result<(), String> {
     let mut reader = LogReader::new(text).default_path(log_type);
     let before = out.len();
-    let mut problems = Vec::new();
     let mut bad = None;
-    loop {
-        match reader.next_event() {
-            Ok(Some(LogEvent::Row(row))) => {
-                out.push(Event::record(row.to_record(&mut problems).into_owned()));
-            }
-            Ok(Some(LogEvent::Record { record, .. })) => {
-                out.push(Event::record(record.into_owned()));
-            }
-            Ok(Some(LogEvent::Bad { reason, .. })) => {
+    for item in reader.records() {
+        match item {
+            Ok(Item::Record { record, .. }) => out.push(Event::record(record)),
+            Ok(Item::Bad { reason, .. }) => {
                 bad.get_or_insert(reason);
             }
-            Ok(Some(LogEvent::Meta { .. } | LogEvent::Info { .. })) => {}
-            Ok(None) => break,
             Err(e) => {
                 bad.get_or_insert(e.to_string());
-                break;
             }
         }
     }

@@ -241,6 +241,14 @@ impl Cutter {
         self.line_no += lines;
     }
 
+    /// Counts and reports a line its reader skipped for its length (it came before the next
+    /// block fed).
+    pub fn skip_line(&mut self, long: &crate::lines::LongLine) {
+        self.line_no += 1;
+        self.prev_line_hdr = false;
+        self.problem(self.line_no, long.reason());
+    }
+
     /// Cuts a block of whole lines (the last may lack its newline at the end of the stream).
     pub fn feed_block(&mut self, block: &[u8], out: &mut Vec<u8>) {
         let mut pos = 0;

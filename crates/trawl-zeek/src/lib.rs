@@ -26,7 +26,7 @@ pub mod write;
 
 pub use header::Header;
 pub use lines::{Line, LineReader};
-pub use reader::{Event, Fast, Format, LogReader};
+pub use reader::{Event, Fast, Format, Item, LogReader, Records};
 pub use record::{Field, Problem, Record};
 pub use tsv::{Row, TsvEvent, TsvReader};
 pub use types::{Container, Scalar, ZeekType};

@@ -46,6 +46,32 @@ pub struct LongLine {
     pub max: usize,
 }
 
+/// Where the first line longer than `max` bytes (terminator aside) starts in `buf`, a last
+/// unterminated line included.
+pub fn first_long_line(buf: &[u8], max: usize) -> Option<usize> {
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', buf).chain(std::iter::once(buf.len())) {
+        let text = buf[start..nl]
+            .strip_suffix(b"\r")
+            .unwrap_or(&buf[start..nl]);
+        if text.len() > max {
+            return Some(start);
+        }
+        start = nl + 1;
+    }
+    None
+}
+
+impl LongLine {
+    /// What readers report for it.
+    pub fn reason(&self) -> String {
+        format!(
+            "line of {} bytes is longer than the maximum of {} bytes (TRAWL_MAX_LINE): skipped",
+            self.len, self.max
+        )
+    }
+}
+
 /// Reads lines (terminator included, so output can be byte-identical) without copying them.
 pub struct LineReader<R> {
     src: R,
@@ -239,11 +265,25 @@ impl<R: Read> LineReader<R> {
     }
 
     /// A block of whole lines (ending after a `\n`, or at the end of the stream), for hot loops
-    /// that scan many lines at once. `first_line` is the number of its first line.
-    /// The caller must report how many lines the block held with [`LineReader::count_lines`].
-    pub fn next_block(&mut self) -> io::Result<Option<&[u8]>> {
+    /// that scan many lines at once. Lines longer than the maximum are skipped, read through
+    /// without being kept, and added to `skipped`: they came before the block returned.
+    /// The caller must report how many lines the block held with [`LineReader::count_lines`]
+    /// (the numbers of skipped lines are right only then).
+    pub fn next_block(&mut self, skipped: &mut Vec<LongLine>) -> io::Result<Option<&[u8]>> {
         loop {
-            let avail = &self.buf[self.pos..self.end];
+            skipped.append(&mut self.skipped);
+            let mut avail = &self.buf[self.pos..self.end];
+            // Only a buffer grown past the maximum can hold a line longer than it.
+            if avail.len() > self.max_line {
+                match first_long_line(avail, self.max_line) {
+                    Some(0) => {
+                        self.skip_long()?;
+                        continue;
+                    }
+                    Some(at) => avail = &avail[..at],
+                    None => {}
+                }
+            }
             if let Some(i) = memchr::memrchr(b'\n', avail) {
                 let (start, stop) = (self.pos, self.pos + i + 1);
                 self.pos = stop;
@@ -272,6 +312,20 @@ impl<R: Read> LineReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_skip_lines_past_the_maximum() {
+        let long = "x".repeat(100);
+        let text = format!("a\n{long}\nb\n{long}");
+        let mut r = LineReader::new(text.as_bytes()).with_max_line(10);
+        let (mut got, mut skipped) = (Vec::new(), Vec::new());
+        while let Some(b) = r.next_block(&mut skipped).unwrap() {
+            got.extend_from_slice(b);
+        }
+        assert_eq!(got, b"a\nb\n");
+        assert_eq!(skipped.len(), 2);
+        assert_eq!((skipped[0].len, skipped[1].len), (101, 100));
+    }
 
     #[test]
     fn lines_keep_terminators() {

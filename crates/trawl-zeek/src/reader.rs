@@ -169,10 +169,7 @@ impl<R: Read> LogReader<R> {
         let l = self.long.pop_front()?;
         Some(Event::Bad {
             line: l.no,
-            reason: format!(
-                "line of {} bytes is longer than the maximum of {} bytes (TRAWL_MAX_LINE): skipped",
-                l.len, l.max
-            ),
+            reason: l.reason(),
             raw: Cow::Owned(l.start),
         })
     }
@@ -211,6 +208,18 @@ impl<R: Read> LogReader<R> {
     /// gzip) ends the stream; what was read before it has already been handed out.
     pub fn next_event(&mut self) -> io::Result<Option<Event<'_>>> {
         Ok(self.next_any(false)?.map(Fast::into_event))
+    }
+
+    /// The records of the stream, whatever its format, each decoded in the one place every
+    /// command shares: TSV rows typed by their header (values that do not match their type
+    /// kept as [`crate::Value::Invalid`], problems listed with the record), JSON and dnsmasq
+    /// records as read. Lines that are no record come as [`Item::Bad`]; header lines are
+    /// applied and not handed out. An I/O error ends the iteration.
+    pub fn records(&mut self) -> Records<'_, R> {
+        Records {
+            reader: self,
+            done: false,
+        }
     }
 
     /// [`LogReader::next_event`], but a JSON line that [`crate::json::line::scan`] accepts
@@ -466,4 +475,93 @@ pub(crate) fn trim_start(s: &[u8]) -> &[u8] {
 /// A line that is plainly one JSON object (inside a TSV block this switches to JSON).
 fn looks_like_json(s: &[u8]) -> bool {
     s.starts_with(b"{\"") && s.ends_with(b"}")
+}
+
+/// What [`LogReader::records`] yields.
+#[derive(Debug)]
+pub enum Item {
+    /// A record and the problems found in it (with its line number).
+    Record {
+        line: u64,
+        record: Record<'static>,
+        problems: Vec<Problem>,
+    },
+    /// A line that could not be read as a record, kept verbatim with the reason (and any
+    /// problem the reader found since the last item).
+    Bad {
+        line: u64,
+        raw: Vec<u8>,
+        reason: String,
+        problems: Vec<Problem>,
+    },
+}
+
+/// The iterator of [`LogReader::records`].
+pub struct Records<'r, R> {
+    reader: &'r mut LogReader<R>,
+    done: bool,
+}
+
+impl<R: Read> Iterator for Records<'_, R> {
+    type Item = io::Result<Item>;
+
+    fn next(&mut self) -> Option<io::Result<Item>> {
+        if self.done {
+            return None;
+        }
+        let mut problems = Vec::new();
+        let item = loop {
+            match self.reader.next_event() {
+                Ok(Some(Event::Row(row))) => {
+                    let line = row.line.no;
+                    let record = row.to_record(&mut problems).into_owned();
+                    break Item::Record {
+                        line,
+                        record,
+                        problems: Vec::new(),
+                    };
+                }
+                Ok(Some(Event::Record { line, record, .. })) => {
+                    break Item::Record {
+                        line,
+                        record: record.into_owned(),
+                        problems: Vec::new(),
+                    }
+                }
+                Ok(Some(Event::Bad { line, raw, reason })) => {
+                    break Item::Bad {
+                        line,
+                        raw: raw.into_owned(),
+                        reason,
+                        problems: Vec::new(),
+                    }
+                }
+                Ok(Some(Event::Meta { .. } | Event::Info { .. })) => {}
+                Ok(None) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        };
+        problems.extend(self.reader.take_problems());
+        Some(Ok(match item {
+            Item::Record { line, record, .. } => Item::Record {
+                line,
+                record,
+                problems,
+            },
+            Item::Bad {
+                line, raw, reason, ..
+            } => Item::Bad {
+                line,
+                raw,
+                reason,
+                problems,
+            },
+        }))
+    }
 }

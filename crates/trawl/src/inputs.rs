@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use clap::Args;
 use trawl_input::{discover, Filter, LogFile};
-use trawl_zeek::{Event, LogReader, Problem, Record};
+use trawl_zeek::{Item, LogReader, Record};
 
 use crate::report::FileReport;
 
@@ -157,11 +157,7 @@ impl Source {
                 None
             }
         };
-        Records {
-            reader,
-            report,
-            problems: Vec::new(),
-        }
+        Records { reader, report }
     }
 
     /// The file's modification time (syslog dates without a year are placed before it).
@@ -216,39 +212,41 @@ pub struct Records<'r> {
     /// `None` once the input ended or failed.
     reader: Option<LogReader<Box<dyn Read + Send>>>,
     report: &'r mut FileReport,
-    problems: Vec<Problem>,
 }
 
 impl Iterator for Records<'_> {
     type Item = Record<'static>;
 
     fn next(&mut self) -> Option<Record<'static>> {
-        let reader = self.reader.as_mut()?;
         loop {
-            let rec = match reader.next_event() {
-                Ok(Some(Event::Row(row))) => row.to_record(&mut self.problems).into_owned(),
-                Ok(Some(Event::Record { record, .. })) => record.into_owned(),
-                Ok(Some(Event::Bad { line, raw, reason })) => {
+            let item = self.reader.as_mut()?.records().next();
+            match item {
+                Some(Ok(Item::Record {
+                    record, problems, ..
+                })) => {
+                    self.report.record(&record.path, problems.len() as u64);
+                    for p in &problems {
+                        self.report.problem(p);
+                    }
+                    return Some(record);
+                }
+                Some(Ok(Item::Bad {
+                    line,
+                    raw,
+                    reason,
+                    problems,
+                })) => {
+                    for p in &problems {
+                        self.report.problem(p);
+                    }
                     self.report.bad_line(line, &raw, &reason);
-                    continue;
                 }
-                Ok(Some(_)) => continue,
-                Ok(None) => {
-                    self.reader = None;
-                    return None;
-                }
-                Err(e) => {
+                Some(Err(e)) => {
                     self.report.failed = Some(e.to_string());
                     self.reader = None;
-                    return None;
                 }
-            };
-            self.problems.extend(reader.take_problems());
-            self.report.record(&rec.path, self.problems.len() as u64);
-            for p in self.problems.drain(..) {
-                self.report.problem(&p);
+                None => self.reader = None,
             }
-            return Some(rec);
         }
     }
 }

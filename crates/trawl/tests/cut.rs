@@ -399,6 +399,42 @@ fn parallel_cut_of_a_large_file_equals_the_serial_one() {
     assert!(!lines(&parallel.stderr).is_empty());
 }
 
+/// A line longer than `TRAWL_MAX_LINE` is skipped and reported at its own line number, by the
+/// parallel block reader (a file) as by the line reader (a pipe), inside a block or across
+/// several.
+#[test]
+fn lines_past_the_maximum_are_skipped_and_reported_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dns.log");
+    let mut text =
+        String::from("#separator \\x09\n#path\tdns\n#fields\tts\tquery\n#types\ttime\tstring\n");
+    for i in 0..400_000 {
+        match i {
+            1_000 => text.push_str(&"a".repeat(300_000)),
+            200_000 => text.push_str(&"b".repeat(3_000_000)),
+            200_001 => text.push_str("short"),
+            _ => text.push_str(&format!("{i}.5\tq{i}.example")),
+        }
+        text.push('\n');
+    }
+    assert!(text.len() > 9 << 20);
+    std::fs::write(&path, &text).unwrap();
+    let env = [("TRAWL_MAX_LINE", "100000")];
+    let (serial, serial_err, _) = cut(&["query"], text.as_bytes(), &env);
+    let (parallel, parallel_err, _) = cut(&["query", "-r", path.to_str().unwrap()], b"", &env);
+    assert_eq!(serial.lines().count(), 400_000 - 3);
+    assert!(serial == parallel, "parallel output differs from serial");
+    for err in [&serial_err, &parallel_err] {
+        for want in [
+            ":1005: line of 300001 bytes is longer than the maximum of 100000 bytes",
+            ":200005: line of 3000001 bytes is longer than the maximum of 100000 bytes",
+            ":200006: skipping row",
+        ] {
+            assert!(err.contains(want), "{want} not in {err}");
+        }
+    }
+}
+
 /// Large JSON files are cut in parallel too once the columns are fixed: same bytes as a pipe.
 #[test]
 fn parallel_cut_of_large_json_equals_the_serial_one() {

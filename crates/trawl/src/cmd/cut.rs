@@ -10,7 +10,8 @@ use chrono::{DateTime, Local};
 use clap::Args;
 use trawl_zeek::cut::{CutOptions, Cutter, Headers, TimeFormat};
 use trawl_zeek::dnsmasq::DnsmasqReader;
-use trawl_zeek::{Event, LineReader, LogReader};
+use trawl_zeek::lines::LongLine;
+use trawl_zeek::{Item as LogItem, LineReader, LogReader};
 
 use crate::inputs::{self, InputArgs, Selection, Source};
 use crate::par::{run_ordered, Chunks};
@@ -300,38 +301,106 @@ fn finish_one(
 /// Size of the blocks of whole lines handed to the cutting threads.
 const BLOCK: usize = 2 << 20;
 
-/// Reads the next block of whole lines into `buf`, starting with the partial line `carry` left
-/// by the previous one. Returns false at the end of the file.
-fn next_block(
-    file: &mut std::fs::File,
-    carry: &mut Vec<u8>,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<bool> {
-    buf.clear();
-    buf.append(carry);
-    let mut eof = false;
-    while buf.len() < BLOCK {
-        let start = buf.len();
-        buf.resize(start + BLOCK, 0);
-        let n = loop {
-            match file.read(&mut buf[start..]) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                r => break r?,
+/// A file in blocks of about [`BLOCK`] bytes of whole lines: a line is never cut in two, and
+/// one longer than the maximum (`TRAWL_MAX_LINE`) is read through without being kept.
+struct Blocks {
+    file: std::fs::File,
+    /// The partial line the last block left.
+    carry: Vec<u8>,
+    max_line: usize,
+    eof: bool,
+}
+
+impl Blocks {
+    fn new(file: std::fs::File) -> Self {
+        Blocks {
+            file,
+            carry: Vec::new(),
+            max_line: trawl_zeek::lines::max_line(),
+            eof: false,
+        }
+    }
+
+    /// The next block into `buf`; lines skipped for their length before it go to `skipped`.
+    /// False at the end of the file.
+    fn next(&mut self, buf: &mut Vec<u8>, skipped: &mut Vec<LongLine>) -> std::io::Result<bool> {
+        buf.clear();
+        buf.append(&mut self.carry);
+        let mut want = BLOCK;
+        loop {
+            while buf.len() < want && !self.eof {
+                let start = buf.len();
+                buf.resize(start + BLOCK, 0);
+                let n = self.read(&mut buf[start..])?;
+                buf.truncate(start + n);
+                self.eof = n == 0;
             }
-        };
-        buf.truncate(start + n);
-        if n == 0 {
-            eof = true;
-            break;
+            if buf.len() > self.max_line {
+                match trawl_zeek::lines::first_long_line(buf, self.max_line) {
+                    Some(0) => {
+                        skipped.push(self.skip_first(buf)?);
+                        continue;
+                    }
+                    Some(at) => {
+                        self.carry.extend_from_slice(&buf[at..]);
+                        buf.truncate(at);
+                        return Ok(true);
+                    }
+                    None => {}
+                }
+            }
+            if self.eof {
+                return Ok(!buf.is_empty());
+            }
+            match memchr::memrchr(b'\n', buf) {
+                Some(i) => {
+                    self.carry.extend_from_slice(&buf[i + 1..]);
+                    buf.truncate(i + 1);
+                    return Ok(true);
+                }
+                // One line longer than a block (but not than the maximum): read on.
+                None => want = buf.len() + BLOCK,
+            }
         }
     }
-    if !eof {
-        if let Some(i) = memchr::memrchr(b'\n', buf) {
-            carry.extend_from_slice(&buf[i + 1..]);
-            buf.truncate(i + 1);
+
+    /// Drops the line `buf` starts with, reading the file through to its end if `buf` does
+    /// not hold it all.
+    fn skip_first(&mut self, buf: &mut Vec<u8>) -> std::io::Result<LongLine> {
+        let start = buf[..buf.len().min(200)].to_vec();
+        let mut len = 0u64;
+        loop {
+            if let Some(i) = memchr::memchr(b'\n', buf) {
+                len += i as u64 + 1;
+                buf.drain(..=i);
+                break;
+            }
+            len += buf.len() as u64;
+            buf.clear();
+            if self.eof {
+                break;
+            }
+            buf.resize(BLOCK, 0);
+            let n = self.read(buf)?;
+            buf.truncate(n);
+            self.eof = n == 0;
+        }
+        Ok(LongLine {
+            no: 0,
+            len,
+            start,
+            max: self.max_line,
+        })
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.file.read(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => return r,
+            }
         }
     }
-    Ok(!buf.is_empty())
 }
 
 /// One block cut by a forked cutter on a worker thread.
@@ -347,7 +416,7 @@ struct Part {
 /// line) waits for the blocks before it and is cut here, so the plan changes in order. Output
 /// and line numbers keep file order; memory stays at a few blocks in flight.
 fn cut_parallel(
-    mut file: std::fs::File,
+    file: std::fs::File,
     src: &Source,
     path: &str,
     threads: usize,
@@ -355,14 +424,16 @@ fn cut_parallel(
     report: &mut FileReport,
     chunks: &mut Chunks,
 ) -> Result<()> {
-    let (mut carry, mut block) = (Vec::new(), Vec::new());
-    if !next_block(&mut file, &mut carry, &mut block)? {
+    let mut blocks = Blocks::new(file);
+    let (mut block, mut skipped) = (Vec::new(), Vec::new());
+    if !blocks.next(&mut block, &mut skipped)? {
+        skip_lines(&mut skipped, cutter, report);
         return Ok(());
     }
-    if first_line(&block).is_some_and(DnsmasqReader::looks_like) {
+    if skipped.is_empty() && first_line(&block).is_some_and(DnsmasqReader::looks_like) {
         let rest = Cursor::new(std::mem::take(&mut block))
-            .chain(Cursor::new(carry))
-            .chain(file);
+            .chain(Cursor::new(blocks.carry))
+            .chain(blocks.file);
         return cut_records(rest, src, path, cutter, report, chunks);
     }
     let workers = threads.clamp(1, 4);
@@ -432,6 +503,11 @@ fn cut_parallel(
             }
         };
         loop {
+            if !skipped.is_empty() {
+                // The skipped lines come before this block: number them after what was sent.
+                alive &= emit(true, sent, &mut emitted, cutter, report, chunks);
+                skip_lines(&mut skipped, cutter, report);
+            }
             let lines = memchr::memchr_iter(b'\n', &block).count() as u64
                 + u64::from(!block.ends_with(b"\n"));
             let fork = if Cutter::is_data_block(&block) {
@@ -459,12 +535,13 @@ fn cut_parallel(
                     alive &= chunks.maybe_flush();
                 }
             }
-            if !alive || !next_block(&mut file, &mut carry, &mut block)? {
+            if !alive || !blocks.next(&mut block, &mut skipped)? {
                 break;
             }
         }
         drop(job_tx);
         emit(true, sent, &mut emitted, cutter, report, chunks);
+        skip_lines(&mut skipped, cutter, report);
         Ok(())
     })
 }
@@ -477,7 +554,11 @@ fn cut_lines(
     chunks: &mut Chunks,
 ) -> Result<()> {
     let mut lines = LineReader::new(input);
-    while let Some(block) = lines.next_block()? {
+    let mut skipped = Vec::new();
+    loop {
+        let block = lines.next_block(&mut skipped)?;
+        skip_lines(&mut skipped, cutter, report);
+        let Some(block) = block else { break };
         cutter.feed_block(block, &mut chunks.buf);
         for p in cutter.take_problems() {
             report.problem(&p);
@@ -487,6 +568,16 @@ fn cut_lines(
         }
     }
     Ok(())
+}
+
+/// Counts and reports lines skipped for their length, in order.
+fn skip_lines(skipped: &mut Vec<LongLine>, cutter: &mut Cutter, report: &mut FileReport) {
+    for l in skipped.drain(..) {
+        cutter.skip_line(&l);
+    }
+    for p in cutter.take_problems() {
+        report.problem(&p);
+    }
 }
 
 /// dnsmasq (and anything else only the general reader knows) goes through records.
@@ -501,19 +592,26 @@ fn cut_records(
     let mut reader = LogReader::new(input)
         .default_path(path)
         .reference_time(src.reference_time());
-    while let Some(ev) = reader.next_event()? {
-        match ev {
-            Event::Record { record, .. } => cutter.write_record(&record, &mut chunks.buf),
-            Event::Row(row) => {
-                let mut problems = Vec::new();
-                let rec = row.to_record(&mut problems);
-                cutter.write_record(&rec, &mut chunks.buf);
+    for item in reader.records() {
+        let problems = match item? {
+            LogItem::Record {
+                record, problems, ..
+            } => {
+                cutter.write_record(&record, &mut chunks.buf);
+                problems
             }
-            Event::Bad { line, raw, reason } => report.bad_line(line, &raw, &reason),
-            Event::Meta { .. } | Event::Info { .. } => {}
-        }
-        for p in reader.take_problems() {
-            report.problem(&p);
+            LogItem::Bad {
+                line,
+                raw,
+                reason,
+                problems,
+            } => {
+                report.bad_line(line, &raw, &reason);
+                problems
+            }
+        };
+        for p in &problems {
+            report.problem(p);
         }
         if !chunks.maybe_flush() {
             break;
