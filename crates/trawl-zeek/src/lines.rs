@@ -309,6 +309,139 @@ impl<R: Read> LineReader<R> {
     }
 }
 
+/// A stream in owned blocks of about `size` bytes of whole lines, for readers that hand
+/// blocks to other threads (`cut`, the query scan). A line is never cut in two; one longer
+/// than the maximum is read through without being kept and handed back as a [`LongLine`]
+/// (numbered 0: the caller counts lines). A read error ends the stream after what was read
+/// before it, and is kept for [`Blocks::take_error`].
+pub struct Blocks<R> {
+    src: R,
+    size: usize,
+    /// The partial line the last block left.
+    carry: Vec<u8>,
+    max_line: usize,
+    eof: bool,
+    error: Option<io::Error>,
+}
+
+impl<R: Read> Blocks<R> {
+    /// Blocks of about `size` bytes; the maximum line is [`max_line`].
+    pub fn new(src: R, size: usize) -> Self {
+        Blocks {
+            src,
+            size: size.max(1),
+            carry: Vec::new(),
+            max_line: max_line(),
+            eof: false,
+            error: None,
+        }
+    }
+
+    /// Skips lines longer than `max` bytes instead.
+    pub fn with_max_line(mut self, max: usize) -> Self {
+        self.max_line = max.max(1);
+        self
+    }
+
+    /// The next block into `buf`; lines skipped for their length before it go to `skipped`.
+    /// False at the end of the stream.
+    pub fn next(&mut self, buf: &mut Vec<u8>, skipped: &mut Vec<LongLine>) -> bool {
+        buf.clear();
+        buf.append(&mut self.carry);
+        let mut want = self.size;
+        loop {
+            while buf.len() < want && !self.eof {
+                let start = buf.len();
+                buf.resize(start.max(want), 0);
+                let n = self.read(&mut buf[start..]);
+                buf.truncate(start + n);
+            }
+            if buf.len() > self.max_line {
+                match first_long_line(buf, self.max_line) {
+                    Some(0) => {
+                        skipped.push(self.skip_first(buf));
+                        continue;
+                    }
+                    Some(at) => {
+                        self.carry.extend_from_slice(&buf[at..]);
+                        buf.truncate(at);
+                        return true;
+                    }
+                    None => {}
+                }
+            }
+            if self.eof {
+                return !buf.is_empty();
+            }
+            match memchr::memrchr(b'\n', buf) {
+                Some(i) => {
+                    self.carry.extend_from_slice(&buf[i + 1..]);
+                    buf.truncate(i + 1);
+                    return true;
+                }
+                // One line longer than a block (not than the maximum): read on.
+                None => want = buf.len() + self.size,
+            }
+        }
+    }
+
+    /// The read error that ended the stream, if one did.
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+
+    /// The partial line not yet handed out and the rest of the stream, to read on another
+    /// way (a format that must be read record by record).
+    pub fn into_rest(self) -> (Vec<u8>, R) {
+        (self.carry, self.src)
+    }
+
+    /// Drops the line `buf` starts with, reading on through the stream if `buf` does not
+    /// hold it all.
+    fn skip_first(&mut self, buf: &mut Vec<u8>) -> LongLine {
+        let start = buf[..buf.len().min(200)].to_vec();
+        let mut len = 0u64;
+        loop {
+            if let Some(i) = memchr::memchr(b'\n', buf) {
+                len += i as u64 + 1;
+                buf.drain(..=i);
+                break;
+            }
+            len += buf.len() as u64;
+            buf.clear();
+            if self.eof {
+                break;
+            }
+            buf.resize(self.size, 0);
+            let n = self.read(buf);
+            buf.truncate(n);
+        }
+        LongLine {
+            no: 0,
+            len,
+            start,
+            max: self.max_line,
+        }
+    }
+
+    /// Reads into `buf`; 0 (and `eof` set) at the end or on an error.
+    fn read(&mut self, buf: &mut [u8]) -> usize {
+        loop {
+            match self.src.read(buf) {
+                Ok(0) => break,
+                Ok(n) => return n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.error = Some(e);
+                    break;
+                }
+            }
+        }
+        self.eof = true;
+        0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,6 +458,25 @@ mod tests {
         assert_eq!(got, b"a\nb\n");
         assert_eq!(skipped.len(), 2);
         assert_eq!((skipped[0].len, skipped[1].len), (101, 100));
+    }
+
+    #[test]
+    fn owned_blocks_keep_lines_whole_and_skip_long_ones() {
+        let long = "x".repeat(100);
+        let text = format!("aa\nbbbbbbbbbbbbbbbbbbbb\n{long}\ncc\n{long}");
+        for size in [1, 3, 7, 64, 1000] {
+            let mut b = Blocks::new(text.as_bytes(), size).with_max_line(50);
+            let (mut got, mut skipped, mut buf) = (Vec::new(), Vec::new(), Vec::new());
+            while b.next(&mut buf, &mut skipped) {
+                assert!(buf.ends_with(b"\n"), "{size}: {buf:?}");
+                got.extend_from_slice(&buf);
+            }
+            assert_eq!(got, b"aa\nbbbbbbbbbbbbbbbbbbbb\ncc\n", "{size}");
+            assert_eq!(
+                skipped.iter().map(|l| l.len).collect::<Vec<_>>(),
+                [101, 100]
+            );
+        }
     }
 
     #[test]

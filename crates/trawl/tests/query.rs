@@ -434,3 +434,33 @@ fn hunt_dga_attributes_clients_as_of_their_lookups() {
         "{text}"
     );
 }
+
+/// A line longer than `TRAWL_MAX_LINE` in a stream read in order (gzip) is skipped and
+/// reported at its line, and the lines after it keep their numbers.
+#[test]
+fn lines_past_the_maximum_are_skipped_and_reported() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dns.log.gz");
+    let long = "x".repeat(5_000);
+    let text = format!(
+        "#separator \\x09\n#fields\tts\tquery\n#types\ttime\tstring\n1.0\ta.example\n{long}\n2.0\n3.0\tb.example\n"
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    std::fs::write(&path, gz.finish().unwrap()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args(["query", "-q", "--no-progress", "-f", "zeek", "* | count"])
+        .arg(&path)
+        .env("TRAWL_MAX_LINE", "1000")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(tsv_rows(&String::from_utf8_lossy(&out.stdout)), [["3"]]);
+    assert!(
+        err.contains("dns.log.gz:5: line of 5001 bytes is longer than the maximum of 1000 bytes"),
+        "{err}"
+    );
+    assert!(err.contains("dns.log.gz:6: row has 1 fields"), "{err}");
+}

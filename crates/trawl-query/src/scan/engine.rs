@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 
+use trawl_zeek::lines::{Blocks, LongLine};
 use trawl_zeek::{Event, LogReader, Record};
 
 use super::block::{Block, BlockData, BlockOut, FileInfo, Ordinal};
@@ -705,95 +706,6 @@ impl<R: Read> Read for Counted<'_, R> {
     }
 }
 
-/// Reads buffers of whole lines from a stream, the partial last line carried over.
-struct LineBuffers<R> {
-    src: R,
-    chunk: usize,
-    carry: Vec<u8>,
-    eof: bool,
-    error: Option<io::Error>,
-}
-
-impl<R: Read> LineBuffers<R> {
-    fn new(src: R, chunk: u64) -> Self {
-        LineBuffers {
-            src,
-            chunk: chunk as usize,
-            carry: Vec::new(),
-            eof: false,
-            error: None,
-        }
-    }
-
-    /// The next buffer (`false` at the end). A read error ends the stream after what was read
-    /// before it; the error is kept in `self.error`.
-    fn next(&mut self, buf: &mut Vec<u8>) -> bool {
-        buf.clear();
-        buf.append(&mut self.carry);
-        let want = self.chunk;
-        while !self.eof && buf.len() < want {
-            let start = buf.len();
-            buf.resize(start.max(want), 0);
-            match self.src.read(&mut buf[start..]) {
-                Ok(0) => {
-                    buf.truncate(start);
-                    self.eof = true;
-                }
-                Ok(n) => buf.truncate(start + n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(start),
-                Err(e) => {
-                    buf.truncate(start);
-                    self.error = Some(e);
-                    self.eof = true;
-                }
-            }
-        }
-        if !self.eof {
-            match memchr::memrchr(b'\n', buf) {
-                Some(i) => {
-                    self.carry.extend_from_slice(&buf[i + 1..]);
-                    buf.truncate(i + 1);
-                }
-                None => {
-                    // One line longer than a buffer: keep reading until it ends.
-                    self.carry.append(buf);
-                    return self.next_long(buf);
-                }
-            }
-        }
-        !buf.is_empty()
-    }
-
-    fn next_long(&mut self, buf: &mut Vec<u8>) -> bool {
-        let mut tmp = vec![0u8; self.chunk];
-        loop {
-            match self.src.read(&mut tmp) {
-                Ok(0) => {
-                    self.eof = true;
-                    buf.append(&mut self.carry);
-                    return !buf.is_empty();
-                }
-                Ok(n) => {
-                    if let Some(i) = memchr::memchr(b'\n', &tmp[..n]) {
-                        buf.append(&mut self.carry);
-                        buf.extend_from_slice(&tmp[..=i]);
-                        self.carry.extend_from_slice(&tmp[i + 1..n]);
-                        return true;
-                    }
-                    self.carry.extend_from_slice(&tmp[..n]);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.error = Some(e);
-                    self.eof = true;
-                    buf.append(&mut self.carry);
-                    return !buf.is_empty();
-                }
-            }
-        }
-    }
-}
-
 /// A file read in order and cut into jobs: which file, where its problems go, where its jobs
 /// go (`send` says whether to go on).
 struct Feed<'a> {
@@ -806,29 +718,31 @@ struct Feed<'a> {
 
 /// Reads a stream in order and hands out jobs (buffers with their segments, or records).
 /// Returns the number of chunks (jobs) made.
-fn stream<R: Read>(sizes: Sizes, feed: Feed<'_>, src: R) -> u32 {
-    let mut lb = LineBuffers::new(src, sizes.chunk);
-    let mut buf = Vec::new();
-    if !lb.next(&mut buf) {
-        if let Some(e) = lb.error.take() {
+fn stream<R: Read>(sizes: Sizes, mut feed: Feed<'_>, src: R) -> u32 {
+    let mut lb = Blocks::new(src, sizes.chunk as usize);
+    let (mut buf, mut skipped) = (Vec::new(), Vec::new());
+    let mut line = 1u64;
+    if !lb.next(&mut buf, &mut skipped) {
+        skip_lines(&mut feed, &mut skipped, &mut line);
+        if let Some(e) = lb.take_error() {
             file_failed(feed.sum, &feed.info.name, e.to_string());
         }
         return 0;
     }
-    if in_order_format(&buf[..buf.len().min(SNIFF)]) {
-        let carry = std::mem::take(&mut lb.carry);
+    if skipped.is_empty() && in_order_format(&buf[..buf.len().min(SNIFF)]) {
+        let (carry, src) = lb.into_rest();
         let rest = io::Cursor::new(buf)
             .chain(io::Cursor::new(carry))
-            .chain(lb.src);
+            .chain(src);
         return records(feed, rest);
     }
     let mut tracker = Tracker::new(feed.info.log_type.clone(), None);
     let mut chunk = 0u32;
-    let mut line = 1u64;
     loop {
         if feed.stop.load(Ordering::Relaxed) {
             break;
         }
+        skip_lines(&mut feed, &mut skipped, &mut line);
         let segs = tracker.segment(&buf);
         let lines = segs.lines;
         let data = std::mem::take(&mut buf);
@@ -844,11 +758,12 @@ fn stream<R: Read>(sizes: Sizes, feed: Feed<'_>, src: R) -> u32 {
         }
         chunk += 1;
         line += lines;
-        if !lb.next(&mut buf) {
+        if !lb.next(&mut buf, &mut skipped) {
             break;
         }
     }
-    if let Some(e) = lb.error.take() {
+    skip_lines(&mut feed, &mut skipped, &mut line);
+    if let Some(e) = lb.take_error() {
         file_failed(
             feed.sum,
             &feed.info.name,
@@ -856,6 +771,14 @@ fn stream<R: Read>(sizes: Sizes, feed: Feed<'_>, src: R) -> u32 {
         );
     }
     chunk
+}
+
+/// Reports lines skipped for their length (they come before the next buffer), counting them.
+fn skip_lines(feed: &mut Feed<'_>, skipped: &mut Vec<LongLine>, line: &mut u64) {
+    for l in skipped.drain(..) {
+        add_problem(feed.sum, &feed.info.name, *line, l.reason(), true);
+        *line += 1;
+    }
 }
 
 /// The record reader's way, for formats that must be read in order.
@@ -1200,21 +1123,25 @@ impl<V: Visitor> Worker<'_, V> {
                 pos: abs_end,
                 end: plan.base + plan.len,
             };
-            let mut lb = LineBuffers::new(
+            let mut lb = Blocks::new(
                 Counted {
                     inner: tail,
                     bytes: &self.sh.bytes,
                 },
-                plan.chunk,
+                plan.chunk as usize,
             );
             let mut line = base + segs.lines;
-            let mut tb = Vec::new();
-            while !self.sh.stop.load(Ordering::Relaxed) && lb.next(&mut tb) {
+            let (mut tb, mut skipped) = (Vec::new(), Vec::new());
+            while !self.sh.stop.load(Ordering::Relaxed) && lb.next(&mut tb, &mut skipped) {
+                for l in skipped.drain(..) {
+                    add_problem(&mut self.sum, &info.name, line, l.reason(), true);
+                    line += 1;
+                }
                 let segs = tracker.segment(&tb);
                 self.segments(plan.file, idx, &tb, &segs, line, &mut block);
                 line += segs.lines;
             }
-            if let Some(err) = lb.error.take() {
+            if let Some(err) = lb.take_error() {
                 file_failed(&mut self.sum, &info.name, format!("read failed: {err}"));
             }
         }

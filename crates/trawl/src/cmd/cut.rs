@@ -10,7 +10,7 @@ use chrono::{DateTime, Local};
 use clap::Args;
 use trawl_zeek::cut::{CutOptions, Cutter, Headers, TimeFormat};
 use trawl_zeek::dnsmasq::DnsmasqReader;
-use trawl_zeek::lines::LongLine;
+use trawl_zeek::lines::{Blocks, LongLine};
 use trawl_zeek::{Item as LogItem, LineReader, LogReader};
 
 use crate::inputs::{self, InputArgs, Selection, Source};
@@ -301,108 +301,6 @@ fn finish_one(
 /// Size of the blocks of whole lines handed to the cutting threads.
 const BLOCK: usize = 2 << 20;
 
-/// A file in blocks of about [`BLOCK`] bytes of whole lines: a line is never cut in two, and
-/// one longer than the maximum (`TRAWL_MAX_LINE`) is read through without being kept.
-struct Blocks {
-    file: std::fs::File,
-    /// The partial line the last block left.
-    carry: Vec<u8>,
-    max_line: usize,
-    eof: bool,
-}
-
-impl Blocks {
-    fn new(file: std::fs::File) -> Self {
-        Blocks {
-            file,
-            carry: Vec::new(),
-            max_line: trawl_zeek::lines::max_line(),
-            eof: false,
-        }
-    }
-
-    /// The next block into `buf`; lines skipped for their length before it go to `skipped`.
-    /// False at the end of the file.
-    fn next(&mut self, buf: &mut Vec<u8>, skipped: &mut Vec<LongLine>) -> std::io::Result<bool> {
-        buf.clear();
-        buf.append(&mut self.carry);
-        let mut want = BLOCK;
-        loop {
-            while buf.len() < want && !self.eof {
-                let start = buf.len();
-                buf.resize(start + BLOCK, 0);
-                let n = self.read(&mut buf[start..])?;
-                buf.truncate(start + n);
-                self.eof = n == 0;
-            }
-            if buf.len() > self.max_line {
-                match trawl_zeek::lines::first_long_line(buf, self.max_line) {
-                    Some(0) => {
-                        skipped.push(self.skip_first(buf)?);
-                        continue;
-                    }
-                    Some(at) => {
-                        self.carry.extend_from_slice(&buf[at..]);
-                        buf.truncate(at);
-                        return Ok(true);
-                    }
-                    None => {}
-                }
-            }
-            if self.eof {
-                return Ok(!buf.is_empty());
-            }
-            match memchr::memrchr(b'\n', buf) {
-                Some(i) => {
-                    self.carry.extend_from_slice(&buf[i + 1..]);
-                    buf.truncate(i + 1);
-                    return Ok(true);
-                }
-                // One line longer than a block (but not than the maximum): read on.
-                None => want = buf.len() + BLOCK,
-            }
-        }
-    }
-
-    /// Drops the line `buf` starts with, reading the file through to its end if `buf` does
-    /// not hold it all.
-    fn skip_first(&mut self, buf: &mut Vec<u8>) -> std::io::Result<LongLine> {
-        let start = buf[..buf.len().min(200)].to_vec();
-        let mut len = 0u64;
-        loop {
-            if let Some(i) = memchr::memchr(b'\n', buf) {
-                len += i as u64 + 1;
-                buf.drain(..=i);
-                break;
-            }
-            len += buf.len() as u64;
-            buf.clear();
-            if self.eof {
-                break;
-            }
-            buf.resize(BLOCK, 0);
-            let n = self.read(buf)?;
-            buf.truncate(n);
-            self.eof = n == 0;
-        }
-        Ok(LongLine {
-            no: 0,
-            len,
-            start,
-            max: self.max_line,
-        })
-    }
-
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            match self.file.read(buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                r => return r,
-            }
-        }
-    }
-}
-
 /// One block cut by a forked cutter on a worker thread.
 struct Part {
     seq: u64,
@@ -424,16 +322,17 @@ fn cut_parallel(
     report: &mut FileReport,
     chunks: &mut Chunks,
 ) -> Result<()> {
-    let mut blocks = Blocks::new(file);
+    let mut blocks = Blocks::new(file, BLOCK);
     let (mut block, mut skipped) = (Vec::new(), Vec::new());
-    if !blocks.next(&mut block, &mut skipped)? {
+    if !blocks.next(&mut block, &mut skipped) {
         skip_lines(&mut skipped, cutter, report);
-        return Ok(());
+        return blocks.take_error().map_or(Ok(()), |e| Err(e.into()));
     }
     if skipped.is_empty() && first_line(&block).is_some_and(DnsmasqReader::looks_like) {
+        let (carry, file) = blocks.into_rest();
         let rest = Cursor::new(std::mem::take(&mut block))
-            .chain(Cursor::new(blocks.carry))
-            .chain(blocks.file);
+            .chain(Cursor::new(carry))
+            .chain(file);
         return cut_records(rest, src, path, cutter, report, chunks);
     }
     let workers = threads.clamp(1, 4);
@@ -535,14 +434,14 @@ fn cut_parallel(
                     alive &= chunks.maybe_flush();
                 }
             }
-            if !alive || !blocks.next(&mut block, &mut skipped)? {
+            if !alive || !blocks.next(&mut block, &mut skipped) {
                 break;
             }
         }
         drop(job_tx);
         emit(true, sent, &mut emitted, cutter, report, chunks);
         skip_lines(&mut skipped, cutter, report);
-        Ok(())
+        blocks.take_error().map_or(Ok(()), |e| Err(e.into()))
     })
 }
 
