@@ -11,7 +11,8 @@ use trawl_zeek::header::Directive;
 use trawl_zeek::Header;
 
 /// Where a consumer group that has no committed offset for a partition starts reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StartOffset {
     /// The oldest message still kept (replays the topic's retention).
     Earliest,

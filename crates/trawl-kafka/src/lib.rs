@@ -22,10 +22,12 @@ pub mod decode;
 mod encode;
 mod lag;
 mod offsets;
+mod settings;
 mod sink;
 mod source;
 
 pub use admin::create_topics;
 pub use config::{KafkaSinkConfig, KafkaSourceConfig, StartOffset, TopicFormat, TsvSchema};
+pub use settings::{KafkaSinkSettings, KafkaSourceSettings};
 pub use sink::KafkaSink;
 pub use source::KafkaSource;

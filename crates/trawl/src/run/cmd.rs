@@ -226,39 +226,10 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
                         .with_context(|| format!("source {name}"))?,
                 )
             }
-            SourceConfig::Kafka {
-                brokers,
-                topics,
-                group,
-                start,
-                properties,
-            } => {
-                let mut c = trawl_kafka::KafkaSourceConfig::new(
-                    brokers.clone(),
-                    topics.clone(),
-                    group.clone(),
-                );
-                c.start_offset = if start == "latest" {
-                    trawl_kafka::StartOffset::Latest
-                } else {
-                    trawl_kafka::StartOffset::Earliest
-                };
-                c.max_batch = batch_size;
-                c.properties = properties
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                if let Some(ms) = properties
-                    .get("session.timeout.ms")
-                    .and_then(|v| v.parse().ok())
-                {
-                    c.session_timeout = Duration::from_millis(ms);
-                }
-                Box::new(
-                    trawl_kafka::KafkaSource::new(c, metrics.clone())
-                        .with_context(|| format!("source {name}"))?,
-                )
-            }
+            SourceConfig::Kafka(k) => Box::new(
+                k.build(batch_size, metrics.clone())
+                    .with_context(|| format!("source {name}"))?,
+            ),
         };
         pipeline = pipeline.source(s);
     }
@@ -276,21 +247,10 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
                 json_out |= *format == FileFormat::Json;
                 Box::new(StdoutSink::new(out_format(*format)))
             }
-            SinkConfig::Kafka {
-                brokers,
-                topic,
-                tag_json,
-                properties,
-            } => {
+            SinkConfig::Kafka(k) => {
                 json_out = true;
-                let mut c = trawl_kafka::KafkaSinkConfig::new(brokers.clone(), topic.clone());
-                c.tag_json = *tag_json;
-                c.properties = properties
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
                 Box::new(
-                    trawl_kafka::KafkaSink::new(c, metrics.clone())
+                    k.build(metrics.clone())
                         .with_context(|| format!("sink {name}"))?,
                 )
             }

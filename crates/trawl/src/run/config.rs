@@ -51,27 +51,13 @@ pub enum SourceConfig {
     /// Zeek or dnsmasq lines on standard input.
     Stdin {},
     /// A Kafka consumer group.
-    Kafka {
-        brokers: String,
-        topics: Vec<String>,
-        group: String,
-        /// `earliest` or `latest`, for a group with no committed offsets.
-        #[serde(default = "earliest")]
-        start: String,
-        /// Extra librdkafka properties.
-        #[serde(default)]
-        properties: BTreeMap<String, String>,
-    },
+    Kafka(trawl_kafka::KafkaSourceSettings),
     /// A syslog listener for dnsmasq lines (RFC 3164/5424; UDP, TCP with newline or
     /// octet-counting framing).
     Syslog {
         udp: Option<String>,
         tcp: Option<String>,
     },
-}
-
-fn earliest() -> String {
-    "earliest".to_string()
 }
 
 /// Output formats of file-like sinks.
@@ -101,15 +87,7 @@ pub enum SinkConfig {
         format: FileFormat,
     },
     /// A Kafka topic (Zeek JSON, optionally wrapped like the Zeek Kafka plugin's `tag_json`).
-    Kafka {
-        brokers: String,
-        /// A topic name; `{log_type}` is replaced (e.g. `zeek-{log_type}`).
-        topic: String,
-        #[serde(default)]
-        tag_json: bool,
-        #[serde(default)]
-        properties: BTreeMap<String, String>,
-    },
+    Kafka(trawl_kafka::KafkaSinkSettings),
     /// ClickHouse over HTTP, a table per log type.
     Clickhouse {
         url: String,
@@ -329,15 +307,8 @@ fn check(c: &Config, text: &str) -> Vec<ConfigError> {
                     ));
                 }
             }
-            SourceConfig::Kafka { start, topics, .. } => {
-                if !matches!(start.as_str(), "earliest" | "latest") {
-                    errors.push(at(
-                        text,
-                        &key_at(&sec, "start"),
-                        "start must be \"earliest\" or \"latest\"",
-                    ));
-                }
-                if topics.is_empty() {
+            SourceConfig::Kafka(k) => {
+                if k.topics.is_empty() {
                     errors.push(at(
                         text,
                         &key_at(&sec, "topics"),
@@ -370,7 +341,7 @@ fn check(c: &Config, text: &str) -> Vec<ConfigError> {
             | SinkConfig::SplunkHec { url: u, .. } => {
                 url(u, key_at(&sink.span(), "url"), &mut errors)
             }
-            SinkConfig::Files { .. } | SinkConfig::Stdout { .. } | SinkConfig::Kafka { .. } => {}
+            SinkConfig::Files { .. } | SinkConfig::Stdout { .. } | SinkConfig::Kafka(_) => {}
         }
     }
     if let Some(r) = &c.score.redis {
