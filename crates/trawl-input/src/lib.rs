@@ -10,6 +10,8 @@
 //!   on a separate thread for larger files so parsing overlaps decompression.
 //!   Corrupt or truncated data is an `io::Error` from `read`, naming the file,
 //!   after everything that decoded cleanly.
+//! - [`ordered::run_ordered`] reads many files on several threads while writing their
+//!   output in file order, in bounded memory (`trawl cat`, `trawl cut`).
 //! - [`parse_time_bound`] reads `--since`/`--until` values: dates, RFC 3339,
 //!   epoch seconds, or `-2h`-style amounts before now.
 //!
@@ -45,6 +47,7 @@ mod discover;
 mod error;
 mod name;
 mod open;
+pub mod ordered;
 mod threaded;
 mod time;
 

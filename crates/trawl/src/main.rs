@@ -6,7 +6,6 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod inputs;
-mod par;
 mod report;
 mod run;
 mod table;

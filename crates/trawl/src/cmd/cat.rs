@@ -11,9 +11,9 @@ use trawl_zeek::write::{CsvWriter, ZeekTsvWriter};
 use trawl_zeek::{Event, LogReader, Problem, Record};
 
 use crate::inputs::{self, InputArgs, Source};
-use crate::par::{run_ordered, Chunks};
 use crate::report::{FileReport, Summary};
 use crate::table::TableWriter;
+use trawl_input::ordered::{run_ordered, Chunks};
 
 /// Output formats.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,8 +14,8 @@ use trawl_zeek::lines::{Blocks, LongLine};
 use trawl_zeek::{Item as LogItem, LineReader, LogReader};
 
 use crate::inputs::{self, InputArgs, Selection, Source};
-use crate::par::{run_ordered, Chunks};
 use crate::report::{Counts, FileReport, Summary};
+use trawl_input::ordered::{run_ordered, Chunks};
 
 /// zeek-cut's default time format.
 const DEFAULT_TIMEFMT: &str = "%Y-%m-%dT%H:%M:%S%z";

@@ -16,6 +16,7 @@ const DEPTH: usize = 4;
 
 /// Where a worker writes its output: a buffer flushed to the writer in chunks.
 pub struct Chunks<'s> {
+    /// Output not yet handed over: workers append to it, then call `maybe_flush`.
     pub buf: Vec<u8>,
     tx: SyncSender<Vec<u8>>,
     stop: &'s AtomicBool,
@@ -106,4 +107,34 @@ pub fn run_ordered<T: Sync, R: Send>(
         .into_iter()
         .filter_map(|m| m.into_inner().ok().flatten())
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_comes_in_item_order_whatever_finishes_first() {
+        let items: Vec<usize> = (0..40).collect();
+        let mut out = Vec::new();
+        let results = run_ordered(&items, 4, &mut out, |&i, c| {
+            // Larger items take longer and write several chunks.
+            for _ in 0..(i % 7) * 30_000 {
+                c.buf.extend_from_slice(format!("{i:02}").as_bytes());
+                c.maybe_flush();
+            }
+            c.buf.extend_from_slice(format!("[{i}]").as_bytes());
+            i * 2
+        })
+        .unwrap();
+        assert_eq!(results, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        let mut want = Vec::new();
+        for i in 0..40 {
+            for _ in 0..(i % 7) * 30_000 {
+                want.extend_from_slice(format!("{i:02}").as_bytes());
+            }
+            want.extend_from_slice(format!("[{i}]").as_bytes());
+        }
+        assert!(out == want);
+    }
 }
