@@ -174,7 +174,7 @@ mod tests {
         ] {
             let (mut fast, mut slow) = (Vec::new(), Vec::new());
             e.write_json(&mut fast);
-            e.to_record().write_json(&mut slow);
+            e.view().write_json(&mut slow);
             // A JSON line keeps its own number text (`1.5` for `1.500000`): same values.
             let parse = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).unwrap();
             assert_eq!(parse(&fast), parse(&slow));

@@ -1,16 +1,18 @@
 //! Elasticsearch and OpenSearch through `_bulk`: an index per log type and day, documents as
 //! Zeek JSON with `@timestamp`, and each item's status read from the answer.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use trawl_stream::{Event, Metrics, Sink, StreamError};
 
 use crate::config::{Auth, HttpOptions};
 use crate::deliver::{Attempt, Delivery, Destination};
 use crate::error::SinkError;
 use crate::http;
+use crate::raw::RawJson;
 use crate::timefmt;
 
 const SERVICE: &str = "elasticsearch";
@@ -50,8 +52,8 @@ impl ElasticsearchConfig {
 /// One document, as sent, spooled and dead-lettered.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Doc {
-    index: String,
-    doc: Box<RawValue>,
+    index: Arc<str>,
+    doc: RawJson,
 }
 
 /// Writes events to Elasticsearch or OpenSearch.
@@ -89,7 +91,9 @@ impl ElasticsearchSink {
         self.delivery.spooled_files()
     }
 
-    fn doc(&self, e: &Event) -> Result<Doc, SinkError> {
+    /// A document; `last` keeps the index name of the previous one (log type, day, name):
+    /// consecutive records almost always share it.
+    fn doc(&self, e: &Event, last: &mut Option<(String, i64, Arc<str>)>) -> Doc {
         let ts = timefmt::record_ts(e.get("ts"));
         let t = ts.unwrap_or_else(timefmt::now);
         let mut json = Vec::with_capacity(512);
@@ -98,12 +102,19 @@ impl ElasticsearchSink {
         // `{"_path":...}` becomes `{"@timestamp":"...","_path":...}`.
         let mut doc = format!("{{\"@timestamp\":\"{}\",", timefmt::iso8601(t)).into_bytes();
         doc.extend_from_slice(json.get(1..).unwrap_or_default());
-        let doc = RawValue::from_string(String::from_utf8_lossy(&doc).into_owned())
-            .map_err(|e| SinkError::Config(format!("elasticsearch document: {e}")))?;
-        Ok(Doc {
-            index: index_name(&self.index, e.log_type(), t),
-            doc,
-        })
+        let day = t.div_euclid(86_400 * 1_000_000_000);
+        let index = match last {
+            Some((lt, d, name)) if lt == e.log_type() && *d == day => name.clone(),
+            _ => {
+                let name: Arc<str> = index_name(&self.index, e.log_type(), t).into();
+                *last = Some((e.log_type().to_string(), day, name.clone()));
+                name
+            }
+        };
+        Doc {
+            index,
+            doc: RawJson::new(doc),
+        }
     }
 }
 
@@ -132,10 +143,8 @@ impl Sink for ElasticsearchSink {
     }
 
     async fn write(&mut self, events: &[Event]) -> Result<(), StreamError> {
-        let docs = events
-            .iter()
-            .map(|e| self.doc(e))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut last = None;
+        let docs = events.iter().map(|e| self.doc(e, &mut last)).collect();
         Ok(self.delivery.deliver(docs).await?)
     }
 

@@ -17,6 +17,7 @@ mod deliver;
 mod elasticsearch;
 mod error;
 mod http;
+mod raw;
 mod splunk;
 mod spool;
 mod timefmt;

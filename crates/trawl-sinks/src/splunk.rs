@@ -6,7 +6,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use tokio::time::Instant;
 use trawl_stream::{Event, Metrics, Sink, StreamError};
 
@@ -14,6 +13,7 @@ use crate::config::{secs, HttpOptions, Secret};
 use crate::deliver::{Attempt, Delivery, Destination};
 use crate::error::SinkError;
 use crate::http;
+use crate::raw::RawJson;
 use crate::timefmt;
 
 const SERVICE: &str = "splunk-hec";
@@ -83,7 +83,7 @@ impl SplunkHecConfig {
 /// One HEC event object, as sent, spooled and dead-lettered.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(transparent)]
-pub(crate) struct HecEvent(Box<RawValue>);
+pub(crate) struct HecEvent(RawJson);
 
 /// Writes events to a Splunk HTTP Event Collector.
 pub struct SplunkHecSink {
@@ -122,7 +122,7 @@ impl SplunkHecSink {
         self.delivery.spooled_files()
     }
 
-    fn event(&self, e: &Event) -> Result<HecEvent, SinkError> {
+    fn event(&self, e: &Event) -> HecEvent {
         let c = &self.config;
         let mut out = Vec::with_capacity(512);
         out.push(b'{');
@@ -148,9 +148,7 @@ impl SplunkHecSink {
         out.extend_from_slice(b"\"event\":");
         e.write_json(&mut out);
         out.push(b'}');
-        RawValue::from_string(String::from_utf8_lossy(&out).into_owned())
-            .map(HecEvent)
-            .map_err(|e| SinkError::Config(format!("splunk-hec event: {e}")))
+        HecEvent(RawJson::new(out))
     }
 }
 
@@ -161,10 +159,7 @@ impl Sink for SplunkHecSink {
     }
 
     async fn write(&mut self, events: &[Event]) -> Result<(), StreamError> {
-        let items = events
-            .iter()
-            .map(|e| self.event(e))
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = events.iter().map(|e| self.event(e)).collect();
         Ok(self.delivery.deliver(items).await?)
     }
 

@@ -194,7 +194,7 @@ impl Event {
             Body::Record(r) => r.write_json_with(&self.extra, out),
             Body::Json { line, flat, path } => {
                 let Some(parts) = json::line::members_text(line, flat) else {
-                    return self.to_record().write_json(out);
+                    return self.view().write_json(out);
                 };
                 // `_path` first, as `Record::write_json` writes it.
                 out.extend_from_slice(b"{\"_path\":");
@@ -206,7 +206,7 @@ impl Event {
                 trawl_zeek::record::write_json_members(self.extra.iter(), out);
                 out.push(b'}');
             }
-            Body::Tsv { .. } => self.to_record().write_json(out),
+            Body::Tsv { .. } => self.view().write_json(out),
         }
     }
 }

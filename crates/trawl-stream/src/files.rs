@@ -120,7 +120,7 @@ impl Formatter {
                     self.records.reset();
                 }
                 self.records_open = true;
-                self.records.write(&e.to_record(), out);
+                self.records.write(&e.view(), out);
             }
             _ => {
                 e.write_json(out);

@@ -10,13 +10,13 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use trawl_stream::{Event, Metrics, Sink, StreamError};
 
 use crate::config::{Auth, HttpOptions};
 use crate::deliver::{Attempt, Delivery, Destination};
 use crate::error::SinkError;
 use crate::http;
+use crate::raw::RawJson;
 use schema::{literal, quote, ChType, TS};
 
 const SERVICE: &str = "clickhouse";
@@ -66,26 +66,7 @@ pub(crate) struct Row {
     table: Arc<str>,
     /// Column names and the types trawl wants for them (shared by rows alike).
     cols: Columns,
-    row: RowJson,
-}
-
-/// A row's JSON object as rendered (always valid JSON: not checked again on the hot path),
-/// kept in spool and dead-letter files as JSON rather than as a string.
-#[derive(Debug)]
-struct RowJson(String);
-
-impl Serialize for RowJson {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let raw: &RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
-        raw.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for RowJson {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        Ok(RowJson(Box::<str>::from(raw).into_string()))
-    }
+    row: RawJson,
 }
 
 /// Column names and the types trawl wants for them, shared by rows alike.
@@ -158,10 +139,7 @@ impl ClickHouseSink {
                 continue;
             };
             let (cols, json) = renderer.render(&e.view());
-            let row = RowJson(
-                String::from_utf8(json)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-            );
+            let row = RawJson::new(json);
             let group = &mut groups[*g];
             group.push(Row {
                 table: table.clone(),
@@ -393,7 +371,7 @@ impl ClickHouse {
             }
         }
         let known = self.ensure(table, &wanted).await?;
-        let mut body = Vec::with_capacity(rows.iter().map(|r| r.row.0.len() + 1).sum());
+        let mut body = Vec::with_capacity(rows.iter().map(|r| r.row.get().len() + 1).sum());
         // Rows alike share their column list: compare its types with the table's once a list.
         let mut seen: Vec<(&Columns, bool)> = Vec::new();
         for r in rows {
@@ -406,11 +384,11 @@ impl ClickHouse {
                 }
             };
             match differs
-                .then(|| row::reconcile(&r.row.0, &r.cols, &known))
+                .then(|| row::reconcile(r.row.get(), &r.cols, &known))
                 .flatten()
             {
                 Some(fixed) => body.extend_from_slice(&fixed),
-                None => body.extend_from_slice(r.row.0.as_bytes()),
+                None => body.extend_from_slice(r.row.get().as_bytes()),
             }
             body.push(b'\n');
         }
