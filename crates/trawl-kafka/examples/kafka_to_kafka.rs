@@ -72,20 +72,6 @@ fn env_properties(var: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// CPU seconds this process has used (user + system), from /proc/self/stat.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    f.iter().sum::<f64>() / 100.0
-}
-
 /// Drops what it is given.
 struct Null;
 
@@ -169,7 +155,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .run(shutdown.clone()),
     );
     let start = Instant::now();
-    let cpu_start = cpu_seconds();
+    let cpu_start = trawl_stream::metrics::process_cpu_seconds();
     // The clock includes joining the group (a few seconds with a 6 s session timeout), so the
     // steady rate is also given from the first record on.
     let mut first = None;
@@ -183,7 +169,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let total = start.elapsed();
-    let cpu = cpu_seconds() - cpu_start;
+    let cpu = trawl_stream::metrics::process_cpu_seconds() - cpu_start;
     shutdown.trigger();
     run.await??;
     let out = if null {

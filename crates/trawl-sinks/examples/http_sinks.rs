@@ -12,27 +12,17 @@ use axum::Router;
 use trawl_sinks::{ElasticsearchConfig, ElasticsearchSink, Secret, SplunkHecConfig, SplunkHecSink};
 use trawl_stream::{Event, Input, InputsSource, Metrics, Sink, Source};
 
-/// CPU seconds this process has used (user + system), from /proc/self/stat.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    f.iter().sum::<f64>() / 100.0
-}
-
 async fn time(name: &str, sink: &mut dyn Sink, batches: &[Vec<Event>]) {
     let n: usize = batches.iter().map(Vec::len).sum();
-    let (start, cpu) = (Instant::now(), cpu_seconds());
+    let (start, cpu) = (Instant::now(), trawl_stream::metrics::process_cpu_seconds());
     for b in batches {
         sink.write(b).await.expect("write");
     }
     sink.flush().await.expect("flush");
-    let (wall, cpu) = (start.elapsed().as_secs_f64(), cpu_seconds() - cpu);
+    let (wall, cpu) = (
+        start.elapsed().as_secs_f64(),
+        trawl_stream::metrics::process_cpu_seconds() - cpu,
+    );
     println!(
         "{name}: {n} records in {wall:.2} s = {:.0} records/s; CPU {cpu:.2} s = {:.1} us a record (endpoint included)",
         n as f64 / wall,

@@ -130,3 +130,18 @@ impl Metrics {
         out
     }
 }
+
+/// CPU seconds this process has used so far (user + system, from `/proc/self/stat`; 0 where
+/// there is no procfs): for benchmarks that report CPU per record.
+pub fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and stime are 14 and 15,
+    // in clock ticks (100 a second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    rest.split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<f64>().ok())
+        .sum::<f64>()
+        / 100.0
+}
