@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::alert::Severity;
-use crate::secret::Secret;
+use crate::Secret;
 
 /// `[alerts]`
 #[derive(Debug, Deserialize, Default, Clone)]

@@ -56,7 +56,6 @@ pub mod digest;
 pub mod duration;
 pub mod engine;
 pub mod rules;
-pub mod secret;
 pub mod store;
 pub mod template;
 pub mod ua;
@@ -66,9 +65,10 @@ pub use config::{AlertsConfig, ConfigError};
 pub use deliver::{DeliveryOptions, Dispatcher};
 pub use dest::Destination;
 pub use engine::{Clock, Engine, Stats};
-pub use secret::Secret;
 pub use store::{Mute, Store, StoreError};
 pub use template::Template;
+/// Where a destination's secret comes from (inline, `{ env = ... }`, `{ file = ... }`).
+pub use trawl_sinks::SecretSource as Secret;
 
 /// Destination names and the lowest severity each takes, for [`Engine::new`].
 pub fn routes(cfg: &AlertsConfig) -> Vec<(String, Option<Severity>)> {

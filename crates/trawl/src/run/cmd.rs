@@ -254,58 +254,27 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
                         .with_context(|| format!("sink {name}"))?,
                 )
             }
-            SinkConfig::Clickhouse {
-                url,
-                database,
-                table_prefix,
-                user,
-                password,
-            } => {
+            // The HTTP sinks retry, spool and dead-letter under the state folder.
+            SinkConfig::Clickhouse(c) => {
                 json_out = true;
-                let mut c = trawl_sinks::ClickHouseConfig::new(url.clone());
-                c.database = database.clone();
-                c.table_prefix = table_prefix.clone();
-                c.auth = basic(user, password)?;
-                c.http = http_options(&state_dir, name);
-                Box::new(
-                    trawl_sinks::ClickHouseSink::new(c, Some(&metrics))
-                        .with_context(|| format!("sink {name}"))?,
-                )
+                http_sink(
+                    name,
+                    c.build(http_options(&state_dir, name), Some(&metrics)),
+                )?
             }
-            SinkConfig::Elasticsearch {
-                url,
-                index,
-                user,
-                password,
-                api_key,
-            } => {
+            SinkConfig::Elasticsearch(c) => {
                 json_out = true;
-                let mut c = trawl_sinks::ElasticsearchConfig::new(url.clone());
-                c.index = index.replace("{date}", "{yyyy}.{mm}.{dd}");
-                c.auth = match api_key {
-                    Some(k) => trawl_sinks::Auth::ApiKey(trawl_sinks::Secret::new(
-                        k.value().map_err(anyhow::Error::msg)?,
-                    )),
-                    None => basic(user, password)?,
-                };
-                c.http = http_options(&state_dir, name);
-                Box::new(
-                    trawl_sinks::ElasticsearchSink::new(c, Some(&metrics))
-                        .with_context(|| format!("sink {name}"))?,
-                )
+                http_sink(
+                    name,
+                    c.build(http_options(&state_dir, name), Some(&metrics)),
+                )?
             }
-            SinkConfig::SplunkHec { url, token, ack } => {
+            SinkConfig::SplunkHec(c) => {
                 json_out = true;
-                let mut c = trawl_sinks::SplunkHecConfig::new(
-                    url.clone(),
-                    trawl_sinks::Secret::new(token.value().map_err(anyhow::Error::msg)?),
-                );
-                c.ack = *ack;
-                c.http = http_options(&state_dir, name);
-                Box::new(
-                    trawl_sinks::SplunkHecSink::new(c, Some(&metrics))
-                        .with_context(|| format!("sink {name}"))?,
-                )
+                http_sink(
+                    name,
+                    c.build(http_options(&state_dir, name), Some(&metrics)),
+                )?
             }
         };
         pipeline = pipeline.sink(s);
@@ -353,6 +322,14 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
     Ok(0)
 }
 
+/// A built HTTP sink, or the reason it could not be built.
+fn http_sink<S: Sink + 'static>(
+    name: &str,
+    built: Result<S, trawl_sinks::SinkError>,
+) -> Result<Box<dyn Sink>> {
+    Ok(Box::new(built.with_context(|| format!("sink {name}"))?))
+}
+
 /// Retries, then a spool and a dead-letter file under the state folder, per sink.
 fn http_options(state: &Path, name: &str) -> trawl_sinks::HttpOptions {
     trawl_sinks::HttpOptions {
@@ -362,17 +339,6 @@ fn http_options(state: &Path, name: &str) -> trawl_sinks::HttpOptions {
         dead_letter: Some(state.join(format!("dead-letter-{name}.ndjson"))),
         ..trawl_sinks::HttpOptions::default()
     }
-}
-
-fn basic(user: &Option<String>, password: &Option<config::Secret>) -> Result<trawl_sinks::Auth> {
-    Ok(match (user, password) {
-        (Some(u), Some(p)) => trawl_sinks::Auth::Basic {
-            user: u.clone(),
-            password: trawl_sinks::Secret::new(p.value().map_err(anyhow::Error::msg)?),
-        },
-        (Some(u), None) => bail!("user {u} has no password"),
-        _ => trawl_sinks::Auth::None,
-    })
 }
 
 fn folder_config(
