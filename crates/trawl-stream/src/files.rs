@@ -29,15 +29,18 @@ use trawl_zeek::{Header, Value, ZeekType};
 
 use crate::{Body, Event, Sink, StreamError};
 
-/// How events are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How events are written (in a configuration file: `same`, `zeek`, `json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 pub enum OutputFormat {
     /// TSV rows stay TSV (raw line + added fields); records become Zeek JSON lines.
     #[default]
+    #[serde(rename = "same")]
     Native,
     /// Everything as Zeek TSV (records through a widening header block).
+    #[serde(rename = "zeek")]
     Tsv,
     /// Everything as Zeek JSON lines.
+    #[serde(rename = "json")]
     Json,
 }
 

@@ -11,6 +11,7 @@ pub mod folder;
 pub mod inputs;
 pub mod metrics;
 pub mod pipeline;
+pub mod settings;
 pub mod stdio;
 pub mod syslog;
 

@@ -8,13 +8,12 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use trawl_enrich::{EnrichConfig, Enricher, Intel, Inventory, ModelRef, RedisConfig};
-use trawl_stream::files::{Declared, FileSink, FileSinkConfig, OutputFormat};
-use trawl_stream::folder::{FolderConfig, FolderSource, Mode};
-use trawl_stream::stdio::{StdinConfig, StdinSource, StdoutSink};
-use trawl_stream::syslog::{SyslogConfig, SyslogSource};
+use trawl_stream::files::{Declared, OutputFormat};
+use trawl_stream::folder::FolderSource;
+use trawl_stream::settings;
 use trawl_stream::{Metrics, Pipeline, Shutdown, Sink, Source};
 
-use super::config::{self, Config, FileFormat, SinkConfig, SourceConfig};
+use super::config::{self, Config, SinkConfig, SourceConfig};
 use trawl_enrich::Enrich;
 
 /// Output format of enriched logs.
@@ -133,14 +132,6 @@ pub(crate) fn init_logs(json: bool) {
     };
 }
 
-fn out_format(f: FileFormat) -> OutputFormat {
-    match f {
-        FileFormat::Same => OutputFormat::Native,
-        FileFormat::Zeek => OutputFormat::Tsv,
-        FileFormat::Json => OutputFormat::Json,
-    }
-}
-
 async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> Result<i32> {
     let metrics = Arc::new(Metrics::default());
     let shutdown = Shutdown::default();
@@ -176,11 +167,18 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
             })
         }))
     };
+    let ctx = settings::Context {
+        batch_size,
+        state_dir: &state_dir,
+        once: args.once,
+        metrics: &metrics,
+    };
     if let Some(out) = &default_out {
         for (i, path) in args.paths.iter().enumerate() {
-            pipeline = pipeline.source(folder(
-                path, args.once, &state_dir, i, batch_size, &metrics,
-            )?);
+            let c = settings::folder_config(path, args.once, i, &ctx);
+            let s =
+                FolderSource::new(c, &metrics).with_context(|| format!("{}", path.display()))?;
+            pipeline = pipeline.source(Box::new(s));
         }
         let format = match args.format {
             RunFormat::Same => OutputFormat::Native,
@@ -188,64 +186,35 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
             RunFormat::Json => OutputFormat::Json,
         };
         json_out = matches!(args.format, RunFormat::Json);
-        let mut fc = FileSinkConfig::new(out);
-        fc.format = format;
-        fc.truncate = args.once;
-        fc.declared = Some(declared.clone());
-        pipeline = pipeline.sink(Box::new(FileSink::new(fc)?));
+        let files = settings::FilesSettings {
+            dir: out.clone(),
+            format,
+        };
+        pipeline = pipeline.sink(Box::new(files.build(declared.clone(), &ctx)?));
         eprintln!("trawl run: writing enriched logs under {}", out.display());
     }
     for (i, (name, src)) in cfg.sources.iter().enumerate() {
+        let what = || format!("source {name}");
         let s: Box<dyn Source> = match src.get_ref() {
-            SourceConfig::Folder { path, once, types } => {
-                let mut s = folder_config(path, *once || args.once, &state_dir, i, batch_size);
-                s.filter.types = types.clone();
-                Box::new(FolderSource::new(s, &metrics).with_context(|| format!("source {name}"))?)
+            SourceConfig::Folder(f) => Box::new(f.build(i, &ctx).with_context(what)?),
+            SourceConfig::Stdin(s) => Box::new(s.build(&ctx).with_context(what)?),
+            SourceConfig::Syslog(s) => Box::new(s.build(&ctx).await.with_context(what)?),
+            SourceConfig::Kafka(k) => {
+                Box::new(k.build(batch_size, metrics.clone()).with_context(what)?)
             }
-            SourceConfig::Stdin {} => Box::new(StdinSource::new(
-                StdinConfig {
-                    batch_size,
-                    ..StdinConfig::default()
-                },
-                &metrics,
-            )?),
-            SourceConfig::Syslog { udp, tcp } => {
-                let parse = |a: &Option<String>| -> Result<Vec<std::net::SocketAddr>> {
-                    a.iter()
-                        .map(|s| s.parse().with_context(|| format!("source {name}: {s}")))
-                        .collect()
-                };
-                let c = SyslogConfig {
-                    udp: parse(udp)?,
-                    tcp: parse(tcp)?,
-                    ..SyslogConfig::default()
-                };
-                Box::new(
-                    SyslogSource::bind(c, &metrics)
-                        .await
-                        .with_context(|| format!("source {name}"))?,
-                )
-            }
-            SourceConfig::Kafka(k) => Box::new(
-                k.build(batch_size, metrics.clone())
-                    .with_context(|| format!("source {name}"))?,
-            ),
         };
         pipeline = pipeline.source(s);
     }
     for (name, sink) in &cfg.sinks {
         let s: Box<dyn Sink> = match sink.get_ref() {
-            SinkConfig::Files { dir, format } => {
-                json_out |= *format == FileFormat::Json;
-                let mut fc = FileSinkConfig::new(dir);
-                fc.format = out_format(*format);
-                fc.truncate = args.once;
-                fc.declared = Some(declared.clone());
-                Box::new(FileSink::new(fc).with_context(|| format!("sink {name}"))?)
+            SinkConfig::Files(f) => {
+                json_out |= f.format == OutputFormat::Json;
+                let sink = f.build(declared.clone(), &ctx);
+                Box::new(sink.with_context(|| format!("sink {name}"))?)
             }
-            SinkConfig::Stdout { format } => {
-                json_out |= *format == FileFormat::Json;
-                Box::new(StdoutSink::new(out_format(*format)))
+            SinkConfig::Stdout(o) => {
+                json_out |= o.format == OutputFormat::Json;
+                Box::new(o.build())
             }
             SinkConfig::Kafka(k) => {
                 json_out = true;
@@ -339,35 +308,6 @@ fn http_options(state: &Path, name: &str) -> trawl_sinks::HttpOptions {
         dead_letter: Some(state.join(format!("dead-letter-{name}.ndjson"))),
         ..trawl_sinks::HttpOptions::default()
     }
-}
-
-fn folder_config(
-    path: &Path,
-    once: bool,
-    state: &Path,
-    i: usize,
-    batch_size: usize,
-) -> FolderConfig {
-    let mut c = FolderConfig::new(path);
-    c.mode = if once { Mode::Once } else { Mode::Follow };
-    // A one-shot pass reads everything again; following resumes from the last commit.
-    c.checkpoint = (!once).then(|| state.join(format!("checkpoint-{i}.json")));
-    c.batch_size = batch_size;
-    c
-}
-
-fn folder(
-    path: &Path,
-    once: bool,
-    state: &Path,
-    i: usize,
-    batch_size: usize,
-    metrics: &Metrics,
-) -> Result<Box<dyn Source>> {
-    let c = folder_config(path, once, state, i, batch_size);
-    Ok(Box::new(
-        FolderSource::new(c, metrics).with_context(|| format!("{}", path.display()))?,
-    ))
 }
 
 pub(crate) fn enricher(cfg: &Config, state: &Path, reasons: bool) -> Result<Enricher> {

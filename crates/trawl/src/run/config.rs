@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 use toml::Spanned;
+use trawl_stream::settings;
 
 /// The whole file.
 #[derive(Debug, Deserialize, Default)]
@@ -36,56 +37,28 @@ pub struct Config {
     pub batch_size: Option<usize>,
 }
 
-/// Where records come from.
+/// Where records come from: each kind's settings live beside it.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SourceConfig {
     /// A Zeek log folder, followed through rotation (or read once with `once = true`).
-    Folder {
-        path: PathBuf,
-        #[serde(default)]
-        once: bool,
-        /// Only these log types (e.g. `["dns", "conn", "dhcp"]`).
-        types: Option<Vec<String>>,
-    },
+    Folder(settings::FolderSettings),
     /// Zeek or dnsmasq lines on standard input.
-    Stdin {},
+    Stdin(settings::StdinSettings),
     /// A Kafka consumer group.
     Kafka(trawl_kafka::KafkaSourceSettings),
-    /// A syslog listener for dnsmasq lines (RFC 3164/5424; UDP, TCP with newline or
-    /// octet-counting framing).
-    Syslog {
-        udp: Option<String>,
-        tcp: Option<String>,
-    },
+    /// A syslog listener for dnsmasq lines.
+    Syslog(settings::SyslogSettings),
 }
 
-/// Output formats of file-like sinks.
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum FileFormat {
-    /// Zeek TSV for TSV input (added columns declared in `#fields`/`#types`), JSON otherwise.
-    #[default]
-    Same,
-    Zeek,
-    Json,
-}
-
-/// Where records go.
+/// Where records go: each kind's settings live beside it.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SinkConfig {
     /// Enriched logs under a folder, with the input's file names.
-    Files {
-        dir: PathBuf,
-        #[serde(default)]
-        format: FileFormat,
-    },
+    Files(settings::FilesSettings),
     /// Standard output.
-    Stdout {
-        #[serde(default)]
-        format: FileFormat,
-    },
+    Stdout(settings::StdoutSettings),
     /// A Kafka topic (Zeek JSON, optionally wrapped like the Zeek Kafka plugin's `tag_json`).
     Kafka(trawl_kafka::KafkaSinkSettings),
     /// ClickHouse over HTTP, a table per log type.
@@ -263,7 +236,7 @@ fn check(c: &Config, text: &str) -> Vec<ConfigError> {
     for src in c.sources.values() {
         let sec = src.span();
         match src.get_ref() {
-            SourceConfig::Folder { path, .. } => {
+            SourceConfig::Folder(settings::FolderSettings { path, .. }) => {
                 if !path.is_dir() {
                     errors.push(at(
                         text,
@@ -281,7 +254,7 @@ fn check(c: &Config, text: &str) -> Vec<ConfigError> {
                     ));
                 }
             }
-            SourceConfig::Syslog { udp, tcp } => {
+            SourceConfig::Syslog(settings::SyslogSettings { udp, tcp }) => {
                 if udp.is_none() && tcp.is_none() {
                     errors.push(at(
                         text,
@@ -296,7 +269,7 @@ fn check(c: &Config, text: &str) -> Vec<ConfigError> {
                     addr(a, key_at(&sec, "tcp"), &mut errors);
                 }
             }
-            SourceConfig::Stdin {} => {}
+            SourceConfig::Stdin(_) => {}
         }
     }
     for sink in c.sinks.values() {
@@ -306,7 +279,7 @@ fn check(c: &Config, text: &str) -> Vec<ConfigError> {
             | SinkConfig::SplunkHec(trawl_sinks::SplunkHecSettings { url: u, .. }) => {
                 url(u, key_at(&sink.span(), "url"), &mut errors)
             }
-            SinkConfig::Files { .. } | SinkConfig::Stdout { .. } | SinkConfig::Kafka(_) => {}
+            SinkConfig::Files(_) | SinkConfig::Stdout(_) | SinkConfig::Kafka(_) => {}
         }
     }
     if let Some(r) = &c.score.redis {
