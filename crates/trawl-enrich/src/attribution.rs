@@ -114,6 +114,8 @@ pub struct Attribution {
     inventory: Option<Inventory>,
     newest: Nanos,
     last_prune: Nanos,
+    /// Pruning waits (a batch is being learned before it is looked up).
+    hold: bool,
     dirty_ips: HashSet<IpAddr>,
     dirty_macs: HashSet<Box<str>>,
     store: Option<(PathBuf, Connection)>,
@@ -143,6 +145,7 @@ impl Attribution {
             inventory: None,
             newest: i64::MIN,
             last_prune: i64::MIN,
+            hold: false,
             dirty_ips: HashSet::new(),
             dirty_macs: HashSet::new(),
             store: None,
@@ -283,9 +286,19 @@ impl Attribution {
         }
     }
 
+    /// Holds pruning back while `on`, and catches up when it is turned off: a batch learned
+    /// as a whole before its records are looked up must not lose the leases of its older
+    /// records to the newer ones (captures of different years read in one pass).
+    pub fn hold_pruning(&mut self, on: bool) {
+        self.hold = on;
+        if !on {
+            self.maybe_prune();
+        }
+    }
+
     /// Forgets old leases and MACs once an hour of observed time.
     fn maybe_prune(&mut self) {
-        if self.newest < self.last_prune.saturating_add(3600 * SEC) {
+        if self.hold || self.newest < self.last_prune.saturating_add(3600 * SEC) {
             return;
         }
         self.last_prune = self.newest;
@@ -776,6 +789,24 @@ mod tests {
         }
         assert!(!a.leases.contains_key(&IP.parse().unwrap()));
         assert!(a.addresses() <= 26, "{}", a.addresses());
+    }
+
+    #[test]
+    fn leases_learned_with_pruning_held_stay_until_it_is_released() {
+        let cfg = AttributionConfig {
+            lease_horizon: Duration::from_secs(86_400),
+            ..Default::default()
+        };
+        let mut a = Attribution::new(cfg);
+        a.hold_pruning(true);
+        // A capture from a year later is learned first, in the same batch.
+        let later = 365 * 86_400;
+        a.observe(&dhcp(later, "10.0.0.9", CAROL, "carol", Some(60.0), "ACK"));
+        a.observe(&dhcp(0, IP, BOB, "bob", Some(3600.0), "ACK"));
+        let ts = T0 + 10 * SEC;
+        assert!(a.lookup(IP.parse().unwrap(), ts).is_some());
+        a.hold_pruning(false);
+        assert!(a.lookup(IP.parse().unwrap(), ts).is_none());
     }
 
     #[test]

@@ -396,6 +396,12 @@ impl Enricher {
         }
     }
 
+    /// Holds attribution's pruning back while a batch is learned and looked up (`true`), then
+    /// lets it catch up (`false`).
+    pub fn hold_pruning(&mut self, on: bool) {
+        self.attribution.hold_pruning(on);
+    }
+
     /// What [`Enricher::enrich_parts`] needs of a record, read in one pass.
     pub fn parts<'r>(rec: &'r Record<'_>) -> Parts<'r> {
         seen(rec)

@@ -125,6 +125,8 @@ impl Inner {
             learned,
         } = self;
         learned.clear();
+        // Leases learned from this batch stay until its records are looked up.
+        enricher.hold_pruning(true);
         for (i, e) in events.iter().enumerate() {
             if enricher.needs_record(e.log_type()) {
                 let rec = if enricher.has_intel() {
@@ -198,6 +200,7 @@ impl Inner {
             };
             enricher.enrich_parts(&parts, extra);
         }
+        enricher.hold_pruning(false);
     }
 }
 
