@@ -469,7 +469,13 @@ impl Reader {
                 Err(e) => {
                     // A corrupt archive: what decoded before the error has been handed out.
                     self.errors.add(1);
-                    tracing::warn!("{}: {e}", self.label);
+                    // Input errors usually name the file already.
+                    let e = e.to_string();
+                    if e.starts_with(&self.label) {
+                        tracing::warn!("{e}");
+                    } else {
+                        tracing::warn!("{}: {e}", self.label);
+                    }
                     self.done = true;
                     self.dirty = true;
                     break Pull::Done;

@@ -414,7 +414,18 @@ fn test(a: TestArgs) -> Result<i32> {
 /// The `trawl run` pipeline (same decoding, enrichment and alert step) between the inputs
 /// and a sink that only counts; alerts are printed instead of delivered.
 fn test_files(a: &TestArgs, cfg: &Config, engine: Engine, tmp: &Path) -> Result<i32> {
-    crate::run::cmd::init_logs(false);
+    // Problems as `trawl cat` prints them: `file:line: reason`, no time or level.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRAWL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .without_time()
+        .with_target(false)
+        .with_level(false)
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .try_init();
     let metrics = Arc::new(Metrics::default());
     let (sources, problems) = resolve(&a.input)?;
     for p in &problems {

@@ -117,7 +117,7 @@ fn beside(path: &Path) -> Result<PathBuf> {
     Ok(abs.with_file_name(format!("{name}.trawl")))
 }
 
-pub(crate) fn init_logs(json: bool) {
+fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRAWL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colour only for a person at a terminal, never into a journal or a log file.
