@@ -169,6 +169,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let total = start.elapsed();
+    let steady = first.map(|(t, c)| (t.elapsed(), c));
     let cpu = trawl_stream::metrics::process_cpu_seconds() - cpu_start;
     shutdown.trigger();
     run.await??;
@@ -182,8 +183,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if null { "null" } else { "kafka" },
         n as f64 / total.as_secs_f64()
     );
-    if let Some((t, c)) = first {
-        let steady = t.elapsed();
+    if let Some((steady, c)) = steady {
         println!(
             "  from the first batch on: {} records in {steady:.2?} = {:.0} records/s (max_batch {max_batch})",
             n as u64 - c,
