@@ -37,7 +37,18 @@ struct Serial {
 }
 
 fn serial(bytes: &[u8], col: &str, default_path: &str) -> Serial {
-    let mut r = LogReader::new(bytes).default_path(default_path);
+    serial_max(
+        bytes,
+        col,
+        default_path,
+        trawl_zeek::lines::DEFAULT_MAX_LINE,
+    )
+}
+
+fn serial_max(bytes: &[u8], col: &str, default_path: &str, max_line: usize) -> Serial {
+    let mut r = LogReader::new(bytes)
+        .max_line(max_line)
+        .default_path(default_path);
     let mut s = Serial {
         counts: Counts::new(),
         records: Vec::new(),
@@ -194,6 +205,94 @@ proptest! {
             let got = ordered_records(&scan, "query");
             prop_assert_eq!(&got, &want.records, "{:?}", sizes);
         }
+    }
+}
+
+/// A line past the maximum length, in a row, a JSON line, a header line or the last line.
+fn long_piece() -> impl Strategy<Value = String> {
+    (61usize..700, 0..4u8).prop_map(|(n, kind)| {
+        let filler = "y".repeat(n);
+        match kind {
+            0 => format!("1.5\t{filler}.example\tA\n"),
+            1 => format!("{{\"ts\":1.0,\"query\":\"{filler}\"}}\n"),
+            2 => format!("#fields\tts\t{filler}\n"),
+            _ => filler,
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Lines longer than the maximum are skipped and reported at their line however a file
+    /// is cut, ranges read in parallel included, and never held whole: the scan agrees with
+    /// the serial reader given the same maximum.
+    #[test]
+    fn long_lines_are_skipped_alike_however_a_file_is_cut(
+        pieces in prop::collection::vec(prop_oneof![4 => piece(), 1 => long_piece()], 0..20),
+        chunk in 1u64..300,
+        threads in 1usize..4,
+    ) {
+        const MAX: usize = 60;
+        let mut text = String::from(HEADER_A);
+        text.extend(pieces);
+        let bytes = text.as_bytes();
+        let want = serial_max(bytes, "query", "dns", MAX);
+        let dir = tempfile::tempdir().unwrap();
+        let plain = write(dir.path(), "dns.log", bytes);
+        let gz = write(dir.path(), "dns.log.gz", &gzip(bytes));
+        let ranges = Sizes { chunk, range_min: 0, whole_max: 0 };
+        let whole = Sizes { chunk, range_min: u64::MAX, whole_max: u64::MAX };
+        for (path, sizes) in [(&plain, ranges), (&gz, ranges), (&plain, whole)] {
+            let scan = Scan::new(vec![LogFile::from_path(path)], threads)
+                .with_sizes(sizes)
+                .with_max_line(MAX);
+            let (counts, records, bad) = scan_counts(&scan, "query");
+            prop_assert_eq!(&counts, &want.counts, "{} {:?}", path.display(), sizes);
+            prop_assert_eq!(records, want.records.len() as u64);
+            prop_assert_eq!(bad, want.bad, "bad lines, {} {:?}", path.display(), sizes);
+            let got = ordered_records(&scan, "query");
+            prop_assert_eq!(&got, &want.records, "{:?}", sizes);
+        }
+    }
+}
+
+/// A line that runs from one range far past the next ones (further than a range reads ahead)
+/// is skipped without being read whole, and the lines after it keep their numbers.
+#[test]
+fn a_line_spanning_many_ranges_is_skipped_and_reported() {
+    let mut text = String::from(HEADER_A);
+    let row = |i: usize| format!("{i}.0\tq{}.example\tA\n", i % 17);
+    text.extend((0..500).map(row));
+    text.push_str(&format!("1.0\t{}\tA\n", "x".repeat(300_000)));
+    text.extend((500..1000).map(row));
+    text.push_str(&"z".repeat(200_000));
+    let bytes = text.as_bytes();
+    let want = serial_max(bytes, "query", "dns", 100_000);
+    assert_eq!((want.records.len(), want.bad), (1000, 2));
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write(dir.path(), "dns.log", bytes);
+    for chunk in [4096, 100_000, 1 << 20] {
+        let sizes = Sizes {
+            chunk,
+            range_min: 0,
+            whole_max: 0,
+        };
+        let scan = Scan::new(vec![LogFile::from_path(&plain)], 3)
+            .with_sizes(sizes)
+            .with_max_line(100_000);
+        let (counts, records, bad) = scan_counts(&scan, "query");
+        assert_eq!((&counts, records, bad), (&want.counts, 1000, 2), "{chunk}");
+        assert_eq!(ordered_records(&scan, "query"), want.records, "{chunk}");
+        let (_, sum) = count_values(&scan, "query").unwrap();
+        let lines: Vec<_> = sum
+            .problems
+            .iter()
+            .map(|p| (p.line, &p.reason[..20]))
+            .collect();
+        let long = "line of 300007 bytes";
+        let last = "line of 200000 bytes";
+        assert_eq!(lines, [(509, long), (1010, last)], "{chunk}");
     }
 }
 

@@ -353,11 +353,14 @@ struct RangePlan {
     default_path: Option<String>,
     classes: Mutex<Vec<Option<Class>>>,
     cv: Condvar,
+    /// Lines longer than this are skipped and reported ([`trawl_zeek::lines::max_line`]).
+    max_line: usize,
 }
 
 /// Counters shared by all threads.
 struct Shared<'a> {
     sizes: Sizes,
+    max_line: usize,
     infos: &'a [FileInfo],
     stop: &'a AtomicBool,
     bytes: AtomicU64,
@@ -398,6 +401,7 @@ fn run<V: Visitor>(
         .sum();
     let shared = Shared {
         sizes: scan.sizes,
+        max_line: scan.max_line,
         infos: &infos,
         stop,
         bytes: AtomicU64::new(0),
@@ -507,7 +511,7 @@ fn dispatch<V: Visitor>(scan: &Scan, v: &V, sh: &Shared<'_>, tx: SyncSender<Job>
             continue;
         }
         let name = &sh.infos[i].name;
-        match plan(input, &sh.infos[i], &sh.bytes, sh.sizes) {
+        match plan(input, &sh.infos[i], &sh.bytes, sh.sizes, sh.max_line) {
             Err(e) => {
                 file_failed(&mut sum, name, e.to_string());
                 v.file_end(fi, 0);
@@ -538,6 +542,7 @@ fn dispatch<V: Visitor>(scan: &Scan, v: &V, sh: &Shared<'_>, tx: SyncSender<Job>
                     stop: sh.stop,
                     sum: &mut sum,
                     send: &mut |job| tx.send(job).is_ok(),
+                    max_line: sh.max_line,
                 };
                 let chunks = stream(sh.sizes, feed, src);
                 v.file_end(fi, chunks);
@@ -560,6 +565,7 @@ fn plan<'b>(
     info: &FileInfo,
     bytes: &'b AtomicU64,
     sizes: Sizes,
+    max_line: usize,
 ) -> Result<Plan<'b>, String> {
     let (fd, name_path) = match input {
         Input::Stdin => {
@@ -617,6 +623,7 @@ fn plan<'b>(
                 len,
                 &head,
                 sizes.chunk,
+                max_line,
             ))));
         }
     }
@@ -652,6 +659,7 @@ fn range_plan(
     len: u64,
     head: &[u8],
     chunk: u64,
+    max_line: usize,
 ) -> RangePlan {
     // The header block the file starts with: the assumption for every range but the first.
     let whole = memchr::memrchr(b'\n', head).map_or(&head[..0], |i| &head[..=i]);
@@ -670,6 +678,7 @@ fn range_plan(
         default_path: info.log_type.clone(),
         classes: Mutex::new(vec![None; n as usize]),
         cv: Condvar::new(),
+        max_line,
     }
 }
 
@@ -714,12 +723,13 @@ struct Feed<'a> {
     stop: &'a AtomicBool,
     sum: &'a mut ScanSummary,
     send: &'a mut dyn FnMut(Job) -> bool,
+    max_line: usize,
 }
 
 /// Reads a stream in order and hands out jobs (buffers with their segments, or records).
 /// Returns the number of chunks (jobs) made.
 fn stream<R: Read>(sizes: Sizes, mut feed: Feed<'_>, src: R) -> u32 {
-    let mut lb = Blocks::new(src, sizes.chunk as usize);
+    let mut lb = Blocks::new(src, sizes.chunk as usize).with_max_line(feed.max_line);
     let (mut buf, mut skipped) = (Vec::new(), Vec::new());
     let mut line = 1u64;
     if !lb.next(&mut buf, &mut skipped) {
@@ -783,8 +793,9 @@ fn skip_lines(feed: &mut Feed<'_>, skipped: &mut Vec<LongLine>, line: &mut u64) 
 
 /// The record reader's way, for formats that must be read in order.
 fn records<R: Read>(feed: Feed<'_>, src: R) -> u32 {
-    let mut reader =
-        LogReader::new(src).default_path(feed.info.log_type.as_deref().unwrap_or("unknown"));
+    let mut reader = LogReader::new(src)
+        .max_line(feed.max_line)
+        .default_path(feed.info.log_type.as_deref().unwrap_or("unknown"));
     if let Some(t) = mtime(&feed.info.name) {
         reader = reader.reference_time(t);
     }
@@ -1020,6 +1031,7 @@ impl<V: Visitor> Worker<'_, V> {
                 self.run(job);
                 true
             },
+            max_line: sh.max_line,
         };
         let chunks = stream(sh.sizes, feed, src);
         self.sum.merge(local);
@@ -1061,34 +1073,47 @@ impl<V: Visitor> Worker<'_, V> {
         let info = &self.sh.infos[plan.file as usize];
         let stopped = self.sh.stop.load(Ordering::Relaxed);
         let read = if stopped {
-            Ok((0, 0, 0))
+            Ok(Owned::default())
         } else {
             read_owned(plan, idx, buf)
         };
-        let (s, e, abs_end) = match read {
+        let owned = match read {
             Ok(r) => r,
             Err(err) => {
                 file_failed(&mut self.sum, &info.name, format!("read failed: {err}"));
-                (0, 0, 0)
+                Owned::default()
             }
         };
-        self.sh.bytes.fetch_add((e - s) as u64, Ordering::Relaxed);
+        self.sh.bytes.fetch_add(
+            (owned.end - owned.start) as u64 + owned.long_tail.unwrap_or(0),
+            Ordering::Relaxed,
+        );
         let mut tracker = if idx == 0 {
             Tracker::new(plan.default_path.clone(), None)
         } else {
             plan.t0.clone()
         };
-        let segs = tracker.segment(&buf[s..e]);
+        // The owned lines as runs of text and the over-long lines between them, each run
+        // segmented in turn (a skipped line leaves the header state as it was).
+        let mut pieces = Vec::new();
+        for piece in split_long_lines(&buf[..owned.end], owned.start, plan.max_line) {
+            pieces.push(match piece {
+                Piece::Text(a, b) => Part::Text(a, b, tracker.segment(&buf[a..b])),
+                Piece::Long(len) => Part::Long(len),
+            });
+        }
+        if let Some(len) = owned.long_tail {
+            pieces.push(Part::Long(len));
+        }
+        let lines: u64 = pieces.iter().map(Part::lines).sum();
         let changed = !tracker.same_state(&plan.t0);
+        let abs_end = owned.abs_end;
         // Publish, then wait for the ranges before this one to know where we stand.
         let (base, earlier_changed) = {
             let Ok(mut cl) = plan.classes.lock() else {
                 return;
             };
-            cl[idx as usize] = Some(Class {
-                lines: segs.lines,
-                changed,
-            });
+            cl[idx as usize] = Some(Class { lines, changed });
             plan.cv.notify_all();
             loop {
                 let before = &cl[..idx as usize];
@@ -1115,7 +1140,19 @@ impl<V: Visitor> Worker<'_, V> {
             return;
         }
         let mut block = 0;
-        self.segments(plan.file, idx, &buf[s..e], &segs, base, &mut block);
+        let mut line = base;
+        for part in &pieces {
+            match part {
+                Part::Text(a, b, segs) => {
+                    self.segments(plan.file, idx, &buf[*a..*b], segs, line, &mut block)
+                }
+                Part::Long(len) => {
+                    let reason = long_line(line, *len, plan.max_line).reason();
+                    add_problem(&mut self.sum, &info.name, line, reason, true);
+                }
+            }
+            line += part.lines();
+        }
         if changed && abs_end < plan.base + plan.len {
             // The header changed in this range: the rest of the file is read here, in order.
             let tail = PreadStream {
@@ -1129,13 +1166,18 @@ impl<V: Visitor> Worker<'_, V> {
                     bytes: &self.sh.bytes,
                 },
                 plan.chunk as usize,
-            );
-            let mut line = base + segs.lines;
+            )
+            .with_max_line(plan.max_line);
             let (mut tb, mut skipped) = (Vec::new(), Vec::new());
-            while !self.sh.stop.load(Ordering::Relaxed) && lb.next(&mut tb, &mut skipped) {
+            loop {
+                let more = !self.sh.stop.load(Ordering::Relaxed) && lb.next(&mut tb, &mut skipped);
+                // Skipped lines come before the block (or are the file's last lines).
                 for l in skipped.drain(..) {
                     add_problem(&mut self.sum, &info.name, line, l.reason(), true);
                     line += 1;
+                }
+                if !more {
+                    break;
                 }
                 let segs = tracker.segment(&tb);
                 self.segments(plan.file, idx, &tb, &segs, line, &mut block);
@@ -1149,13 +1191,31 @@ impl<V: Visitor> Worker<'_, V> {
     }
 }
 
+/// What [`read_owned`] found: the lines that start inside a range.
+#[derive(Debug, Default)]
+struct Owned {
+    /// Where they are in the buffer.
+    start: usize,
+    end: usize,
+    /// The file offset after them.
+    abs_end: u64,
+    /// The range's last line, when it runs past the range's end and past the maximum line
+    /// length: its length (terminator included). Not read into the buffer; `end` stops
+    /// before it and `abs_end` is after it.
+    long_tail: Option<u64>,
+}
+
 /// Reads the lines that start inside range `idx` into `buf` (reused without clearing: only
-/// the returned part is meaningful). Returns where they are in `buf` and the file offset
-/// after them.
-fn read_owned(plan: &RangePlan, idx: u32, buf: &mut Vec<u8>) -> io::Result<(usize, usize, u64)> {
+/// the returned part is meaningful). The buffer grows past the range only up to the maximum
+/// line length.
+fn read_owned(plan: &RangePlan, idx: u32, buf: &mut Vec<u8>) -> io::Result<Owned> {
     let start = plan.base + u64::from(idx) * plan.chunk;
     let file_end = plan.base + plan.len;
     let end = (start + plan.chunk).min(file_end);
+    let nothing = Owned {
+        abs_end: end,
+        ..Owned::default()
+    };
     // One byte before the range tells whether a line starts right at its beginning.
     let from = if idx == 0 { start } else { start - 1 };
     let want = ((end + (64 << 10)).min(file_end) - from) as usize;
@@ -1169,10 +1229,12 @@ fn read_owned(plan: &RangePlan, idx: u32, buf: &mut Vec<u8>) -> io::Result<(usiz
     } else {
         match memchr::memchr(b'\n', &buf[..own_len.min(valid)]) {
             Some(p) if p + 1 < own_len => p + 1,
-            _ => return Ok((0, 0, end)),
+            _ => return Ok(nothing),
         }
     };
     // The owned lines run to the newline at or after the range's last byte.
+    let last_start = memchr::memrchr(b'\n', &buf[s..own_len.min(valid).saturating_sub(1)])
+        .map_or(s, |p| s + p + 1);
     let mut search = own_len.saturating_sub(1);
     loop {
         if let Some(q) = buf[..valid]
@@ -1180,23 +1242,130 @@ fn read_owned(plan: &RangePlan, idx: u32, buf: &mut Vec<u8>) -> io::Result<(usiz
             .and_then(|r| memchr::memchr(b'\n', r))
         {
             let e = search + q + 1;
-            return Ok((s, e, from + e as u64));
+            return Ok(Owned {
+                start: s,
+                end: e,
+                abs_end: from + e as u64,
+                long_tail: None,
+            });
         }
         let at = from + valid as u64;
         if at >= file_end {
-            return Ok((s, valid, at));
+            return Ok(Owned {
+                start: s,
+                end: valid,
+                abs_end: at,
+                long_tail: None,
+            });
+        }
+        if valid - last_start > plan.max_line {
+            // Too long to keep: find its end without holding it.
+            let len = (valid - last_start) as u64 + skip_line(plan, at, &mut buf[valid..])?;
+            return Ok(Owned {
+                start: s,
+                end: last_start,
+                abs_end: from + last_start as u64 + len,
+                long_tail: Some(len),
+            });
         }
         // A line longer than the read-ahead: read more.
         search = valid;
-        let more = valid.max(1 << 20);
+        let more = valid.max(1 << 20).min(plan.max_line + 1);
         if buf.len() < valid + more {
             buf.resize(valid + more, 0);
         }
         let k = read_at_full(&plan.fd, at, &mut buf[valid..valid + more])?;
         valid += k;
         if k == 0 {
-            return Ok((s, valid, at));
+            return Ok(Owned {
+                start: s,
+                end: valid,
+                abs_end: at,
+                long_tail: None,
+            });
         }
+    }
+}
+
+/// Bytes from `at` to the next newline (included) or the end of the file, read through
+/// `scratch` (or 64 KiB of its own when that is smaller).
+fn skip_line(plan: &RangePlan, mut at: u64, scratch: &mut [u8]) -> io::Result<u64> {
+    let mut own = Vec::new();
+    let scratch = if scratch.len() >= 64 << 10 {
+        scratch
+    } else {
+        own.resize(64 << 10, 0);
+        &mut own[..]
+    };
+    let file_end = plan.base + plan.len;
+    let mut len = 0;
+    while at < file_end {
+        let want = scratch.len().min((file_end - at) as usize);
+        let k = read_at_full(&plan.fd, at, &mut scratch[..want])?;
+        if k == 0 {
+            break;
+        }
+        if let Some(q) = memchr::memchr(b'\n', &scratch[..k]) {
+            return Ok(len + q as u64 + 1);
+        }
+        len += k as u64;
+        at += k as u64;
+    }
+    Ok(len)
+}
+
+/// A run of owned text, or a line past the maximum (its length, terminator included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    Text(usize, usize),
+    Long(u64),
+}
+
+/// `buf[from..]` as runs of lines and the lines longer than `max` between them. Costs
+/// nothing when the text is no longer than `max`.
+fn split_long_lines(buf: &[u8], from: usize, max: usize) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut at = from;
+    while buf.len() - at > max {
+        let Some(p) = trawl_zeek::lines::first_long_line(&buf[at..], max) else {
+            break;
+        };
+        if p > 0 {
+            out.push(Piece::Text(at, at + p));
+        }
+        let line = at + p;
+        let next = memchr::memchr(b'\n', &buf[line..]).map_or(buf.len(), |q| line + q + 1);
+        out.push(Piece::Long((next - line) as u64));
+        at = next;
+    }
+    if at < buf.len() || out.is_empty() {
+        out.push(Piece::Text(at, buf.len()));
+    }
+    out
+}
+
+/// A range's owned lines, segmented.
+enum Part {
+    Text(usize, usize, Segments),
+    Long(u64),
+}
+
+impl Part {
+    fn lines(&self) -> u64 {
+        match self {
+            Part::Text(_, _, segs) => segs.lines,
+            Part::Long(_) => 1,
+        }
+    }
+}
+
+/// The report of a skipped line (its first bytes are not kept: only its length is shown).
+fn long_line(no: u64, len: u64, max: usize) -> LongLine {
+    LongLine {
+        no,
+        len,
+        start: Vec::new(),
+        max,
     }
 }
 

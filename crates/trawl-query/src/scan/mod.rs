@@ -83,6 +83,8 @@ pub struct Scan {
     pub(crate) threads: usize,
     pub(crate) progress: Progress,
     pub(crate) sizes: engine::Sizes,
+    /// Lines longer than this are skipped and reported.
+    pub(crate) max_line: usize,
 }
 
 /// A problem met during a scan.
@@ -176,6 +178,7 @@ impl Scan {
             threads: threads.max(1),
             progress: Progress::Auto,
             sizes: engine::Sizes::DEFAULT,
+            max_line: trawl_zeek::lines::max_line(),
         }
     }
 
@@ -191,6 +194,7 @@ impl Scan {
             threads: threads.max(1),
             progress: Progress::Auto,
             sizes: engine::Sizes::DEFAULT,
+            max_line: trawl_zeek::lines::max_line(),
         }
     }
 
@@ -202,6 +206,13 @@ impl Scan {
     /// Sets when a progress bar is shown.
     pub fn progress(mut self, p: Progress) -> Scan {
         self.progress = p;
+        self
+    }
+
+    /// Skips lines longer than `max` bytes, reporting each (default:
+    /// [`trawl_zeek::lines::max_line`], `TRAWL_MAX_LINE`).
+    pub fn with_max_line(mut self, max: usize) -> Scan {
+        self.max_line = max.max(1);
         self
     }
 
