@@ -81,6 +81,9 @@ pub trait Transform: Send + Sync {
 
     /// The events of a batch have been committed: persist state learned from them.
     async fn committed(&self) {}
+
+    /// Every source has ended (or the pipeline is shutting down): persist what is left.
+    async fn finish(&self) {}
 }
 
 /// Where events go: files, stdout, Kafka, ClickHouse, Elasticsearch, Splunk.

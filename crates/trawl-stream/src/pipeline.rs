@@ -148,6 +148,9 @@ impl Pipeline {
                 }
             }
         }
+        for t in transforms.iter() {
+            t.finish().await;
+        }
         for sink in sinks.iter() {
             let mut s = sink.lock().await;
             if let Err(e) = s.flush().await {

@@ -45,6 +45,8 @@ enum Command {
     Query(cmd::query::QueryArgs),
     /// Built-in hunts: outdated software, odd user-agents, rare domains, DGA names.
     Hunt(cmd::hunt::HuntArgs),
+    /// Passive DNS: what a name resolved to and when, which names pointed at an address.
+    Pdns(cmd::pdns::PdnsArgs),
     /// Alert rules: dry-run them over logs; mute, list and unmute alerts.
     #[command(subcommand)]
     Alert(cmd::alert::AlertCmd),
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Config(cmd) => run::run_config(cmd),
         Command::Query(args) => cmd::query::run(args),
         Command::Hunt(args) => cmd::hunt::run(args),
+        Command::Pdns(args) => cmd::pdns::run(args),
         Command::Alert(cmd) => cmd::alert::run(cmd),
         // @score-dispatch
         Command::Score(args) => cmd::score::run_score(args),

@@ -4,6 +4,7 @@ pub mod alert;
 pub mod cat;
 pub mod cut;
 pub mod hunt;
+pub mod pdns;
 pub mod pivot;
 pub mod query;
 pub mod review;

@@ -72,6 +72,11 @@ pub struct RunArgs {
     /// Log as JSON lines instead of text (level with TRAWL_LOG, e.g. TRAWL_LOG=debug).
     #[arg(long)]
     pub log_json: bool,
+
+    /// Keep the passive DNS store (pdns.sqlite in the state folder; `[pdns] enabled = true` in
+    /// a configuration); query it with `trawl pdns`.
+    #[arg(long)]
+    pub pdns: bool,
 }
 
 /// Runs `trawl run`.
@@ -252,6 +257,18 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
     let enricher = enricher(&cfg, &state_dir, json_out)?;
     let _ = schema.set(enricher.schema());
     pipeline = pipeline.transform(Arc::new(Enrich::new(enricher, &metrics)));
+    // Off unless asked for: on names that rarely repeat, SQLite's upserts cost more than
+    // the rest of the pipeline (see the README's passive DNS section).
+    if args.pdns || cfg.pdns.enabled == Some(true) {
+        let path = cfg.pdns.store_path(&state_dir);
+        let store = trawl_pdns::Store::open(&path)?;
+        pipeline = pipeline.transform(Arc::new(trawl_pdns::PdnsStep::new(
+            store,
+            cfg.pdns.max_clients(),
+            cfg.pdns.flush_every(),
+            &metrics,
+        )));
+    }
     // Alert rules run on enriched records; delivery runs beside the pipeline.
     let alerting = super::alerts::Alerting::start(&cfg.alerts, &state_dir, &metrics)?;
     if let Some(a) = &alerting {

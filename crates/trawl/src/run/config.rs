@@ -31,6 +31,9 @@ pub struct Config {
     /// Alert rules and destinations (see `super::alerts` and trawl-alert).
     #[serde(default)]
     pub alerts: trawl_alert::AlertsConfig,
+    /// The passive DNS store.
+    #[serde(default)]
+    pub pdns: PdnsConfig,
     /// Where checkpoints and attribution state are kept (default: `./trawl-state`).
     pub state_dir: Option<Spanned<PathBuf>>,
     /// Records per batch (default 10,000).
@@ -98,6 +101,44 @@ impl NetworksConfig {
     pub fn site(&self) -> anyhow::Result<trawl_score::Site> {
         trawl_score::Site::with_zones(self.local_domains.iter().map(|z| z.get_ref().as_str()))
             .map_err(|(z, e)| anyhow::anyhow!("[networks] local_domains: {z:?}: {e}"))
+    }
+}
+
+/// The passive DNS store `trawl run` keeps (and `trawl pdns` reads).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PdnsConfig {
+    /// Keep it (default false; `trawl run --pdns` too).
+    pub enabled: Option<bool>,
+    /// The SQLite file (default `pdns.sqlite` in state_dir).
+    pub store: Option<Spanned<PathBuf>>,
+    /// Clients kept per fact (default 16; 0 keeps none, for privacy).
+    pub max_clients: Option<usize>,
+    /// Seconds between writes to the store (default 10): answers repeated within that time
+    /// cost one write; a crash loses at most this much (the logs are untouched).
+    pub flush_seconds: Option<u64>,
+}
+
+impl PdnsConfig {
+    /// Clients kept per fact when not configured.
+    pub const DEFAULT_MAX_CLIENTS: usize = 16;
+
+    /// Where the store is, for a configuration whose state folder is `state_dir`.
+    pub fn store_path(&self, state_dir: &std::path::Path) -> PathBuf {
+        self.store
+            .as_ref()
+            .map(|p| p.get_ref().clone())
+            .unwrap_or_else(|| state_dir.join("pdns.sqlite"))
+    }
+
+    /// Clients kept per fact.
+    pub fn max_clients(&self) -> usize {
+        self.max_clients.unwrap_or(Self::DEFAULT_MAX_CLIENTS)
+    }
+
+    /// Time between writes to the store.
+    pub fn flush_every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.flush_seconds.unwrap_or(10))
     }
 }
 

@@ -1,0 +1,233 @@
+//! `trawl pdns`: the store filled by `pdns import` and by `trawl run --pdns`, lookups by name,
+//! domain, address and network, idempotent imports, and the corpus against an independent
+//! count.
+
+mod common;
+
+use std::path::Path;
+
+use common::{need, repo, shared, trawl, trawl_ok};
+use serde_json::Value;
+
+fn lookup(db: &Path, target: &str, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["pdns", "--db", db.to_str().unwrap(), target, "-f", "json"];
+    args.extend_from_slice(extra);
+    let out = trawl(&args);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// (rrname, rrtype, rdata, count) of each fact, sorted.
+fn facts(rows: &[Value]) -> Vec<(String, String, String, u64)> {
+    let mut v: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["rrname"].as_str().unwrap().to_string(),
+                r["rrtype"].as_str().unwrap().to_string(),
+                r["rdata"].as_str().unwrap().to_string(),
+                r["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn f(a: &str, b: &str, c: &str, n: u64) -> (String, String, String, u64) {
+    (a.into(), b.into(), c.into(), n)
+}
+
+#[test]
+fn samples_imported_twice_are_counted_once_and_answer_lookups() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pdns.sqlite");
+    let samples = repo().join("samples");
+    let import = || {
+        trawl_ok(&[
+            "pdns",
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            samples.to_str().unwrap(),
+        ])
+    };
+    let (_, err) = import();
+    assert!(err.contains("answers into"), "{err}");
+    let all = lookup(&db, "*", &[]);
+    let (_, err) = import();
+    assert!(err.contains("16 files already imported"), "{err}");
+    assert_eq!(
+        lookup(&db, "*", &[]),
+        all,
+        "a second import changed the store"
+    );
+
+    // Common Output Format fields, epoch seconds.
+    let row = &lookup(&db, "qxvtrkzplmwhfj.com", &[])[0];
+    for k in [
+        "rrname",
+        "rrtype",
+        "rdata",
+        "time_first",
+        "time_last",
+        "count",
+    ] {
+        assert!(row.get(k).is_some(), "{k} missing: {row}");
+    }
+    assert_eq!(row["rdata"], "NXDOMAIN");
+    assert_eq!(row["time_first"], 1772525345);
+
+    // dnsmasq's CNAME chain, hop by hop, followed from the name asked.
+    assert_eq!(
+        facts(&lookup(&db, "www.wikipedia.org", &[])),
+        [
+            f("dyna.wikimedia.org", "A", "185.15.59.224", 2),
+            f("www.wikipedia.org", "A", "185.15.59.224", 28),
+            f("www.wikipedia.org", "CNAME", "dyna.wikimedia.org", 2),
+        ]
+    );
+    // What pointed at a name, and at an address.
+    assert_eq!(
+        facts(&lookup(&db, "dyna.wikimedia.org", &[])),
+        [
+            f("dyna.wikimedia.org", "A", "185.15.59.224", 2),
+            f("www.wikipedia.org", "CNAME", "dyna.wikimedia.org", 2),
+        ]
+    );
+    assert_eq!(
+        facts(&lookup(&db, "185.15.59.224", &[])),
+        [
+            f("dyna.wikimedia.org", "A", "185.15.59.224", 2),
+            f("www.wikipedia.org", "A", "185.15.59.224", 28),
+        ]
+    );
+    assert_eq!(lookup(&db, "*.wikimedia.org", &[]).len(), 1);
+    assert_eq!(
+        facts(&lookup(&db, "10.20.0.0/16", &[])),
+        [f("printer-2f.lan", "A", "10.20.0.103", 1)]
+    );
+    // The time window: the dnsmasq sample is from 2026-03-03, the Zeek one from 2025-11-20.
+    let since = lookup(&db, "185.15.59.224", &["--since", "2026-01-01"]);
+    assert_eq!(
+        facts(&since),
+        [f("dyna.wikimedia.org", "A", "185.15.59.224", 2)]
+    );
+    // Clients, on request.
+    let with = lookup(&db, "qxvtrkzplmwhfj.com", &["--clients"]);
+    assert_eq!(with[0]["clients"], serde_json::json!(["10.20.0.103"]));
+    // Nothing known: exit 1, said on stderr.
+    let out = trawl(&["pdns", "--db", db.to_str().unwrap(), "never.example"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn trawl_run_keeps_the_same_store_as_an_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = repo().join("samples");
+    let out = dir.path().join("out");
+    trawl_ok(&[
+        "run",
+        "--once",
+        "--pdns",
+        samples.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let db = dir.path().join("imported.sqlite");
+    trawl_ok(&[
+        "pdns",
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        samples.to_str().unwrap(),
+    ]);
+    let ran = lookup(&out.join(".trawl/pdns.sqlite"), "*", &["--clients"]);
+    assert!(ran.len() > 20, "{ran:?}");
+    assert_eq!(ran, lookup(&db, "*", &["--clients"]));
+}
+
+/// The facts a `trawl cat -f json` record gives, by the rules read independently: a
+/// response (rcode) that was not rejected, with a time; NXDOMAIN, NODATA, or one fact an
+/// answer.
+fn expected(records: &str) -> (u64, u64) {
+    let (mut nx, mut addrs) = (0, 0);
+    for line in records.lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        if r["_path"] != "dns" || r["rejected"] == true || !r["ts"].is_number() {
+            continue;
+        }
+        if !r["query"]
+            .as_str()
+            .is_some_and(|q| !q.is_empty() && q != "-")
+        {
+            continue;
+        }
+        if r["qtype_name"].is_null() && r["qtype"].is_null() {
+            continue;
+        }
+        match r["rcode_name"].as_str() {
+            Some("NXDOMAIN") => nx += 1,
+            Some("NOERROR") => {
+                let ips = r["answers"].as_array().map_or(0, |a| {
+                    a.iter()
+                        .filter(|x| {
+                            x.as_str()
+                                .is_some_and(|s| s.parse::<std::net::IpAddr>().is_ok())
+                        })
+                        .count()
+                });
+                addrs += ips as u64;
+            }
+            _ => {}
+        }
+    }
+    (nx, addrs)
+}
+
+#[test]
+fn the_corpus_agrees_with_an_independent_count() {
+    let Some(root) = shared("the_corpus_agrees_with_an_independent_count") else {
+        return;
+    };
+    let corpus = need(&root, "corpus");
+    let dnsmasq = need(&root, "corpus/dnsmasq");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pdns.sqlite");
+    let db_s = db.to_str().unwrap();
+    let (c, d) = (corpus.to_str().unwrap(), dnsmasq.to_str().unwrap());
+    trawl_ok(&["pdns", "import", "--db", db_s, "-t", "dns", c]);
+    trawl_ok(&["pdns", "import", "--db", db_s, d]);
+    let (zeek, _) = trawl_ok(&["cat", "-f", "json", "-t", "dns", c]);
+    let (masq, _) = trawl_ok(&["cat", "-f", "json", d]);
+    let (nx1, a1) = expected(&zeek);
+    let (nx2, a2) = expected(&masq);
+    let rows = lookup(&db, "*", &["--limit", "10000000"]);
+    let sum = |pred: &dyn Fn(&Value) -> bool| -> u64 {
+        rows.iter()
+            .filter(|r| pred(r))
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum()
+    };
+    let nx = sum(&|r| r["rdata"] == "NXDOMAIN");
+    // NXDOMAIN and NODATA facts of A/AAAA questions are not addresses.
+    let addrs = sum(&|r| {
+        (r["rrtype"] == "A" || r["rrtype"] == "AAAA")
+            && r["rdata"] != "NXDOMAIN"
+            && r["rdata"] != "NODATA"
+    });
+    println!(
+        "corpus: {} facts, NXDOMAIN {nx}, address answers {addrs}",
+        rows.len()
+    );
+    assert_eq!(nx, nx1 + nx2);
+    assert_eq!(addrs, a1 + a2);
+    assert!(nx > 1000 && addrs > 10_000, "{nx} {addrs}");
+}
