@@ -663,6 +663,17 @@ mod tests {
         assert_eq!(Target::parse("*").unwrap(), Target::All);
     }
 
+    proptest::proptest! {
+        /// Any text is a target or a clear error, and any target is a lookup that runs.
+        #[test]
+        fn any_target_text_is_read_without_panic(text in "\\PC{0,40}") {
+            if let Ok(target) = Target::parse(&text) {
+                let q = Lookup { target, since: None, until: None, limit: 10 };
+                store().lookup(&q).unwrap();
+            }
+        }
+    }
+
     #[test]
     fn imports_are_recognised() {
         let dir = tempfile::tempdir().unwrap();

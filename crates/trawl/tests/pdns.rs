@@ -60,7 +60,7 @@ fn samples_imported_twice_are_counted_once_and_answer_lookups() {
         ])
     };
     let (_, err) = import();
-    assert!(err.contains("answers into"), "{err}");
+    assert!(err.contains("233 answers from 16 files into"), "{err}");
     let all = lookup(&db, "*", &[]);
     let (_, err) = import();
     assert!(err.contains("16 files already imported"), "{err}");
@@ -230,4 +230,43 @@ fn the_corpus_agrees_with_an_independent_count() {
     assert_eq!(nx, nx1 + nx2);
     assert_eq!(addrs, a1 + a2);
     assert!(nx > 1000 && addrs > 10_000, "{nx} {addrs}");
+}
+
+#[test]
+fn pivot_on_an_address_shows_the_names_that_pointed_at_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pdns.sqlite");
+    let samples = repo().join("samples");
+    let db_s = db.to_str().unwrap();
+    trawl_ok(&["pdns", "import", "--db", db_s, samples.to_str().unwrap()]);
+    let zeek = samples.join("zeek");
+    let (out, _) = trawl_ok(&[
+        "pivot",
+        "185.15.59.224",
+        zeek.to_str().unwrap(),
+        "--no-index",
+        "-f",
+        "json",
+        "--pdns-db",
+        db_s,
+    ]);
+    let pdns: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["_path"] == "pdns")
+        .collect();
+    assert_eq!(
+        facts(&pdns),
+        [
+            f("dyna.wikimedia.org", "A", "185.15.59.224", 2),
+            f("www.wikipedia.org", "A", "185.15.59.224", 28),
+        ]
+    );
+    // The log records come first, as without a store; the facts after them.
+    let paths: Vec<bool> = out
+        .lines()
+        .map(|l| l.starts_with("{\"_path\":\"pdns\""))
+        .collect();
+    assert_eq!(paths.iter().filter(|p| !**p).count(), 34);
+    assert!(paths[34..].iter().all(|p| *p), "{out}");
 }

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use trawl_pivot::{pivot, render, Index, Indexed, Options, PivotValue, Scan, Searcher, Via};
+use trawl_pivot::{pivot, render, Index, Indexed, Kind, Options, PivotValue, Scan, Searcher, Via};
 use trawl_zeek::record::Field;
 use trawl_zeek::types::{Scalar, ZeekType};
 use trawl_zeek::write::{CsvWriter, ZeekTsvWriter};
@@ -86,6 +86,39 @@ pub struct PivotArgs {
     /// Print nothing on stderr but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// The passive DNS store to ask about an address or name (what pointed at it, what it
+    /// resolved to; shown in table and JSON output) [default: trawl-state/pdns.sqlite, when
+    /// it exists].
+    #[arg(long, value_name = "FILE")]
+    pub pdns_db: Option<PathBuf>,
+}
+
+/// The passive DNS facts of an address or name, when a store is there to ask.
+fn pdns_facts(args: &PivotArgs, value: &PivotValue) -> Result<Vec<trawl_pdns::Row>> {
+    let target = match value.kind {
+        Kind::Addr => trawl_pdns::Target::Addr(value.text.parse()?),
+        Kind::Name => trawl_pdns::Target::Name(value.text.clone()),
+        _ => return Ok(Vec::new()),
+    };
+    let path = match &args.pdns_db {
+        Some(p) => p.clone(),
+        None => PathBuf::from("trawl-state/pdns.sqlite"),
+    };
+    if !path.exists() {
+        if args.pdns_db.is_some() {
+            bail!("no passive DNS store at {}", path.display());
+        }
+        return Ok(Vec::new());
+    }
+    let store = trawl_pdns::Store::open(&path)?;
+    let lookup = trawl_pdns::Lookup {
+        target,
+        since: None,
+        until: None,
+        limit: 100,
+    };
+    Ok(store.lookup(&lookup)?)
 }
 
 /// Runs `trawl pivot`.
@@ -177,6 +210,8 @@ pub fn run(args: PivotArgs) -> Result<i32> {
     });
     let mut out = Vec::new();
     write_story(&story, format, &mut out);
+    let facts = pdns_facts(&args, &value)?;
+    write_facts(&facts, format, &mut out);
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
     lock.write_all(&out)?;
@@ -201,7 +236,48 @@ pub fn run(args: PivotArgs) -> Result<i32> {
             started.elapsed().as_secs_f64()
         );
     }
-    Ok(if story.items.is_empty() { 1 } else { 0 })
+    Ok(if story.items.is_empty() && facts.is_empty() {
+        1
+    } else {
+        0
+    })
+}
+
+/// Passive DNS facts after the story: a short section of a table, or `pdns` JSON lines.
+fn write_facts(facts: &[trawl_pdns::Row], format: PivotFormat, out: &mut Vec<u8>) {
+    use std::io::Write as _;
+    if facts.is_empty() {
+        return;
+    }
+    match format {
+        PivotFormat::Table => {
+            let _ = writeln!(out, "\npassive DNS:");
+            let t = |s: i64| trawl_zeek::time::format_utc(s.saturating_mul(1_000_000_000));
+            for f in facts {
+                let _ = writeln!(
+                    out,
+                    "  {} {} {}  {} .. {}  x{}",
+                    f.rrname,
+                    f.rrtype,
+                    f.rdata,
+                    t(f.time_first),
+                    t(f.time_last),
+                    f.count
+                );
+            }
+        }
+        // Zeek TSV and CSV hold log records only.
+        PivotFormat::Zeek | PivotFormat::Csv => {}
+        PivotFormat::Json => {
+            for f in facts {
+                // `_path` first, as in every other JSON line trawl writes.
+                let row = serde_json::to_string(f).unwrap_or_default();
+                out.extend_from_slice(b"{\"_path\":\"pdns\",");
+                out.extend_from_slice(row.get(1..).unwrap_or("}").as_bytes());
+                out.push(b'\n');
+            }
+        }
+    }
 }
 
 fn write_story(story: &trawl_pivot::Story, format: PivotFormat, out: &mut Vec<u8>) {
