@@ -270,3 +270,75 @@ fn pivot_on_an_address_shows_the_names_that_pointed_at_it() {
     assert_eq!(paths.iter().filter(|p| !**p).count(), 34);
     assert!(paths[34..].iter().all(|p| *p), "{out}");
 }
+
+/// The Zeek dns logs of the corpus: files whose name's first part is `dns`.
+fn corpus_dns_logs(root: &Path) -> Vec<std::path::PathBuf> {
+    common::files_under(root, &["pcap"])
+        .into_iter()
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.split('.').next() == Some("dns")
+        })
+        .collect()
+}
+
+#[test]
+fn every_corpus_fact_equals_a_python_computation() {
+    let Some(root) = shared("every_corpus_fact_equals_a_python_computation") else {
+        return;
+    };
+    let files = corpus_dns_logs(&need(&root, "corpus"));
+    assert!(files.len() >= 30, "{files:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pdns.sqlite");
+    let mut args = vec!["pdns".to_string(), "import".into(), "--db".into()];
+    args.push(db.to_str().unwrap().into());
+    args.extend(files.iter().map(|f| f.to_str().unwrap().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    trawl_ok(&args);
+    let python = std::env::var("TRAWL_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = repo().join("crates/trawl/tests/pdns_reference.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args(&files)
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = |r: &Value| {
+        (
+            r["rrname"].as_str().unwrap().to_string(),
+            r["rrtype"].as_str().unwrap().to_string(),
+            r["rdata"].as_str().unwrap().to_string(),
+            r["time_first"].as_i64().unwrap(),
+            r["time_last"].as_i64().unwrap(),
+            r["count"].as_u64().unwrap(),
+        )
+    };
+    let mut want: Vec<_> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| key(&serde_json::from_str(l).unwrap()))
+        .collect();
+    let mut got: Vec<_> = lookup(&db, "*", &["--limit", "10000000"])
+        .iter()
+        .map(key)
+        .collect();
+    want.sort();
+    got.sort();
+    let missing: Vec<_> = want.iter().filter(|w| !got.contains(w)).take(5).collect();
+    let extra: Vec<_> = got.iter().filter(|g| !want.contains(g)).take(5).collect();
+    println!(
+        "corpus dns logs: {} files, {} facts",
+        files.len(),
+        got.len()
+    );
+    assert!(
+        missing.is_empty() && extra.is_empty() && got.len() == want.len(),
+        "{} facts against Python's {}; missing {missing:?}; extra {extra:?}",
+        got.len(),
+        want.len()
+    );
+}
