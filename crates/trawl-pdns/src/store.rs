@@ -105,6 +105,9 @@ pub struct Row {
     /// Clients that asked (capped), when kept.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<String>,
+    /// The sensor the store belongs to, when one is named (COF's `sensor_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sensor_id: Option<String>,
 }
 
 /// A file's identity for idempotent imports: path, size, modification time and a hash of
@@ -396,6 +399,7 @@ impl Store {
                 time_last: r.get(4)?,
                 count: r.get::<_, i64>(5)? as u64,
                 clients: Vec::new(),
+                sensor_id: None,
             })
         })?;
         rows.collect()

@@ -634,5 +634,28 @@ fn call<'r, F: Fields + ?Sized>(func: Func, args: &'r [Expr], rec: &'r F) -> Val
             .map(|e| e.eval(rec))
             .find(|v| !v.is_unset())
             .unwrap_or(Value::Unset),
+        Func::Local => match addr_of(&arg(0)) {
+            Some(a) => Value::Bool(crate::networks::networks().is_local(a)),
+            None => Value::Unset,
+        },
+        Func::Network => match addr_of(&arg(0)).and_then(|a| crate::networks::networks().find(a)) {
+            Some(name) => str_value(name.to_string()),
+            None => Value::Unset,
+        },
+        Func::Direction => match (addr_of(&arg(0)), addr_of(&arg(1))) {
+            (Some(o), Some(r)) => {
+                str_value(crate::networks::networks().direction(o, r).to_string())
+            }
+            _ => Value::Unset,
+        },
+    }
+}
+
+/// An address from an address value or its text.
+fn addr_of(v: &Value<'_>) -> Option<std::net::IpAddr> {
+    match v {
+        Value::Addr(a) => Some(*a),
+        Value::Str(s) => std::str::from_utf8(s).ok()?.trim().parse().ok(),
+        _ => None,
     }
 }

@@ -49,6 +49,13 @@ pub enum Func {
     Num,
     /// `coalesce(a, b, ...)`: the first value that is set.
     Coalesce,
+    /// `local(addr)`: whether the address is in a local network.
+    Local,
+    /// `network(addr)`: the name of the local network holding the address, unset if none.
+    Network,
+    /// `direction(orig, resp)`, or `direction()` for `id.orig_h`, `id.resp_h`: `outbound`,
+    /// `inbound`, `internal` or `external`.
+    Direction,
 }
 
 /// Every function: name, arity (min, max), one-line help.
@@ -96,6 +103,15 @@ pub const FUNCTIONS: &[(&str, Func, usize, usize, &str)] = &[
     ("str", Func::Str, 1, 1, "str(x)"),
     ("num", Func::Num, 1, 1, "num(x)"),
     ("coalesce", Func::Coalesce, 1, 16, "coalesce(a, b, ...)"),
+    ("local", Func::Local, 1, 1, "local(id.resp_h)"),
+    ("network", Func::Network, 1, 1, "network(id.orig_h)"),
+    (
+        "direction",
+        Func::Direction,
+        0,
+        2,
+        "direction() or direction(orig, resp)",
+    ),
 ];
 
 impl Func {

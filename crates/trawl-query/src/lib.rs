@@ -17,6 +17,7 @@ pub mod fields;
 pub mod functions;
 pub mod hunts;
 pub mod lexer;
+pub mod networks;
 pub mod ops;
 pub mod parser;
 pub mod scan;
@@ -27,6 +28,7 @@ pub use error::{QueryError, Span};
 pub use expr::Expr;
 pub use fields::{Fields, LazyProblems, TsvFields};
 pub use functions::set_site;
+pub use networks::{set_networks, Networks};
 pub use parser::{parse_query, Query, Stage};
 
 /// A parsed boolean expression of the query language, as used in `where` and in alert rules:

@@ -840,6 +840,21 @@ impl<'s> Parser<'s> {
         };
         self.bump(); // (
         let mut args = self.exprs_until(")", "arguments are separated by commas")?;
+        if func == Func::Direction && args.len() == 1 {
+            return Err(QueryError::new(
+                self.src,
+                span.to(self.prev_span()),
+                "direction() takes no argument (the connection's id.orig_h and id.resp_h) or two",
+            )
+            .hint("usage: direction() or direction(orig, resp)"));
+        }
+        if func == Func::Direction && args.is_empty() {
+            // The connection's own ends.
+            args = vec![
+                Expr::Field(self.field_ref("id.orig_h")),
+                Expr::Field(self.field_ref("id.resp_h")),
+            ];
+        }
         let full = span.to(self.prev_span());
         let usage = FUNCTIONS.iter().find(|f| f.1 == func).map_or("", |f| f.4);
         if args.len() < min || args.len() > max {

@@ -56,15 +56,19 @@ pub struct SiteArgs {
     /// it are not scored for phishing or DGA. Added to `[networks] local_domains` of --config.
     #[arg(long = "local-domain", value_name = "ZONE")]
     pub local_domains: Vec<String>,
-    /// A `trawl run` configuration whose `[networks] local_domains` apply.
+    /// A `trawl run` configuration whose `[networks]` apply (local domains and subnets).
     #[arg(long = "config", short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Local subnets in zeekctl's networks.cfg format (a subnet and a name a line), for
+    /// `local()`, `network()` and `direction()` [default: the configuration's, else the
+    /// private ranges].
+    #[arg(long = "networks", value_name = "FILE")]
+    pub networks: Option<PathBuf>,
 }
 
 impl SiteArgs {
-    /// The zones given, as a [`trawl_score::Site`].
-    pub fn site(&self) -> Result<trawl_score::Site> {
-        let cfg = match &self.config {
+    fn networks_config(&self) -> Result<Option<crate::run::config::NetworksConfig>> {
+        Ok(match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading {}", path.display()))?;
@@ -73,8 +77,20 @@ impl SiteArgs {
                 Some(cfg.networks)
             }
             None => None,
-        };
-        site_of(&self.local_domains, cfg.as_ref())
+        })
+    }
+
+    /// The zones given, as a [`trawl_score::Site`].
+    pub fn site(&self) -> Result<trawl_score::Site> {
+        site_of(&self.local_domains, self.networks_config()?.as_ref())
+    }
+
+    /// Sets the process's local zones and subnets (for scoring and the query functions).
+    pub fn apply(&self) -> Result<()> {
+        let cfg = self.networks_config()?.unwrap_or_default();
+        trawl_query::set_site(site_of(&self.local_domains, Some(&cfg))?);
+        trawl_query::set_networks(cfg.networks(self.networks.as_deref())?);
+        Ok(())
     }
 }
 

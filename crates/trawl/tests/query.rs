@@ -464,3 +464,86 @@ fn lines_past_the_maximum_are_skipped_and_reported() {
     );
     assert!(err.contains("dns.log.gz:6: row has 1 fields"), "{err}");
 }
+
+/// `direction()`, `local()` and `network()` against the addresses read independently
+/// (`cat -f json`), with the default private ranges and with a networks.cfg.
+#[test]
+fn local_networks_name_subnets_and_directions() {
+    let dir = tempfile::tempdir().unwrap();
+    let zeek = common::repo().join("samples/zeek");
+    let (json, _) = common::trawl_ok(&["cat", "-f", "json", "-t", "conn", zeek.to_str().unwrap()]);
+    let private = |a: &str| match a.parse::<std::net::IpAddr>().unwrap() {
+        std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_link_local(),
+        std::net::IpAddr::V6(_) => false,
+    };
+    let lab = |a: &str| a.starts_with("192.168.1.");
+    let mut want: BTreeMap<(bool, String), u64> = BTreeMap::new();
+    for line in json.lines() {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (o, d) = (
+            r["id.orig_h"].as_str().unwrap(),
+            r["id.resp_h"].as_str().unwrap(),
+        );
+        for (cfg, local) in [(false, &private as &dyn Fn(&str) -> bool), (true, &lab)] {
+            let dirn = match (local(o), local(d)) {
+                (true, false) => "outbound",
+                (false, true) => "inbound",
+                (true, true) => "internal",
+                (false, false) => "external",
+            };
+            *want.entry((cfg, dirn.to_string())).or_default() += 1;
+        }
+    }
+    let cfg = common::write_file(
+        dir.path(),
+        "networks.cfg",
+        "# lab\n192.168.1.0/24  lab LAN\n",
+    );
+    for (with_cfg, extra) in [
+        (false, vec![]),
+        (true, vec!["--networks", cfg.to_str().unwrap()]),
+    ] {
+        let mut args = vec!["query", "-q", "--no-progress", "-f", "json"];
+        args.extend(extra.iter().copied());
+        args.extend([
+            "conn | summarize n = count() by d = direction()",
+            zeek.to_str().unwrap(),
+        ]);
+        let (out, _) = common::trawl_ok(&args);
+        for line in out.lines() {
+            let r: serde_json::Value = serde_json::from_str(line).unwrap();
+            let key = (with_cfg, r["d"].as_str().unwrap().to_string());
+            assert_eq!(r["n"].as_u64(), want.get(&key).copied(), "{key:?}: {out}");
+        }
+    }
+    let (out, _) = common::trawl_ok(&[
+        "query",
+        "-q",
+        "--no-progress",
+        "-f",
+        "json",
+        "--networks",
+        cfg.to_str().unwrap(),
+        "conn | where local(id.orig_h) | head 1 | put n = network(id.orig_h), r = network(\"8.8.8.8\") | cut n, r",
+        zeek.to_str().unwrap(),
+    ]);
+    assert_eq!(out.trim(), r#"{"_path":"conn","n":"lab LAN"}"#);
+    // The same subnet from a configuration's [networks].
+    let toml = common::write_file(
+        dir.path(),
+        "trawl.toml",
+        "[networks]\nsubnets = { \"192.168.1.0/24\" = \"lab from toml\" }\n",
+    );
+    let (out, _) = common::trawl_ok(&[
+        "query",
+        "-q",
+        "--no-progress",
+        "-f",
+        "json",
+        "--config",
+        toml.to_str().unwrap(),
+        "conn | where direction() == \"outbound\" | head 1 | put n = network(id.orig_h) | cut n",
+        zeek.to_str().unwrap(),
+    ]);
+    assert_eq!(out.trim(), r#"{"_path":"conn","n":"lab from toml"}"#);
+}

@@ -373,6 +373,7 @@ const BATCH: usize = 4096;
 
 fn test(a: TestArgs) -> Result<i32> {
     let mut cfg = read_config(&a.config)?;
+    trawl_query::set_networks(cfg.networks.networks(None)?);
     if cfg.alerts.rules.is_empty() {
         bail!("{}: no [alerts.rules.NAME] to test", a.config.display());
     }

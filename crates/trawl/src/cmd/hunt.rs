@@ -59,7 +59,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     let Some(hunt) = hunts::by_name(&args.hunt) else {
         bail!("unknown hunt {}", args.hunt);
     };
-    trawl_query::set_site(args.scan.site.site()?);
+    args.scan.site.apply()?;
     if args.show_query {
         for s in hunt.sections {
             println!(

@@ -62,6 +62,11 @@ pub struct PdnsArgs {
     /// Output format [default: table on a terminal, else json].
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<PdnsFormat>,
+
+    /// Name the sensor in each fact (`sensor_id`) [default: the configuration's
+    /// `[pdns] sensor_id`, else none].
+    #[arg(long, value_name = "ID")]
+    pub sensor_id: Option<String>,
 }
 
 /// Output formats of `trawl pdns`.
@@ -146,7 +151,7 @@ pub fn run(a: PdnsArgs) -> Result<i32> {
         bail!("give a name, *.domain, an address, a network or *; or `trawl pdns import PATHS`")
     };
     let target = Target::parse(target).map_err(anyhow::Error::msg)?;
-    let (path, _) = a.store.resolve()?;
+    let (path, cfg) = a.store.resolve()?;
     if !path.exists() {
         bail!(
             "no passive DNS store at {}: fill it with `trawl pdns import PATHS` or `trawl run`",
@@ -172,6 +177,11 @@ pub fn run(a: PdnsArgs) -> Result<i32> {
     let mut rows = store.lookup(&lookup)?;
     if a.clients {
         store.with_clients(&mut rows)?;
+    }
+    if let Some(id) = a.sensor_id.as_ref().or(cfg.sensor_id.as_ref()) {
+        for r in &mut rows {
+            r.sensor_id = Some(id.clone());
+        }
     }
     let stdout = std::io::stdout();
     let format = a.format.unwrap_or(if stdout.is_terminal() {

@@ -160,7 +160,7 @@ fn query_text(args: &mut QueryArgs) -> Result<String> {
 
 /// Runs `trawl query`.
 pub fn run(mut args: QueryArgs) -> Result<i32> {
-    trawl_query::set_site(args.scan.site.site()?);
+    args.scan.site.apply()?;
     let text = query_text(&mut args)?;
     let query = match parse_query(&text) {
         Ok(q) => q,

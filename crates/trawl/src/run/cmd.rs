@@ -254,6 +254,8 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
         pipeline = pipeline.sink(s);
     }
 
+    // Alert rules may ask `local()`, `network()`, `direction()`.
+    trawl_query::set_networks(cfg.networks.networks(None)?);
     let enricher = enricher(&cfg, &state_dir, json_out)?;
     let _ = schema.set(enricher.schema());
     pipeline = pipeline.transform(Arc::new(Enrich::new(enricher, &metrics)));

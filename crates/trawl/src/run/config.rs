@@ -94,9 +94,45 @@ pub struct NetworksConfig {
     /// names in them are not scored for phishing or DGA, whatever their labels look like.
     #[serde(default)]
     pub local_domains: Vec<Spanned<String>>,
+    /// Local subnets with their names (`"10.20.0.0/16" = "office LAN"`), for the query
+    /// functions `local()`, `network()` and `direction()`.
+    #[serde(default)]
+    pub subnets: BTreeMap<String, String>,
+    /// zeekctl's networks.cfg, read as is (a subnet and a description a line).
+    pub networks_cfg: Option<Spanned<PathBuf>>,
 }
 
 impl NetworksConfig {
+    /// The local subnets: `subnets` and `networks_cfg` together, plus the networks.cfg-style
+    /// file `extra`; the private ranges when none is given.
+    pub fn networks(
+        &self,
+        extra: Option<&std::path::Path>,
+    ) -> anyhow::Result<trawl_query::Networks> {
+        use anyhow::Context;
+        let mut n = trawl_query::Networks::empty();
+        for (cidr, name) in &self.subnets {
+            n.add(cidr, name)
+                .map_err(|e| anyhow::anyhow!("[networks] subnets: {e}"))?;
+        }
+        let files = self
+            .networks_cfg
+            .iter()
+            .map(|p| p.get_ref().as_path())
+            .chain(extra);
+        for path in files {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            n.add_cfg(&text)
+                .map_err(|(line, e)| anyhow::anyhow!("{}:{line}: {e}", path.display()))?;
+        }
+        Ok(if n.is_empty() {
+            trawl_query::Networks::private()
+        } else {
+            n
+        })
+    }
+
     /// The zones as a [`trawl_score::Site`]; an invalid zone is an error.
     pub fn site(&self) -> anyhow::Result<trawl_score::Site> {
         trawl_score::Site::with_zones(self.local_domains.iter().map(|z| z.get_ref().as_str()))
@@ -117,6 +153,8 @@ pub struct PdnsConfig {
     /// Seconds between writes to the store (default 10): answers repeated within that time
     /// cost one write; a crash loses at most this much (the logs are untouched).
     pub flush_seconds: Option<u64>,
+    /// This sensor's name, given as `sensor_id` in `trawl pdns` output.
+    pub sensor_id: Option<String>,
 }
 
 impl PdnsConfig {
