@@ -173,6 +173,43 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// Reads `bytes` cut every way (ranges of `chunk` bytes in parallel, a gzip stream inflated
+/// in buffers, one worker reading the file whole) with lines longer than `max` skipped, and
+/// checks counts, records, bad lines and record order against the serial reader's.
+fn check_every_cut(
+    bytes: &[u8],
+    chunk: u64,
+    threads: usize,
+    max: usize,
+) -> Result<(), TestCaseError> {
+    let want = serial_max(bytes, "query", "dns", max);
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write(dir.path(), "dns.log", bytes);
+    let gz = write(dir.path(), "dns.log.gz", &gzip(bytes));
+    let ranges = Sizes {
+        chunk,
+        range_min: 0,
+        whole_max: 0,
+    };
+    let whole = Sizes {
+        chunk,
+        range_min: u64::MAX,
+        whole_max: u64::MAX,
+    };
+    for (path, sizes) in [(&plain, ranges), (&gz, ranges), (&plain, whole)] {
+        let scan = Scan::new(vec![LogFile::from_path(path)], threads)
+            .with_sizes(sizes)
+            .with_max_line(max);
+        let (counts, records, bad) = scan_counts(&scan, "query");
+        prop_assert_eq!(&counts, &want.counts, "{} {:?}", path.display(), sizes);
+        prop_assert_eq!(records, want.records.len() as u64);
+        prop_assert_eq!(bad, want.bad, "bad lines, {} {:?}", path.display(), sizes);
+        let got = ordered_records(&scan, "query");
+        prop_assert_eq!(&got, &want.records, "{:?}", sizes);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
@@ -189,22 +226,7 @@ proptest! {
         let mut text = String::new();
         text.extend(head);
         text.extend(pieces);
-        let bytes = text.as_bytes();
-        let want = serial(bytes, "query", "dns");
-        let dir = tempfile::tempdir().unwrap();
-        let plain = write(dir.path(), "dns.log", bytes);
-        let gz = write(dir.path(), "dns.log.gz", &gzip(bytes));
-        let ranges = Sizes { chunk, range_min: 0, whole_max: 0 };
-        let whole = Sizes { chunk, range_min: u64::MAX, whole_max: u64::MAX };
-        for (path, sizes) in [(&plain, ranges), (&gz, ranges), (&plain, whole)] {
-            let scan = Scan::new(vec![LogFile::from_path(path)], threads).with_sizes(sizes);
-            let (counts, records, bad) = scan_counts(&scan, "query");
-            prop_assert_eq!(&counts, &want.counts, "{} {:?}", path.display(), sizes);
-            prop_assert_eq!(records, want.records.len() as u64);
-            prop_assert_eq!(bad, want.bad, "bad lines, {:?}", sizes);
-            let got = ordered_records(&scan, "query");
-            prop_assert_eq!(&got, &want.records, "{:?}", sizes);
-        }
+        check_every_cut(text.as_bytes(), chunk, threads, trawl_zeek::lines::DEFAULT_MAX_LINE)?;
     }
 }
 
@@ -233,27 +255,9 @@ proptest! {
         chunk in 1u64..300,
         threads in 1usize..4,
     ) {
-        const MAX: usize = 60;
         let mut text = String::from(HEADER_A);
         text.extend(pieces);
-        let bytes = text.as_bytes();
-        let want = serial_max(bytes, "query", "dns", MAX);
-        let dir = tempfile::tempdir().unwrap();
-        let plain = write(dir.path(), "dns.log", bytes);
-        let gz = write(dir.path(), "dns.log.gz", &gzip(bytes));
-        let ranges = Sizes { chunk, range_min: 0, whole_max: 0 };
-        let whole = Sizes { chunk, range_min: u64::MAX, whole_max: u64::MAX };
-        for (path, sizes) in [(&plain, ranges), (&gz, ranges), (&plain, whole)] {
-            let scan = Scan::new(vec![LogFile::from_path(path)], threads)
-                .with_sizes(sizes)
-                .with_max_line(MAX);
-            let (counts, records, bad) = scan_counts(&scan, "query");
-            prop_assert_eq!(&counts, &want.counts, "{} {:?}", path.display(), sizes);
-            prop_assert_eq!(records, want.records.len() as u64);
-            prop_assert_eq!(bad, want.bad, "bad lines, {} {:?}", path.display(), sizes);
-            let got = ordered_records(&scan, "query");
-            prop_assert_eq!(&got, &want.records, "{:?}", sizes);
-        }
+        check_every_cut(text.as_bytes(), chunk, threads, 60)?;
     }
 }
 

@@ -9,6 +9,13 @@ use std::path::Path;
 use common::{need, repo, shared, trawl, trawl_ok};
 use serde_json::Value;
 
+/// `trawl pdns import --db DB PATHS...`: its stderr.
+fn import(db: &Path, paths: &[&Path]) -> String {
+    let mut args = vec!["pdns", "import", "--db", db.to_str().unwrap()];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    trawl_ok(&args).1
+}
+
 fn lookup(db: &Path, target: &str, extra: &[&str]) -> Vec<Value> {
     let mut args = vec!["pdns", "--db", db.to_str().unwrap(), target, "-f", "json"];
     args.extend_from_slice(extra);
@@ -50,19 +57,10 @@ fn samples_imported_twice_are_counted_once_and_answer_lookups() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("pdns.sqlite");
     let samples = repo().join("samples");
-    let import = || {
-        trawl_ok(&[
-            "pdns",
-            "import",
-            "--db",
-            db.to_str().unwrap(),
-            samples.to_str().unwrap(),
-        ])
-    };
-    let (_, err) = import();
+    let err = import(&db, &[&samples]);
     assert!(err.contains("233 answers from 16 files into"), "{err}");
     let all = lookup(&db, "*", &[]);
-    let (_, err) = import();
+    let err = import(&db, &[&samples]);
     assert!(err.contains("16 files already imported"), "{err}");
     assert_eq!(
         lookup(&db, "*", &[]),
@@ -142,13 +140,7 @@ fn trawl_run_keeps_the_same_store_as_an_import() {
         out.to_str().unwrap(),
     ]);
     let db = dir.path().join("imported.sqlite");
-    trawl_ok(&[
-        "pdns",
-        "import",
-        "--db",
-        db.to_str().unwrap(),
-        samples.to_str().unwrap(),
-    ]);
+    import(&db, &[&samples]);
     let ran = lookup(&out.join(".trawl/pdns.sqlite"), "*", &["--clients"]);
     assert!(ran.len() > 20, "{ran:?}");
     assert_eq!(ran, lookup(&db, "*", &["--clients"]));
@@ -204,7 +196,7 @@ fn the_corpus_agrees_with_an_independent_count() {
     let db_s = db.to_str().unwrap();
     let (c, d) = (corpus.to_str().unwrap(), dnsmasq.to_str().unwrap());
     trawl_ok(&["pdns", "import", "--db", db_s, "-t", "dns", c]);
-    trawl_ok(&["pdns", "import", "--db", db_s, d]);
+    import(&db, &[&dnsmasq]);
     let (zeek, _) = trawl_ok(&["cat", "-f", "json", "-t", "dns", c]);
     let (masq, _) = trawl_ok(&["cat", "-f", "json", d]);
     let (nx1, a1) = expected(&zeek);
@@ -238,7 +230,7 @@ fn pivot_on_an_address_shows_the_names_that_pointed_at_it() {
     let db = dir.path().join("pdns.sqlite");
     let samples = repo().join("samples");
     let db_s = db.to_str().unwrap();
-    trawl_ok(&["pdns", "import", "--db", db_s, samples.to_str().unwrap()]);
+    import(&db, &[&samples]);
     let zeek = samples.join("zeek");
     let (out, _) = trawl_ok(&[
         "pivot",

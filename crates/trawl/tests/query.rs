@@ -516,34 +516,34 @@ fn local_networks_name_subnets_and_directions() {
             assert_eq!(r["n"].as_u64(), want.get(&key).copied(), "{key:?}: {out}");
         }
     }
-    let (out, _) = common::trawl_ok(&[
-        "query",
-        "-q",
-        "--no-progress",
-        "-f",
-        "json",
-        "--networks",
-        cfg.to_str().unwrap(),
-        "conn | where local(id.orig_h) | head 1 | put n = network(id.orig_h), r = network(\"8.8.8.8\") | cut n, r",
-        zeek.to_str().unwrap(),
-    ]);
-    assert_eq!(out.trim(), r#"{"_path":"conn","n":"lab LAN"}"#);
-    // The same subnet from a configuration's [networks].
+    // One record's network name, with the subnets from `--networks` or `--config`.
+    let first = |opt: &str, file: &std::path::Path, q: &str| {
+        let zeek = zeek.to_str().unwrap();
+        let args = [
+            "query",
+            "-q",
+            "--no-progress",
+            "-f",
+            "json",
+            opt,
+            file.to_str().unwrap(),
+            q,
+            zeek,
+        ];
+        common::trawl_ok(&args).0.trim().to_string()
+    };
+    let q = "conn | where local(id.orig_h) | head 1 | put n = network(id.orig_h), r = network(\"8.8.8.8\") | cut n, r";
+    assert_eq!(
+        first("--networks", &cfg, q),
+        r#"{"_path":"conn","n":"lab LAN"}"#
+    );
     let toml = common::write_file(
         dir.path(),
         "trawl.toml",
         "[networks]\nsubnets = { \"192.168.1.0/24\" = \"lab from toml\" }\n",
     );
-    let (out, _) = common::trawl_ok(&[
-        "query",
-        "-q",
-        "--no-progress",
-        "-f",
-        "json",
-        "--config",
-        toml.to_str().unwrap(),
-        "conn | where direction() == \"outbound\" | head 1 | put n = network(id.orig_h) | cut n",
-        zeek.to_str().unwrap(),
-    ]);
+    let q =
+        "conn | where direction() == \"outbound\" | head 1 | put n = network(id.orig_h) | cut n";
+    let out = first("--config", &toml, q);
     assert_eq!(out.trim(), r#"{"_path":"conn","n":"lab from toml"}"#);
 }
