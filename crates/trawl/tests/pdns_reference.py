@@ -138,14 +138,19 @@ def facts(r):
             yield (query, qtype, name(a) if qtype in ("PTR", "NS", "MX", "SRV") else a, t)
 
 
-seen = defaultdict(lambda: [None, None, 0])
-for path in sys.argv[1:]:
-    for rec in records(path):
-        for rrname, rrtype, rdata, t in facts(rec):
-            s = seen[(rrname, rrtype, rdata)]
-            s[0] = t if s[0] is None else min(s[0], t)
-            s[1] = t if s[1] is None else max(s[1], t)
-            s[2] += 1
-for (rrname, rrtype, rdata), (first, last, count) in sorted(seen.items()):
-    print(json.dumps({"rrname": rrname, "rrtype": rrtype, "rdata": rdata,
-                      "time_first": first, "time_last": last, "count": count}))
+def main(paths):
+    seen = defaultdict(lambda: [None, None, 0])
+    for path in paths:
+        for rec in records(path):
+            for rrname, rrtype, rdata, t in facts(rec):
+                s = seen[(rrname, rrtype, rdata)]
+                s[0] = t if s[0] is None else min(s[0], t)
+                s[1] = t if s[1] is None else max(s[1], t)
+                s[2] += 1
+    for (rrname, rrtype, rdata), (first, last, count) in sorted(seen.items()):
+        print(json.dumps({"rrname": rrname, "rrtype": rrtype, "rdata": rdata,
+                          "time_first": first, "time_last": last, "count": count}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
