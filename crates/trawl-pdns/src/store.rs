@@ -4,7 +4,7 @@
 //! (`com.example.www`), so adding a batch is one upsert a distinct fact and every name under
 //! a domain is one range of the key. Each fact is in one secondary index besides: A/AAAA
 //! facts by address as 16 bytes (IPv4 mapped into IPv6), so a network is one range too, the
-//! others by their data (the names CNAMEs point at).
+//! others by their data (the names CNAMEs point at); NXDOMAIN and NODATA facts in none.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::Path;
@@ -174,7 +174,8 @@ CREATE TABLE IF NOT EXISTS facts (
     ip BLOB,
     PRIMARY KEY (rrname_rev, rrtype, rdata)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS facts_by_name_data ON facts (rdata) WHERE ip IS NULL;
+CREATE INDEX IF NOT EXISTS facts_by_name_data ON facts (rdata)
+    WHERE ip IS NULL AND rdata NOT IN ('NXDOMAIN', 'NODATA');
 CREATE INDEX IF NOT EXISTS facts_by_ip ON facts (ip) WHERE ip IS NOT NULL;
 CREATE TABLE IF NOT EXISTS clients (
     rrname_rev TEXT NOT NULL,
@@ -348,7 +349,9 @@ impl Store {
         use rusqlite::types::Value as Sql;
         let (cond, mut args): (&str, Vec<Sql>) = match &q.target {
             Target::Name(n) => (
-                "(rrname_rev = ?1 OR (rdata = ?2 AND ip IS NULL))",
+                // The index's own condition, so the planner may use it.
+                "(rrname_rev = ?1 OR (rdata = ?2 AND ip IS NULL \
+                  AND rdata NOT IN ('NXDOMAIN', 'NODATA')))",
                 vec![Sql::Text(reversed(n)), Sql::Text(n.clone())],
             ),
             Target::Owner(n) => ("rrname_rev = ?1", vec![Sql::Text(reversed(n))]),
