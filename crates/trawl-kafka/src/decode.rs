@@ -10,12 +10,15 @@ use trawl_zeek::{Header, Item, LogReader};
 
 use crate::config::TopicFormat;
 
-/// Appends the records of one message to `out`; the reason when it holds none.
+/// Appends the records of one message to `out`, and the problems of values that do not match
+/// their type (the records are kept, the values as read) to `problems`; the reason when the
+/// message holds no record.
 pub fn decode(
     payload: &[u8],
     topic: &str,
     format: &TopicFormat,
     out: &mut Vec<Event>,
+    problems: &mut Vec<String>,
 ) -> Result<(), String> {
     let log_type = format.log_type.as_deref().unwrap_or(topic);
     let text = trim(payload);
@@ -30,9 +33,11 @@ pub fn decode(
             out.push(Event::json(text.to_vec(), flat, path));
             return Ok(());
         }
-        let mut problems = Vec::new();
+        let mut found = Vec::new();
         if let Ok(doc) = Parser::new(text).parse_document() {
-            return match to_record(doc, log_type, 1, &mut problems) {
+            let result = to_record(doc, log_type, 1, &mut found);
+            problems.extend(found.into_iter().map(|p| p.reason));
+            return match result {
                 Ok(rec) => {
                     out.push(Event::record(rec.into_owned()));
                     Ok(())
@@ -42,13 +47,18 @@ pub fn decode(
         }
     } else if let Some(schema) = &format.tsv {
         if text[0] != b'#' && !text.contains(&b'\n') {
-            return tsv_row(schema.header(), text, out);
+            return tsv_row(schema.header(), text, out, problems);
         }
     }
-    any_format(text, log_type, out)
+    any_format(text, log_type, out, problems)
 }
 
-fn tsv_row(header: &Arc<Header>, line: &[u8], out: &mut Vec<Event>) -> Result<(), String> {
+fn tsv_row(
+    header: &Arc<Header>,
+    line: &[u8],
+    out: &mut Vec<Event>,
+    problems: &mut Vec<String>,
+) -> Result<(), String> {
     let n = trawl_zeek::header::split(line, &header.separator).count();
     if n != header.fields.len() {
         return Err(format!(
@@ -59,18 +69,36 @@ fn tsv_row(header: &Arc<Header>, line: &[u8], out: &mut Vec<Event>) -> Result<()
     }
     // Parsed now rather than kept as a raw row: the row has no header block of its own that a
     // TSV sink could write it back under.
-    let ev = Event::tsv(header.clone(), line.to_vec());
-    out.push(Event::record(ev.to_record()));
+    let mut found = Vec::new();
+    let rec = trawl_zeek::tsv::decode_row(header, line, 1, &mut found).into_owned();
+    problems.extend(found.into_iter().map(|p| p.reason));
+    out.push(Event::record(rec));
     Ok(())
 }
 
-fn any_format(text: &[u8], log_type: &str, out: &mut Vec<Event>) -> Result<(), String> {
+fn any_format(
+    text: &[u8],
+    log_type: &str,
+    out: &mut Vec<Event>,
+    problems: &mut Vec<String>,
+) -> Result<(), String> {
     let mut reader = LogReader::new(text).default_path(log_type);
     let before = out.len();
     let mut bad = None;
     for item in reader.records() {
         match item {
-            Ok(Item::Record { record, .. }) => out.push(Event::record(record)),
+            Ok(Item::Record {
+                line,
+                record,
+                problems: found,
+            }) => {
+                // Line numbers count within the message.
+                problems.extend(found.into_iter().map(|p| match line {
+                    1 => p.reason,
+                    n => format!("line {n}: {}", p.reason),
+                }));
+                out.push(Event::record(record));
+            }
             Ok(Item::Bad { reason, .. }) => {
                 bad.get_or_insert(reason);
             }
@@ -111,7 +139,7 @@ mod tests {
 
     fn one(payload: &str, topic: &str, format: &TopicFormat) -> Result<Event, String> {
         let mut out = Vec::new();
-        decode(payload.as_bytes(), topic, format, &mut out)?;
+        decode(payload.as_bytes(), topic, format, &mut out, &mut Vec::new())?;
         assert_eq!(out.len(), 1, "{out:?}");
         Ok(out.pop().unwrap())
     }
@@ -169,6 +197,35 @@ mod tests {
     }
 
     #[test]
+    fn value_problems_are_reported_and_the_record_kept() {
+        let problems = |payload: &str, format: &TopicFormat| {
+            let (mut out, mut found) = (Vec::new(), Vec::new());
+            decode(payload.as_bytes(), "raw", format, &mut out, &mut found).unwrap();
+            assert_eq!(out.len(), 1);
+            found
+        };
+        let schema = TsvSchema::new("dns", "ts\tuid\tquery", Some("time\tstring\tstring")).unwrap();
+        let f = TopicFormat {
+            log_type: None,
+            tsv: Some(schema),
+        };
+        // A headerless row under the configured schema, a JSON record, a block with a header.
+        let p = problems("notatime\tCabc\tx.com", &f);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("ts"), "{p:?}");
+        let p = problems(
+            "{\"ts\":\"not a time\",\"query\":\"x.com\"}",
+            &TopicFormat::default(),
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        let block =
+            "#separator \\x09\n#path\tconn\n#fields\tts\tuid\n#types\ttime\tstring\nbad\tCx\n";
+        let p = problems(block, &TopicFormat::default());
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("line 5: "), "{p:?}");
+    }
+
+    #[test]
     fn bad_messages_are_reasons_not_panics() {
         let f = TopicFormat::default();
         for bad in [
@@ -182,7 +239,14 @@ mod tests {
             assert!(one(bad, "t", &f).is_err(), "{bad:?}");
         }
         let mut out = Vec::new();
-        decode(b"{\"a\":1}\n{\"b\":2}\n", "t", &f, &mut out).unwrap();
+        decode(
+            b"{\"a\":1}\n{\"b\":2}\n",
+            "t",
+            &f,
+            &mut out,
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert_eq!(out.len(), 2);
     }
 }

@@ -142,7 +142,14 @@ mod tests {
         assert_eq!(v["dns"]["score"], 0.5);
         for payload in [p, t] {
             let mut out = Vec::new();
-            crate::decode::decode(payload.as_bytes(), "x", &Default::default(), &mut out).unwrap();
+            crate::decode::decode(
+                payload.as_bytes(),
+                "x",
+                &Default::default(),
+                &mut out,
+                &mut Vec::new(),
+            )
+            .unwrap();
             assert_eq!(out[0].log_type(), "dns");
             assert_eq!(out[0].get("score"), Some(Value::Double(0.5)));
         }

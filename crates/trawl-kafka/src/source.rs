@@ -17,6 +17,9 @@ use crate::config::KafkaSourceConfig;
 use crate::context::{commit_list, GroupContext};
 use crate::offsets::Offsets;
 
+/// Value problems logged a message (all are counted).
+const MAX_PROBLEMS_LOGGED: usize = 5;
+
 /// Reads Zeek records from Kafka topics as a member of a consumer group.
 ///
 /// A batch is up to `max_batch` messages or what arrived within `linger` of its first one.
@@ -39,6 +42,8 @@ pub struct KafkaSource {
     deadline: Option<Instant>,
     commit_errors: Counter,
     consumer_errors: Counter,
+    /// Unreadable messages and value problems (`trawl_source_errors_total{source}`).
+    source_errors: Counter,
     lag_task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -86,8 +91,14 @@ impl KafkaSource {
             Some(task)
         };
         let counter = |name: &str, help: &str| metrics.counter(name, help, &[]);
+        let name = format!("kafka:{}", config.topics.join(","));
         Ok(KafkaSource {
-            name: format!("kafka:{}", config.topics.join(",")),
+            source_errors: metrics.counter(
+                "trawl_source_errors_total",
+                "Bad lines and unreadable inputs, by source.",
+                &[("source", &name)],
+            ),
+            name,
             commit_errors: counter(
                 "trawl_kafka_commit_errors_total",
                 "Offset commits that failed (retried with the next batch).",
@@ -114,8 +125,28 @@ impl KafkaSource {
     fn take(&mut self, m: &BorrowedMessage<'_>) {
         let (topic, partition, offset) = (m.topic(), m.partition(), m.offset());
         let format = self.config.format_of(topic);
-        let result =
-            crate::decode::decode(m.payload().unwrap_or(&[]), topic, format, &mut self.events);
+        let mut problems = Vec::new();
+        let result = crate::decode::decode(
+            m.payload().unwrap_or(&[]),
+            topic,
+            format,
+            &mut self.events,
+            &mut problems,
+        );
+        // Counted where every source counts its problems (`trawl run`'s summary reads it).
+        if !problems.is_empty() || result.is_err() {
+            self.source_errors
+                .add(problems.len() as u64 + u64::from(result.is_err()));
+        }
+        for problem in problems.iter().take(MAX_PROBLEMS_LOGGED) {
+            tracing::warn!(
+                topic,
+                partition,
+                offset,
+                problem,
+                "kafka message: value problem, kept as read"
+            );
+        }
         if let Err(reason) = result {
             tracing::warn!(
                 topic,

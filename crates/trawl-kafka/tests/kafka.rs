@@ -173,7 +173,9 @@ async fn consumes_every_format_and_commits_offsets() {
     create_topics(&brokers, &[(&topic, 3)], 1).await.unwrap();
     let mut payloads: Vec<String> = (0..240).map(|i| dns_json(&format!("C{i}"), i)).collect();
     // Headerless TSV rows, read with the topic's schema; then messages that hold no record.
-    payloads.extend((240..270).map(|i| format!("1700000000.5\tC{i}\tq{i}.example.com")));
+    payloads.extend((240..269).map(|i| format!("1700000000.5\tC{i}\tq{i}.example.com")));
+    // A value that is not its type: the record is kept, the problem counted.
+    payloads.push("notatime\tC269\tq269.example.com".into());
     payloads.extend(["not a record".to_string(), "{\"broken\":".into(), "".into()]);
     produce(&producer(&brokers), &topic, 3, &payloads).await;
 
@@ -216,6 +218,9 @@ async fn consumes_every_format_and_commits_offsets() {
     assert!(sink.records().iter().all(|(_, t, _)| t == "dns"));
     let bad = counter(&metrics, "trawl_kafka_bad_messages_total{");
     assert_eq!(bad, 3, "{}", metrics.render());
+    // Counted where `trawl run`'s summary looks: the 3 bad messages and the bad value.
+    let problems = counter(&metrics, "trawl_source_errors_total{");
+    assert_eq!(problems, 4, "{}", metrics.render());
 
     // A second member of the same group starts where the first committed: only new data.
     produce(&producer(&brokers), &topic, 3, &[dns_json("Cnew", 0)]).await;
