@@ -16,15 +16,8 @@ cd "$(dirname "$0")/.."
 REPLICAS=${REPLICAS:-34}
 RUNS=${RUNS:-3}
 WORK="${TMPDIR:-/tmp}/trawl-bench-run"
-mkdir -p "$WORK/in"
-if [ ! -s "$WORK/in/dns.log" ] || [ "$(cat "$WORK/replicas" 2>/dev/null)" != "$REPLICAS" ]; then
-    : "${TRAWL_SHARED:?set TRAWL_SHARED to the shared data folder}"
-    echo "generating gen_dns.py $REPLICAS ..." >&2
-    python3 "$TRAWL_SHARED/bench/gen_dns.py" "$REPLICAS" "$WORK/dns"
-    mv "$WORK/dns.log" "$WORK/in/dns.log"
-    rm -f "$WORK/dns.json"
-    echo "$REPLICAS" > "$WORK/replicas"
-fi
+. bench/workload.sh
+dns_workload "$WORK" "$REPLICAS"
 if [ -z "${TRAWL:-}" ]; then
     cargo build --release -q -p trawl
     TRAWL=target/release/trawl
