@@ -12,10 +12,7 @@ RUNS=${RUNS:-3}
 WORK="${TMPDIR:-/tmp}/trawl-bench-pdns"
 . bench/workload.sh
 dns_workload "$WORK" "$REPLICAS"
-if [ -z "${TRAWL:-}" ]; then
-    cargo build --release -q -p trawl
-    TRAWL=target/release/trawl
-fi
+trawl_binary
 records=$(grep -vc '^#' "$WORK/in/dns.log")
 echo "input: $records dns records ($(( $(stat -c %s "$WORK/in/dns.log") / 1000000 )) MB), one core"
 for _ in $(seq 1 "$RUNS"); do

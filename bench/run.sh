@@ -18,10 +18,7 @@ RUNS=${RUNS:-3}
 WORK="${TMPDIR:-/tmp}/trawl-bench-run"
 . bench/workload.sh
 dns_workload "$WORK" "$REPLICAS"
-if [ -z "${TRAWL:-}" ]; then
-    cargo build --release -q -p trawl
-    TRAWL=target/release/trawl
-fi
+trawl_binary
 IN="$WORK/in/dns.log"
 # The same records as Zeek JSON lines (LogAscii::use_json), in a folder of their own.
 JSON="$WORK/json/dns.json"

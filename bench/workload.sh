@@ -13,3 +13,11 @@ dns_workload() {
         echo "$replicas" > "$work/replicas"
     fi
 }
+
+# Sets TRAWL to a release build of this checkout unless it names a binary already.
+trawl_binary() {
+    if [ -z "${TRAWL:-}" ]; then
+        cargo build --release -q -p trawl
+        TRAWL=target/release/trawl
+    fi
+}
