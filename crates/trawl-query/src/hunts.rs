@@ -79,6 +79,36 @@ pub const HUNTS: &[Hunt] = &[
         ],
     },
     Hunt {
+        name: "talkers",
+        about: "who talks to whom: local and remote hosts by bytes, inbound services, traffic by direction \
+                (local networks from [networks] or --networks, else the private ranges)",
+        sections: &[
+            Section {
+                title: "local hosts talking out, by bytes",
+                query: "conn | where direction() == \"outbound\" \
+                        | summarize bytes = sum(coalesce(orig_bytes, 0) + coalesce(resp_bytes, 0)), conns = count(), \
+                        remotes = dcount(id.resp_h) by id.orig_h, network = network(id.orig_h) | sort bytes desc | head 20",
+            },
+            Section {
+                title: "remote hosts they talk to, by bytes",
+                query: "conn | where direction() == \"outbound\" \
+                        | summarize bytes = sum(coalesce(orig_bytes, 0) + coalesce(resp_bytes, 0)), conns = count(), \
+                        clients = dcount(id.orig_h) by id.resp_h | sort bytes desc | head 20",
+            },
+            Section {
+                title: "local services reached from outside",
+                query: "conn | where direction() == \"inbound\" \
+                        | summarize conns = count(), sources = dcount(id.orig_h), first = min(ts), last = max(ts) \
+                        by id.resp_h, id.resp_p, proto | sort conns desc | head 20",
+            },
+            Section {
+                title: "connections and bytes by direction",
+                query: "conn | summarize conns = count(), bytes = sum(coalesce(orig_bytes, 0) + coalesce(resp_bytes, 0)) \
+                        by direction = direction() | sort conns desc",
+            },
+        ],
+    },
+    Hunt {
         name: "dga",
         about: "names most likely made by a domain generation algorithm, with the clients that asked",
         sections: &[Section {

@@ -547,3 +547,40 @@ fn local_networks_name_subnets_and_directions() {
     let out = first("--config", &toml, q);
     assert_eq!(out.trim(), r#"{"_path":"conn","n":"lab from toml"}"#);
 }
+
+/// `trawl hunt talkers`: bytes of outbound connections per local host, against a sum over
+/// `cat -f json` (private ranges as the local networks).
+#[test]
+fn the_talkers_hunt_adds_up_outbound_bytes() {
+    let zeek = common::repo().join("samples/zeek");
+    let zeek = zeek.to_str().unwrap();
+    let (json, _) = common::trawl_ok(&["cat", "-f", "json", "-t", "conn", zeek]);
+    let local = |a: &str| a.starts_with("192.168.") || a.starts_with("10.");
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for line in json.lines() {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (o, d) = (
+            r["id.orig_h"].as_str().unwrap(),
+            r["id.resp_h"].as_str().unwrap(),
+        );
+        if local(o) && !local(d) {
+            let bytes =
+                r["orig_bytes"].as_u64().unwrap_or(0) + r["resp_bytes"].as_u64().unwrap_or(0);
+            *want.entry(o.to_string()).or_default() += bytes;
+        }
+    }
+    let (out, _) = common::trawl_ok(&["hunt", "talkers", "-f", "json", zeek]);
+    let got: BTreeMap<String, u64> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["_path"] == "hunt_talkers_1")
+        .map(|r| {
+            (
+                r["id.orig_h"].as_str().unwrap().to_string(),
+                r["bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(!got.is_empty(), "{out}");
+    assert_eq!(got, want);
+}
