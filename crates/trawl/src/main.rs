@@ -43,7 +43,7 @@ enum Command {
     Config(run::ConfigCmd),
     /// Ask a question of log folders in the trawl query language: `dns | top 25 query`.
     Query(cmd::query::QueryArgs),
-    /// Built-in hunts: outdated software, odd user-agents, rare domains, DGA names.
+    /// Built-in hunts: outdated software, odd user-agents, rare domains, top talkers, DGA names.
     Hunt(cmd::hunt::HuntArgs),
     /// Passive DNS: what a name resolved to and when, which names pointed at an address.
     Pdns(cmd::pdns::PdnsArgs),

@@ -34,7 +34,7 @@ Examples:
   trawl hunt domains /var/log/dnsmasq.log  dnsmasq lines are dns records whatever the name
   trawl hunt domains --show-query          print the queries a hunt runs, to adapt them")]
 pub struct HuntArgs {
-    /// The hunt: software, user-agents, domains or dga.
+    /// The hunt: software, user-agents, domains, talkers or dga.
     #[arg(value_name = "HUNT", value_parser = clap::builder::PossibleValuesParser::new(HUNTS.iter().map(|h| h.name)))]
     pub hunt: String,
 
