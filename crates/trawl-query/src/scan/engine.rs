@@ -1233,7 +1233,10 @@ fn read_owned(plan: &RangePlan, idx: u32, buf: &mut Vec<u8>) -> io::Result<Owned
         }
     };
     // The owned lines run to the newline at or after the range's last byte.
-    let last_start = memchr::memrchr(b'\n', &buf[s..own_len.min(valid).saturating_sub(1)])
+    // `get`: a file that shrank since it was planned may leave less than the range.
+    let last_start = buf
+        .get(s..own_len.min(valid).saturating_sub(1))
+        .and_then(|b| memchr::memrchr(b'\n', b))
         .map_or(s, |p| s + p + 1);
     let mut search = own_len.saturating_sub(1);
     loop {

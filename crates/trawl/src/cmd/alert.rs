@@ -178,7 +178,8 @@ pub(crate) fn read_config(path: &Path) -> Result<Config> {
     Ok(cfg)
 }
 
-fn state_dir(cfg: &Config) -> PathBuf {
+/// A configuration's state folder (default `trawl-state`).
+pub(crate) fn state_dir(cfg: &Config) -> PathBuf {
     cfg.state_dir
         .as_ref()
         .map(|d| d.get_ref().clone())

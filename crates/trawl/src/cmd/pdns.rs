@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use trawl_pdns::{Batch, Fingerprint, Imported, Lookup, Row, Store, Target};
 use trawl_zeek::{Record, Scalar, Value, ZeekType};
@@ -127,12 +127,10 @@ impl DbArgs {
             (Some(db), _) => (db.clone(), PdnsConfig::default()),
             (None, Some(c)) => {
                 let cfg = super::alert::read_config(c)?;
-                let state = cfg
-                    .state_dir
-                    .as_ref()
-                    .map(|d| d.get_ref().clone())
-                    .unwrap_or_else(|| PathBuf::from("trawl-state"));
-                (cfg.pdns.store_path(&state), cfg.pdns)
+                (
+                    cfg.pdns.store_path(&super::alert::state_dir(&cfg)),
+                    cfg.pdns,
+                )
             }
             (None, None) => (
                 PathBuf::from("trawl-state/pdns.sqlite"),
@@ -260,12 +258,20 @@ fn import(a: ImportArgs) -> Result<i32> {
         eprintln!("trawl pdns import: {p}");
     }
     let mut summary = Summary::default();
-    let (mut facts, mut skipped, mut changed) = (0u64, 0usize, 0usize);
+    let (mut facts, mut skipped, mut changed, mut unreadable) = (0u64, 0usize, 0usize, 0usize);
     for src in &sources {
         let fp = match src {
-            Source::File(f) => {
-                Some(Fingerprint::of(&f.path).with_context(|| format!("{}", f.path.display()))?)
-            }
+            Source::File(f) => match Fingerprint::of(&f.path) {
+                Ok(fp) => Some(fp),
+                Err(e) => {
+                    // Gone or unreadable since it was found: reported, the others still read.
+                    let mut report = FileReport::new(src.name());
+                    report.failed = Some(format!("cannot read it: {e}"));
+                    summary.add(&report);
+                    unreadable += 1;
+                    continue;
+                }
+            },
             Source::Stdin => None,
         };
         if let Some(fp) = &fp {
@@ -310,7 +316,7 @@ fn import(a: ImportArgs) -> Result<i32> {
     }
     summary.print("pdns import");
     let plural = |n: usize| if n == 1 { "" } else { "s" };
-    let read = sources.len() - skipped - changed;
+    let read = sources.len() - skipped - changed - unreadable;
     eprintln!(
         "trawl pdns import: {} answers from {read} file{} into {} ({} facts held)",
         thousands(facts),
