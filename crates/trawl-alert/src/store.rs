@@ -275,6 +275,20 @@ impl Store {
         })
     }
 
+    /// Alerts whose record time falls in `[start, end)` and that went to at least one
+    /// destination, each once (for reports), oldest first.
+    pub fn fired_between(&self, start: f64, end: f64) -> Result<Vec<Alert>, StoreError> {
+        let sql = "SELECT min(alert) FROM outbox
+                   WHERE json_extract(alert, '$.ts') >= ?1 AND json_extract(alert, '$.ts') < ?2
+                   GROUP BY id ORDER BY min(json_extract(alert, '$.ts'))";
+        let rows: Vec<String> =
+            self.select(&self.conn(), sql, params![start, end], |r| r.get(0))?;
+        Ok(rows
+            .iter()
+            .filter_map(|j| serde_json::from_str(j).ok())
+            .collect())
+    }
+
     // ---- de-duplication ----
 
     /// Quiet windows still open at `now`: (rule, key, until).

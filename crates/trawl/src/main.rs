@@ -47,6 +47,9 @@ enum Command {
     Hunt(cmd::hunt::HuntArgs),
     /// Passive DNS: what a name resolved to and when, which names pointed at an address.
     Pdns(cmd::pdns::PdnsArgs),
+    /// The hourly or daily report: top talkers, services, bytes in/out, connection states,
+    /// top domains, NXDOMAIN per client, highest scores, alerts, outdated software, changes.
+    Report(cmd::report::ReportArgs),
     /// Alert rules: dry-run them over logs; mute, list and unmute alerts.
     #[command(subcommand)]
     Alert(cmd::alert::AlertCmd),
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Query(args) => cmd::query::run(args),
         Command::Hunt(args) => cmd::hunt::run(args),
         Command::Pdns(args) => cmd::pdns::run(args),
+        Command::Report(args) => cmd::report::run(args),
         Command::Alert(cmd) => cmd::alert::run(cmd),
         // @score-dispatch
         Command::Score(args) => cmd::score::run_score(args),

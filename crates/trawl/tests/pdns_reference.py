@@ -46,7 +46,7 @@ def records(path):
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8", errors="surrogateescape") as f:
         sep, setsep, unset, empty = "\t", ",", "-", "(empty)"
-        fields = types = None
+        fields = types = path = None
         for line in f:
             line = line.rstrip("\n").rstrip("\r")
             if not line:
@@ -75,10 +75,12 @@ def records(path):
                     fields = val.split(sep)
                 elif key == "#types":
                     types = val.split(sep)
+                elif key == "#path":
+                    path = val
                 continue
             if not fields or not types:
                 continue
-            r = {}
+            r = {} if path is None else {"_path": path}
             for field, ty, v in zip(fields, types, line.split(sep)):
                 if v == unset:
                     continue
@@ -88,6 +90,8 @@ def records(path):
                     r[field] = v == "T"
                 elif ty == "count":
                     r[field] = int(v) if v.isdigit() else v
+                elif v == empty:
+                    r[field] = ""  # Zeek writes an empty string as the empty marker
                 else:
                     r[field] = text(v)
             yield r

@@ -2,11 +2,11 @@
 //! optional authentication. One message per alert, plain text, readable in any client.
 
 use async_trait::async_trait;
-use lettre::message::{header::ContentType, Mailbox};
+use lettre::message::{header::ContentType, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::{Destination, SendError};
+use super::{Destination, ReportMessage, SendError};
 use crate::alert::{json_text, Alert};
 use crate::config::TlsMode;
 use crate::template::{Escape, Template};
@@ -142,6 +142,28 @@ impl Destination for Email {
         let msg = m
             .body(email_body(a))
             .map_err(|e| SendError::Refused(e.to_string()))?;
+        self.deliver(msg).await
+    }
+
+    async fn send_report(&self, r: &ReportMessage) -> Result<(), SendError> {
+        let mut m = Message::builder()
+            .from(self.from.clone())
+            .subject(r.subject.replace(['\r', '\n'], " "));
+        for t in &self.to {
+            m = m.to(t.clone());
+        }
+        let msg = m
+            .multipart(MultiPart::alternative_plain_html(
+                r.text.clone(),
+                r.html.clone(),
+            ))
+            .map_err(|e| SendError::Refused(e.to_string()))?;
+        self.deliver(msg).await
+    }
+}
+
+impl Email {
+    async fn deliver(&self, msg: Message) -> Result<(), SendError> {
         match self.transport.send(msg).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_permanent() => Err(SendError::Refused(e.to_string())),

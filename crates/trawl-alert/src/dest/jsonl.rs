@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{Destination, SendError};
+use super::{Destination, ReportMessage, SendError};
 use crate::alert::Alert;
 
 enum Out {
@@ -53,7 +53,16 @@ impl Destination for JsonLines {
     }
 
     async fn send(&self, a: &Alert) -> Result<(), SendError> {
-        let mut line = a.to_json_line();
+        self.write_line(a.to_json_line())
+    }
+
+    async fn send_report(&self, r: &ReportMessage) -> Result<(), SendError> {
+        self.write_line(r.json.to_string())
+    }
+}
+
+impl JsonLines {
+    fn write_line(&self, mut line: String) -> Result<(), SendError> {
         line.push('\n');
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         let r = match &mut *out {

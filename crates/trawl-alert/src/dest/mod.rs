@@ -37,6 +37,27 @@ pub trait Destination: Send + Sync {
 
     /// Sends one alert; `Ok` once the destination accepted it.
     async fn send(&self, alert: &Alert) -> Result<(), SendError>;
+
+    /// Sends a periodic report (`trawl report`); `Ok` once the destination accepted it.
+    async fn send_report(&self, report: &ReportMessage) -> Result<(), SendError>;
+}
+
+/// A periodic report as destinations send it: rendered once, each destination takes the form
+/// it shows best.
+#[derive(Debug, Clone)]
+pub struct ReportMessage {
+    /// A stable id (the report's kind and period), so a receiver can drop a repeat.
+    pub id: String,
+    /// The email subject; Slack's header line.
+    pub subject: String,
+    /// Plain text: the email body.
+    pub text: String,
+    /// HTML (inline CSS, no scripts, every logged string escaped): the email's alternative.
+    pub html: String,
+    /// The Block Kit message for Slack.
+    pub slack: serde_json::Value,
+    /// The report's figures: webhooks and files.
+    pub json: serde_json::Value,
 }
 
 /// Builds a destination from its configuration (secrets are read here, once).

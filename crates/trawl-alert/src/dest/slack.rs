@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 
-use super::{client, http_error, http_outcome, Destination, SendError};
+use super::{client, http_error, http_outcome, Destination, ReportMessage, SendError};
 use crate::alert::{json_text, plural, Alert};
 
 /// A Slack incoming webhook.
@@ -36,10 +36,20 @@ impl Destination for Slack {
     }
 
     async fn send(&self, alert: &Alert) -> Result<(), SendError> {
+        self.post(&slack_message(alert)).await
+    }
+
+    async fn send_report(&self, r: &ReportMessage) -> Result<(), SendError> {
+        self.post(&r.slack).await
+    }
+}
+
+impl Slack {
+    async fn post(&self, message: &Json) -> Result<(), SendError> {
         let resp = self
             .http
             .post(&self.url)
-            .json(&slack_message(alert))
+            .json(message)
             .send()
             .await
             .map_err(http_error)?;

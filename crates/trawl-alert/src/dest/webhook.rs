@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
-use super::{client, http_error, http_outcome, Destination, SendError};
+use super::{client, http_error, http_outcome, Destination, ReportMessage, SendError};
 use crate::alert::Alert;
 use crate::template::{Escape, Template};
 
@@ -132,6 +132,22 @@ impl Destination for Webhook {
             req = req.header(k.as_str(), v.as_str());
         }
         let body = serde_json::to_vec(&self.body(a)).unwrap_or_default();
+        let resp = req.body(body).send().await.map_err(http_error)?;
+        http_outcome(&resp)
+    }
+
+    /// A report goes as its JSON figures (the body template is for alerts).
+    async fn send_report(&self, r: &ReportMessage) -> Result<(), SendError> {
+        let url = self.url.render(|_| None, Escape::Url);
+        let mut req = self
+            .http
+            .request(self.method.clone(), url)
+            .header("content-type", "application/json")
+            .header("x-trawl-report-id", r.id.as_str());
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let body = serde_json::to_vec(&r.json).unwrap_or_default();
         let resp = req.body(body).send().await.map_err(http_error)?;
         http_outcome(&resp)
     }

@@ -7,6 +7,7 @@ pub mod hunt;
 pub mod pdns;
 pub mod pivot;
 pub mod query;
+pub mod report;
 pub mod review;
 // @score-mod
 pub mod score;

@@ -285,8 +285,16 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
     {
         serve_metrics(&addr, metrics.clone(), shutdown.clone()).await?;
     }
+    let reports = super::reports::Reports::new(&cfg, &state_dir, &args.paths)?;
+    if reports.is_some() {
+        trawl_query::set_site(crate::inputs::site_of(&[], Some(&cfg.networks))?);
+    }
+    let reports = reports.map(|r| r.start(shutdown.clone()));
     let started = std::time::Instant::now();
     let summary = pipeline.run(shutdown).await?;
+    if let Some(r) = reports {
+        r.abort();
+    }
     if let Some(a) = alerting {
         a.finish().await;
     }

@@ -34,6 +34,8 @@ pub struct Config {
     /// The passive DNS store.
     #[serde(default)]
     pub pdns: PdnsConfig,
+    /// Hourly/daily reports (see `super::reports`).
+    pub reports: Option<Spanned<super::reports::ReportsConfig>>,
     /// Where checkpoints and attribution state are kept (default: `./trawl-state`).
     pub state_dir: Option<Spanned<PathBuf>>,
     /// Records per batch (default 10,000).
@@ -263,6 +265,11 @@ fn check(c: &Config, text: &str) -> Vec<ConfigError> {
                 &z.span(),
                 format!("local_domains: {:?} is not a DNS zone: {e}", z.get_ref()),
             ));
+        }
+    }
+    if let Some(r) = &c.reports {
+        for e in super::reports::check(r.get_ref(), c) {
+            errors.push(at(text, &r.span(), format!("reports: {e}")));
         }
     }
     if c.sources.is_empty() {

@@ -48,3 +48,4 @@ pub fn run_config(cmd: ConfigCmd) -> Result<i32> {
 }
 pub mod alerts;
 pub mod cmd;
+pub mod reports;
