@@ -40,30 +40,41 @@ fn pct(r: f64) -> String {
 /// The report's tables, in order, for both text and HTML.
 fn tables(r: &Report) -> Vec<Table> {
     let mut t = Vec::new();
-    let talkers = |title: &str, v: &[Talker]| Table {
-        title: title.to_string(),
-        head: vec![
-            "host",
-            "workstation",
-            "bytes",
-            "sent",
-            "received",
-            "connections",
-        ],
-        rows: v
-            .iter()
-            .map(|x| {
-                vec![
-                    x.host.clone(),
-                    opt(&x.workstation),
-                    human_bytes(x.bytes),
-                    human_bytes(x.sent),
-                    human_bytes(x.received),
-                    human(x.connections),
-                ]
-            })
-            .collect(),
-        right: vec![false, false, true, true, true, true],
+    // Remote hosts have no workstation: that column is left out for them.
+    let talkers = |title: &str, v: &[Talker], local: bool| {
+        let mut t = Table {
+            title: title.to_string(),
+            head: vec![
+                "host",
+                "workstation",
+                "bytes",
+                "sent",
+                "received",
+                "connections",
+            ],
+            rows: v
+                .iter()
+                .map(|x| {
+                    vec![
+                        x.host.clone(),
+                        opt(&x.workstation),
+                        human_bytes(x.bytes),
+                        human_bytes(x.sent),
+                        human_bytes(x.received),
+                        human(x.connections),
+                    ]
+                })
+                .collect(),
+            right: vec![false, false, true, true, true, true],
+        };
+        if !local {
+            t.head.remove(1);
+            t.right.remove(1);
+            for row in &mut t.rows {
+                row.remove(1);
+            }
+        }
+        t
     };
     let h = &r.headline;
     t.push(Table {
@@ -93,14 +104,17 @@ fn tables(r: &Report) -> Vec<Table> {
     t.push(talkers(
         "Top local talkers (bytes)",
         &r.traffic.local_talkers,
+        true,
     ));
     t.push(talkers(
         "Top remote hosts (bytes)",
         &r.traffic.remote_talkers,
+        false,
     ));
     t.push(talkers(
         "Top local hosts (connections)",
         &r.traffic.local_by_connections,
+        true,
     ));
     let usage = |title: &str, first: &'static str, v: &[Usage]| Table {
         title: title.to_string(),
