@@ -190,63 +190,54 @@ pub struct RedisConfigError {
 
 /// Scores shared through Redis by every instance that uses the same model.
 pub struct RedisCache {
-    client: redis::Client,
+    link: RedisLink,
     config: RedisConfig,
     prefix: String,
+    stats: CacheStats,
+}
+
+/// A Redis connection made on first use and again after a failure (not before `retry_after`
+/// has passed): a server that is down costs one timeout, then nothing until it may be back.
+pub(crate) struct RedisLink {
+    client: redis::Client,
+    timeout: Duration,
+    retry_after: Duration,
     conn: Option<redis::Connection>,
     retry_at: Option<Instant>,
-    stats: CacheStats,
-    last_error: Option<String>,
+    /// The last failure, for logs.
+    pub(crate) last_error: Option<String>,
+    /// Connections that could not be made.
+    pub(crate) connect_errors: u64,
 }
 
-impl std::fmt::Debug for RedisCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisCache")
-            .field("prefix", &self.prefix)
-            .field("connected", &self.conn.is_some())
-            .field("stats", &self.stats)
-            .finish()
-    }
-}
-
-impl RedisCache {
-    /// A cache for the model with this fingerprint. Only the URL is checked here; the
-    /// connection is made on first use, and a server that is down is not an error.
-    pub fn new(config: RedisConfig, model_fingerprint: u64) -> Result<Self, RedisConfigError> {
+impl RedisLink {
+    /// Checks the URL only; nothing is connected yet.
+    pub(crate) fn new(config: &RedisConfig) -> Result<Self, RedisConfigError> {
         let client = redis::Client::open(config.url.as_str()).map_err(|e| RedisConfigError {
             url: config.url.clone(),
             source: e,
         })?;
-        Ok(RedisCache {
+        Ok(RedisLink {
             client,
-            prefix: key_prefix(model_fingerprint),
-            config,
+            timeout: config.timeout,
+            retry_after: config.retry_after,
             conn: None,
             retry_at: None,
-            stats: CacheStats::default(),
             last_error: None,
+            connect_errors: 0,
         })
     }
 
-    /// The key a name is stored under.
-    pub fn key(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
-    }
-
-    /// The last failure, for logs.
-    pub fn last_error(&self) -> Option<&str> {
-        self.last_error.as_deref()
-    }
-
-    fn connection(&mut self) -> Option<&mut redis::Connection> {
+    /// The connection, or `None` while Redis is down (the failure is remembered).
+    pub(crate) fn get(&mut self) -> Option<&mut redis::Connection> {
         if self.conn.is_none() {
             if self.retry_at.is_some_and(|t| Instant::now() < t) {
                 return None;
             }
-            let t = Some(self.config.timeout);
+            let t = Some(self.timeout);
             match self
                 .client
-                .get_connection_with_timeout(self.config.timeout)
+                .get_connection_with_timeout(self.timeout)
                 .and_then(|c| {
                     c.set_read_timeout(t)?;
                     c.set_write_timeout(t)?;
@@ -257,6 +248,7 @@ impl RedisCache {
                     self.retry_at = None;
                 }
                 Err(e) => {
+                    self.connect_errors += 1;
                     self.failed(e);
                     return None;
                 }
@@ -265,11 +257,58 @@ impl RedisCache {
         self.conn.as_mut()
     }
 
-    fn failed(&mut self, e: redis::RedisError) {
-        self.stats.errors += 1;
+    /// Drops the connection after an error; the next try waits `retry_after`.
+    pub(crate) fn failed(&mut self, e: redis::RedisError) {
         self.last_error = Some(e.to_string());
         self.conn = None;
-        self.retry_at = Some(Instant::now() + self.config.retry_after);
+        self.retry_at = Some(Instant::now() + self.retry_after);
+    }
+
+    /// Whether a connection is open.
+    pub(crate) fn connected(&self) -> bool {
+        self.conn.is_some()
+    }
+}
+
+impl std::fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisCache")
+            .field("prefix", &self.prefix)
+            .field("connected", &self.link.connected())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl RedisCache {
+    /// A cache for the model with this fingerprint. Only the URL is checked here; the
+    /// connection is made on first use, and a server that is down is not an error.
+    pub fn new(config: RedisConfig, model_fingerprint: u64) -> Result<Self, RedisConfigError> {
+        Ok(RedisCache {
+            link: RedisLink::new(&config)?,
+            prefix: key_prefix(model_fingerprint),
+            config,
+            stats: CacheStats::default(),
+        })
+    }
+
+    /// The key a name is stored under.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// The last failure, for logs.
+    pub fn last_error(&self) -> Option<&str> {
+        self.link.last_error.as_deref()
+    }
+
+    fn connection(&mut self) -> Option<&mut redis::Connection> {
+        self.link.get()
+    }
+
+    fn failed(&mut self, e: redis::RedisError) {
+        self.stats.errors += 1;
+        self.link.failed(e);
     }
 }
 
@@ -342,7 +381,10 @@ impl ScoreCache for RedisCache {
     }
 
     fn stats(&self) -> CacheStats {
-        self.stats
+        CacheStats {
+            errors: self.stats.errors + self.link.connect_errors,
+            ..self.stats
+        }
     }
 }
 

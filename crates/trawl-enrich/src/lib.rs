@@ -49,6 +49,7 @@ mod front;
 pub mod intel;
 pub mod inventory;
 pub mod score;
+pub mod shared;
 pub mod transform;
 
 pub use attribution::{Attribution, AttributionConfig, Host, StoreError};
@@ -58,4 +59,5 @@ pub use fields::{addr_value, normalize_mac, time_value};
 pub use intel::{Hit, Indicator, Intel, IntelError, Kind};
 pub use inventory::{Inventory, InventoryEntry, InventoryError};
 pub use score::{ModelRef, Scorer, ScorerStats};
+pub use shared::{SharedLeases, SharedStats};
 pub use transform::Enrich;

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::{addr_value, time_value, Enricher, Parts};
+use crate::{addr_value, time_value, Enricher, Parts, SharedLeases};
 use async_trait::async_trait;
 use trawl_stream::metrics::{Counter, Gauge};
 use trawl_stream::{Body, Event, Metrics, Projection, Transform};
@@ -47,6 +47,8 @@ struct Inner {
     fast: Projection,
     /// Records learned from, by place in the batch (reused by batches).
     learned: Vec<(usize, Record<'static>)>,
+    /// Leases shared with the other instances of a consumer group.
+    shared: Option<SharedLeases>,
 }
 
 /// Cache hit rate and scoring latency, for `/metrics`.
@@ -58,6 +60,7 @@ struct EnrichMetrics {
     shared_hits: Gauge,
     shared_misses: Gauge,
     scored: Gauge,
+    shared: [Gauge; 3],
 }
 
 impl EnrichMetrics {
@@ -75,6 +78,13 @@ impl EnrichMetrics {
             shared_hits: g("trawl_score_cache_hits", "Score cache hits so far.", "redis"),
             shared_misses: g("trawl_score_cache_misses", "Score cache misses so far.", "redis"),
             scored: m.gauge("trawl_scored_names", "Names run through the model so far.", &[]),
+            shared: ["published", "learned", "errors"].map(|what| {
+                m.gauge(
+                    "trawl_shared_leases",
+                    "DHCP and known_devices records shared through Redis ([state] redis): published by this instance, learned from the others, failed operations.",
+                    &[("what", what)],
+                )
+            }),
         }
     }
 }
@@ -89,8 +99,20 @@ impl Enrich {
                 projection: Projection::new(READ),
                 fast: Projection::new(TSV_READ),
                 learned: Vec::new(),
+                shared: None,
             }),
             m: EnrichMetrics::new(metrics),
+        }
+    }
+
+    /// Shares leases and device names with the other instances through Redis (see
+    /// [`crate::shared`]).
+    pub fn with_shared(self, shared: SharedLeases) -> Self {
+        let mut inner = self.inner.into_inner().unwrap_or_else(|e| e.into_inner());
+        inner.shared = Some(shared);
+        Enrich {
+            inner: Mutex::new(inner),
+            m: self.m,
         }
     }
 
@@ -106,6 +128,16 @@ impl Enrich {
                 self.m.shared_misses.set(sh.misses);
             }
             self.m.scored.set(st.scored);
+        }
+        if let Some(sh) = inner.shared.as_ref().map(SharedLeases::stats) {
+            for (g, v) in self
+                .m
+                .shared
+                .iter()
+                .zip([sh.published, sh.learned, sh.errors])
+            {
+                g.set(v);
+            }
         }
         self.m.records.add(events.len() as u64);
         self.m.micros.add(started.elapsed().as_micros() as u64);
@@ -123,6 +155,7 @@ impl Inner {
             projection,
             fast,
             learned,
+            shared,
         } = self;
         learned.clear();
         // Leases learned from this batch stay until its records are looked up.
@@ -136,6 +169,13 @@ impl Inner {
                 };
                 enricher.learn(&rec);
                 learned.push((i, rec));
+            }
+        }
+        // Other instances' leases are learned before this batch is attributed.
+        if let Some(sh) = shared.as_mut() {
+            sh.publish(learned.iter().map(|(_, r)| r));
+            for r in sh.poll() {
+                enricher.learn(&r);
             }
         }
         if enricher.shares_scores() {

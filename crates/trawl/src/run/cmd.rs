@@ -258,7 +258,15 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
     trawl_query::set_networks(cfg.networks.networks(None)?);
     let enricher = enricher(&cfg, &state_dir, json_out)?;
     let _ = schema.set(enricher.schema());
-    pipeline = pipeline.transform(Arc::new(Enrich::new(enricher, &metrics)));
+    let mut enrich = Enrich::new(enricher, &metrics);
+    if let Some(url) = &cfg.state.redis {
+        let prefix = cfg.state.prefix.as_deref().unwrap_or("trawl");
+        let shared =
+            trawl_enrich::SharedLeases::new(&RedisConfig::new(url.get_ref().clone()), prefix)
+                .map_err(|e| anyhow::anyhow!("[state] redis: {e}"))?;
+        enrich = enrich.with_shared(shared);
+    }
+    pipeline = pipeline.transform(Arc::new(enrich));
     // Off unless asked for: on names that rarely repeat, SQLite's upserts cost more than
     // the rest of the pipeline (see the README's passive DNS section).
     if args.pdns || cfg.pdns.enabled == Some(true) {

@@ -36,6 +36,9 @@ pub struct Config {
     pub pdns: PdnsConfig,
     /// Hourly/daily reports (see `super::reports`).
     pub reports: Option<Spanned<super::reports::ReportsConfig>>,
+    /// State shared by the instances of a consumer group.
+    #[serde(default)]
+    pub state: StateConfig,
     /// Where checkpoints and attribution state are kept (default: `./trawl-state`).
     pub state_dir: Option<Spanned<PathBuf>>,
     /// Records per batch (default 10,000).
@@ -140,6 +143,17 @@ impl NetworksConfig {
         trawl_score::Site::with_zones(self.local_domains.iter().map(|z| z.get_ref().as_str()))
             .map_err(|(z, e)| anyhow::anyhow!("[networks] local_domains: {z:?}: {e}"))
     }
+}
+
+/// `[state]`: what the instances of one consumer group share.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// `redis://host:port/db`: DHCP leases and known devices are shared through it, so every
+    /// instance attributes a record to the same workstation whichever partition held the lease.
+    pub redis: Option<Spanned<String>>,
+    /// Key prefix in Redis (default `trawl`): instances with the same prefix share.
+    pub prefix: Option<String>,
 }
 
 /// The passive DNS store `trawl run` keeps (and `trawl pdns` reads).
@@ -366,6 +380,11 @@ fn check(c: &Config, text: &str) -> Vec<ConfigError> {
                 url(u, key_at(&sink.span(), "url"), &mut errors)
             }
             SinkConfig::Files(_) | SinkConfig::Stdout(_) | SinkConfig::Kafka(_) => {}
+        }
+    }
+    if let Some(r) = &c.state.redis {
+        if !r.get_ref().starts_with("redis://") && !r.get_ref().starts_with("rediss://") {
+            errors.push(at(text, &r.span(), "redis must be a redis:// URL"));
         }
     }
     if let Some(r) = &c.score.redis {
