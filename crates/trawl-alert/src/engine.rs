@@ -90,6 +90,16 @@ pub struct Engine {
     digest_due: HashMap<usize, f64>,
     stats: Stats,
     name_buf: NameBuf,
+    /// First-seen domains shared with other instances, when configured.
+    shared_seen: Option<Box<dyn SharedSeen>>,
+}
+
+/// Where the instances of a consumer group agree on which registered domains they have seen
+/// (`first_seen` rules), so a new domain alerts once for the group, not once an instance.
+pub trait SharedSeen: Send {
+    /// Whether `name` is new for the group, recording it if so; `Err` when the shared store
+    /// cannot answer (the engine then asks its own store).
+    fn first_seen(&mut self, name: &str, ts: f64, host: Option<&str>) -> Result<bool, String>;
 }
 
 impl Engine {
@@ -141,11 +151,18 @@ impl Engine {
             digest_due: HashMap::new(),
             stats: Stats::default(),
             name_buf: NameBuf::new(),
+            shared_seen: None,
         };
         if let Err(err) = e.load() {
             tracing::warn!(error = %err, "could not read the alert store's state");
         }
         Ok(e)
+    }
+
+    /// Shares first-seen domains with the other instances (see [`SharedSeen`]).
+    pub fn with_shared_seen(mut self, shared: Box<dyn SharedSeen>) -> Engine {
+        self.shared_seen = Some(shared);
+        self
     }
 
     fn load(&mut self) -> Result<(), StoreError> {
@@ -763,9 +780,20 @@ impl Engine {
         };
         let learn = rule.learn;
         let rule_name = rule.name.clone();
-        let new = match self.store.first_seen(&reg, ts, host) {
-            Ok(n) => n,
-            Err(e) => {
+        let shared = self
+            .shared_seen
+            .as_mut()
+            .map(|s| s.first_seen(&reg, ts, host));
+        let local = self.store.first_seen(&reg, ts, host);
+        let new = match (shared, local) {
+            (Some(Ok(n)), _) => n,
+            (Some(Err(e)), Ok(n)) => {
+                self.stats.store_errors += 1;
+                tracing::warn!(error = %e, "shared first-seen store: using this instance's");
+                n
+            }
+            (None, Ok(n)) => n,
+            (_, Err(e)) => {
                 self.stats.store_errors += 1;
                 tracing::warn!(error = %e, "alert store");
                 return None;

@@ -64,7 +64,7 @@ pub use alert::{Alert, Severity};
 pub use config::{AlertsConfig, ConfigError};
 pub use deliver::{DeliveryOptions, Dispatcher};
 pub use dest::Destination;
-pub use engine::{Clock, Engine, Stats};
+pub use engine::{Clock, Engine, SharedSeen, Stats};
 pub use store::{Mute, Store, StoreError};
 pub use template::Template;
 /// Where a destination's secret comes from (inline, `{ env = ... }`, `{ file = ... }`).

@@ -59,5 +59,5 @@ pub use fields::{addr_value, normalize_mac, time_value};
 pub use intel::{Hit, Indicator, Intel, IntelError, Kind};
 pub use inventory::{Inventory, InventoryEntry, InventoryError};
 pub use score::{ModelRef, Scorer, ScorerStats};
-pub use shared::{SharedLeases, SharedStats};
+pub use shared::{SharedLeases, SharedNames, SharedStats};
 pub use transform::Enrich;

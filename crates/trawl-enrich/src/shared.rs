@@ -187,6 +187,58 @@ impl SharedLeases {
     }
 }
 
+/// Registered domains seen by any instance (for `first_seen` alert rules): one Redis key a
+/// name, `{prefix}:seen:{name}`, set only if missing, so exactly one instance learns that a
+/// domain is new.
+pub struct SharedNames {
+    link: RedisLink,
+    prefix: String,
+}
+
+impl std::fmt::Debug for SharedNames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedNames")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl SharedNames {
+    /// Names under `{prefix}:seen:` on the Redis of `config` (connected on first use).
+    pub fn new(config: &RedisConfig, prefix: &str) -> Result<Self, RedisConfigError> {
+        Ok(SharedNames {
+            link: RedisLink::new(config)?,
+            prefix: format!("{prefix}:seen:"),
+        })
+    }
+
+    /// Whether `name` is new to every instance; records when and by whom it was seen if so.
+    pub fn first_seen(&mut self, name: &str, ts: f64, host: Option<&str>) -> Result<bool, String> {
+        let key = format!("{}{name}", self.prefix);
+        let Some(conn) = self.link.get() else {
+            return Err(self
+                .link
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "Redis is down".into()));
+        };
+        let reply: Result<redis::Value, _> = redis::cmd("SET")
+            .arg(&key)
+            .arg(format!("{ts} {}", host.unwrap_or("-")))
+            .arg("NX")
+            .query(conn);
+        match reply {
+            Ok(redis::Value::Nil) => Ok(false),
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let msg = e.to_string();
+                self.link.failed(e);
+                Err(msg)
+            }
+        }
+    }
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())

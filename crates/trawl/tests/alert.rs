@@ -372,3 +372,97 @@ fn a_user_agent_repeating_all_day_is_one_alert_and_one_digest() {
     );
     assert!(err.contains("1 digest of repeats"), "{err}");
 }
+
+/// Two instances (each its own state, one Redis): a registered domain new to the network
+/// alerts once for the pair, not once an instance.
+#[test]
+fn first_seen_domains_alert_once_for_instances_sharing_redis() {
+    let Ok(redis) = std::env::var("TRAWL_REDIS_URL") else {
+        eprintln!("skipped: TRAWL_REDIS_URL unset");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tag = std::process::id();
+    let alerts = dir.path().join("alerts.jsonl");
+    let header = "#separator \\x09\n#path\tdns\n#fields\tts\tuid\tid.orig_h\tquery\trcode_name\n#types\ttime\tstring\taddr\tstring\tstring\n";
+    let mut runs = Vec::new();
+    for (n, host) in [("a", "10.0.0.1"), ("b", "10.0.0.2")] {
+        let logs = dir.path().join(format!("logs-{n}"));
+        std::fs::create_dir_all(&logs).unwrap();
+        let rows: String = [
+            "fresh-domain-{tag}.com",
+            "www.fresh-domain-{tag}.com",
+            "only-{n}-{tag}.org",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let q = q.replace("{tag}", &tag.to_string()).replace("{n}", n);
+            format!("{}.0\tC{n}{i}\t{host}\t{q}\tNOERROR\n", 1_763_629_200 + i)
+        })
+        .collect();
+        std::fs::write(logs.join("dns.log"), format!("{header}{rows}")).unwrap();
+        let cfg = dir.path().join(format!("{n}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                r#"
+state_dir = "{state}"
+[state]
+redis = "{redis}"
+prefix = "trawl-test-{tag}"
+[sources.zeek]
+type = "folder"
+path = "{logs}"
+once = true
+[sinks.out]
+type = "files"
+dir = "{out}"
+[alerts.rules.new-domain]
+kind = "first_seen"
+[alerts.destinations.file]
+type = "file"
+path = "{alerts}"
+"#,
+                state = dir.path().join(format!("state-{n}")).display(),
+                logs = logs.display(),
+                out = dir.path().join(format!("out-{n}")).display(),
+                alerts = alerts.display(),
+            ),
+        )
+        .unwrap();
+        runs.push(cfg);
+    }
+    for cfg in &runs {
+        let out = Command::new(env!("CARGO_BIN_EXE_trawl"))
+            .args(["run", "--config", cfg.to_str().unwrap()])
+            .env("TRAWL_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut domains: Vec<String> = std::fs::read_to_string(&alerts)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let a: Value = serde_json::from_str(l).unwrap();
+            a["fields"]["registered_domain"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    domains.sort();
+    assert_eq!(
+        domains,
+        [
+            format!("fresh-domain-{tag}.com"),
+            format!("only-a-{tag}.org"),
+            format!("only-b-{tag}.org"),
+        ]
+    );
+}

@@ -25,6 +25,15 @@ pub fn store_path(cfg: &AlertsConfig, state_dir: &Path) -> PathBuf {
         .unwrap_or_else(|| state_dir.join("alerts.sqlite"))
 }
 
+/// First-seen domains kept in Redis for the whole consumer group (`[state] redis`).
+struct Seen(trawl_enrich::SharedNames);
+
+impl trawl_alert::SharedSeen for Seen {
+    fn first_seen(&mut self, name: &str, ts: f64, host: Option<&str>) -> Result<bool, String> {
+        self.0.first_seen(name, ts, host)
+    }
+}
+
 /// Checks the `[alerts]` part: rules compile (conditions in the query language), templates
 /// parse, destinations are complete. Secrets are not read here (the machine that checks may
 /// not have them). Each mistake is placed at its section's key.
@@ -107,6 +116,7 @@ impl Alerting {
         cfg: &AlertsConfig,
         state_dir: &Path,
         metrics: &Metrics,
+        shared: Option<trawl_enrich::SharedNames>,
     ) -> Result<Option<Alerting>> {
         if cfg.rules.is_empty() {
             return Ok(None);
@@ -115,8 +125,11 @@ impl Alerting {
         let store =
             Store::open(&path).with_context(|| format!("alert store {}", path.display()))?;
         let dests = trawl_alert::destinations(cfg).map_err(errors)?;
-        let engine = Engine::new(cfg, store.clone(), trawl_alert::routes(cfg), Clock::Wall)
+        let mut engine = Engine::new(cfg, store.clone(), trawl_alert::routes(cfg), Clock::Wall)
             .map_err(errors)?;
+        if let Some(s) = shared {
+            engine = engine.with_shared_seen(Box::new(Seen(s)));
+        }
         let opts = DeliveryOptions {
             max_backoff: cfg.retry_max.unwrap_or(Duration::from_secs(30)),
             ..DeliveryOptions::default()

@@ -280,7 +280,17 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
         )));
     }
     // Alert rules run on enriched records; delivery runs beside the pipeline.
-    let alerting = super::alerts::Alerting::start(&cfg.alerts, &state_dir, &metrics)?;
+    let shared_names = match &cfg.state.redis {
+        Some(url) => Some(
+            trawl_enrich::SharedNames::new(
+                &RedisConfig::new(url.get_ref().clone()),
+                cfg.state.prefix.as_deref().unwrap_or("trawl"),
+            )
+            .map_err(|e| anyhow::anyhow!("[state] redis: {e}"))?,
+        ),
+        None => None,
+    };
+    let alerting = super::alerts::Alerting::start(&cfg.alerts, &state_dir, &metrics, shared_names)?;
     if let Some(a) = &alerting {
         pipeline = pipeline.transform(a.transform());
         a.tick_every_second(shutdown.clone());
