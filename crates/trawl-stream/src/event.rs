@@ -181,7 +181,14 @@ impl Event {
                 fields: r.fields.iter().map(Field::borrowed).collect(),
             },
         };
-        rec.fields.extend(self.extra.iter().map(Field::borrowed));
+        // An added field replaces the record's own of that name (records enriched before,
+        // read again): one column a name, with the fresh value.
+        for f in &self.extra {
+            match rec.fields.iter_mut().find(|o| o.name == f.name) {
+                Some(o) => *o = f.borrowed(),
+                None => rec.fields.push(f.borrowed()),
+            }
+        }
         rec
     }
 
@@ -193,6 +200,11 @@ impl Event {
         match &self.body {
             Body::Record(r) => r.write_json_with(&self.extra, out),
             Body::Json { line, flat, path } => {
+                // A member the added fields replace: the record is rebuilt (rare: records
+                // enriched before, read again). The check may err towards rebuilding.
+                if self.extra.iter().any(|f| names_member(line, &f.name)) {
+                    return self.view().write_json(out);
+                }
                 let Some(parts) = json::line::members_text(line, flat) else {
                     return self.view().write_json(out);
                 };
@@ -209,6 +221,15 @@ impl Event {
             Body::Tsv { .. } => self.view().write_json(out),
         }
     }
+}
+
+/// Whether a JSON line may have a member named `name` (`"name":` occurs in it).
+fn names_member(line: &[u8], name: &str) -> bool {
+    let mut pat = Vec::with_capacity(name.len() + 3);
+    pat.push(b'"');
+    pat.extend_from_slice(name.as_bytes());
+    pat.extend_from_slice(b"\":");
+    memchr::memmem::find(line, &pat).is_some()
 }
 
 /// Which columns of a header block hold the fields a transform reads; remembered for the last

@@ -158,15 +158,23 @@ impl Formatter {
     ) -> Written {
         // Usually every row of a block gets the same added fields in the same order: check
         // that first, the general case only when it fails.
-        let fits = match &self.block {
-            Some((h, cols)) => {
-                same_block(h, header)
-                    && (aligned(extra, cols)
-                        || (extra.len() <= cols.len()
-                            && extra.iter().all(|f| cols.iter().any(|(n, _)| *n == f.name))))
-            }
-            None => false,
-        };
+        // An added field named like one of the row's own columns replaces its value there
+        // (records enriched before, read again), rather than adding a second column.
+        let own = |name: &str| header.fields.iter().any(|f| f == name);
+        // The common case first: the block's added columns, in order (never own names).
+        let usual =
+            matches!(&self.block, Some((h, cols)) if same_block(h, header) && aligned(extra, cols));
+        let replaces = !usual && extra.iter().any(|f| own(&f.name));
+        let fits = usual
+            || match &self.block {
+                Some((h, cols)) => {
+                    same_block(h, header)
+                        && extra
+                            .iter()
+                            .all(|f| own(&f.name) || cols.iter().any(|(n, _)| *n == f.name))
+                }
+                None => false,
+            };
         if !fits {
             let mut cols = match self.block.take() {
                 Some((h, cols)) if same_block(&h, header) => cols,
@@ -176,7 +184,7 @@ impl Formatter {
                 },
             };
             for f in extra {
-                if !cols.iter().any(|(n, _)| *n == f.name) {
+                if !own(&f.name) && !cols.iter().any(|(n, _)| *n == f.name) {
                     cols.push((f.name.to_string(), f.ty));
                 }
             }
@@ -192,7 +200,9 @@ impl Formatter {
             return Written::Whole;
         };
         let m = h.markers();
-        let written = if self.verbatim {
+        let written = if replaces {
+            own_replaced(h, line, extra, &m, out)
+        } else if self.verbatim {
             out.extend_from_slice(line);
             Written::Whole
         } else {
@@ -220,6 +230,34 @@ impl Formatter {
         out.push(b'\n');
         written
     }
+}
+
+/// Writes a raw row's own columns with the values of the added fields of the same names in
+/// their place (as [`own_columns`] pads or cuts the row to the header's length).
+fn own_replaced(
+    h: &Header,
+    line: &[u8],
+    extra: &[trawl_zeek::Field<'static>],
+    m: &trawl_zeek::value::Markers,
+    out: &mut Vec<u8>,
+) -> Written {
+    let mut row = Vec::with_capacity(line.len() + 16);
+    let written = own_columns(h, line, m, &mut row);
+    let sep = &h.separator[..];
+    for (i, raw) in trawl_zeek::header::split(&row, sep).enumerate() {
+        if i > 0 {
+            out.extend_from_slice(sep);
+        }
+        match h
+            .fields
+            .get(i)
+            .and_then(|n| extra.iter().find(|f| f.name == *n))
+        {
+            Some(f) => f.value.write_tsv(out, sep, m),
+            None => out.extend_from_slice(raw),
+        }
+    }
+    written
 }
 
 /// Writes a raw row's own columns: as read when it has as many fields as `h` declares,

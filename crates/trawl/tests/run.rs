@@ -299,3 +299,62 @@ fn metrics_endpoint_counts_records_cache_and_latency() {
         assert!(body.contains(want), "{want} missing from:\n{body}");
     }
 }
+
+/// Enriched logs read again (a second trawl down a Kafka chain, a re-run over its own output)
+/// keep one column a name, the fresh values in place: in TSV and in JSON.
+#[test]
+fn enriching_enriched_logs_again_adds_no_second_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let samples = common::repo().join("samples/zeek/current");
+    common::trawl_ok(&["run", "--once", "--out", &p("a"), samples.to_str().unwrap()]);
+    common::trawl_ok(&["run", "--once", "--out", &p("b"), &p("a")]);
+    let text = |d: &str| std::fs::read_to_string(dir.path().join(d).join("dns.log")).unwrap();
+    let (a, b) = (text("a"), text("b"));
+    let fields = b.lines().find(|l| l.starts_with("#fields")).unwrap();
+    let names: Vec<&str> = fields.split('\t').skip(1).collect();
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(names.len(), unique.len(), "{fields}");
+    let rows = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rows(&a), rows(&b));
+    common::trawl_ok(&[
+        "run",
+        "--once",
+        "--format",
+        "json",
+        "--out",
+        &p("j1"),
+        &p("a"),
+    ]);
+    common::trawl_ok(&[
+        "run",
+        "--once",
+        "--format",
+        "json",
+        "--out",
+        &p("j2"),
+        &p("j1"),
+    ]);
+    let (j1, j2) = (text("j1"), text("j2"));
+    for l in j2.lines() {
+        assert_eq!(l.matches("\"phish_score\":").count(), 1, "{l}");
+        assert_eq!(
+            l.matches("\"workstation\":").count(),
+            l.matches("\"mac\":").count(),
+            "{l}"
+        );
+    }
+    let parsed = |t: &str| {
+        t.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(parsed(&j1), parsed(&j2));
+}
