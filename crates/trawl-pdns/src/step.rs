@@ -99,6 +99,21 @@ impl PdnsStep {
     }
 }
 
+impl PdnsStep {
+    /// Writes the waiting facts if they have waited `flush_every`: called every second by
+    /// `trawl run`, so a feed that goes quiet still has its last answers stored in time (a
+    /// flush is otherwise only considered when a batch commits).
+    pub fn flush_if_due(&self) {
+        tokio::task::block_in_place(|| {
+            let mut inner = self.lock();
+            let due = inner.since.is_some_and(|s| s.elapsed() >= self.flush_every);
+            if due {
+                self.flush(&mut inner);
+            }
+        });
+    }
+}
+
 #[async_trait]
 impl Transform for PdnsStep {
     fn name(&self) -> &str {

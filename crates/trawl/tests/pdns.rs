@@ -146,6 +146,47 @@ fn trawl_run_keeps_the_same_store_as_an_import() {
     assert_eq!(ran, lookup(&db, "*", &["--clients"]));
 }
 
+/// A following `trawl run` whose feed goes quiet still writes its last answers once
+/// `flush_seconds` have passed (not only when the next batch commits).
+#[test]
+fn a_quiet_feed_has_its_answers_stored_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs/current");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(
+        logs.join("dns.log"),
+        "#separator \\x09\n#path\tdns\n#fields\tts\tuid\tid.orig_h\tquery\tqtype_name\trcode_name\tanswers\n#types\ttime\tstring\taddr\tstring\tstring\tstring\tvector[string]\n1763629200.0\tC1\t10.0.0.1\tquiet.example.org\tA\tNOERROR\t192.0.2.7\n",
+    )
+    .unwrap();
+    let db = dir.path().join("state/pdns.sqlite");
+    let cfg = common::write_file(
+        dir.path(),
+        "trawl.toml",
+        &format!(
+            "state_dir = \"{}\"\n[sources.zeek]\ntype = \"folder\"\npath = \"{}\"\n[sinks.out]\ntype = \"files\"\ndir = \"{}\"\n[pdns]\nenabled = true\nflush_seconds = 1\n",
+            dir.path().join("state").display(),
+            dir.path().join("logs").display(),
+            dir.path().join("out").display()
+        ),
+    );
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .env("TRAWL_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    let mut found = Vec::new();
+    while t.elapsed() < std::time::Duration::from_secs(15) && found.is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        if db.exists() {
+            found = lookup(&db, "quiet.example.org", &[]);
+        }
+    }
+    let _ = run.kill();
+    let _ = run.wait();
+    assert_eq!(facts(&found), [f("quiet.example.org", "A", "192.0.2.7", 1)]);
+}
+
 /// The facts a `trawl cat -f json` record gives, by the rules read independently: a
 /// response (rcode) that was not rejected, with a time; NXDOMAIN, NODATA, or one fact an
 /// answer.

@@ -272,12 +272,23 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
     if args.pdns || cfg.pdns.enabled == Some(true) {
         let path = cfg.pdns.store_path(&state_dir);
         let store = trawl_pdns::Store::open(&path)?;
-        pipeline = pipeline.transform(Arc::new(trawl_pdns::PdnsStep::new(
+        let step = Arc::new(trawl_pdns::PdnsStep::new(
             store,
             cfg.pdns.max_clients(),
             cfg.pdns.flush_every(),
             &metrics,
-        )));
+        ));
+        pipeline = pipeline.transform(step.clone());
+        // Answers of a feed that went quiet are written when due, not at the next batch.
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.wait() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => step.flush_if_due(),
+                }
+            }
+        });
     }
     // Alert rules run on enriched records; delivery runs beside the pipeline.
     let shared_names = match &cfg.state.redis {
