@@ -17,19 +17,9 @@ command -v hyperfine >/dev/null || { echo "hyperfine is needed (apt-get install 
 command -v rg >/dev/null || { echo "rg is needed (apt-get install ripgrep)"; exit 1; }
 if [ ! -x "$TRAWL" ]; then (cd "$root" && cargo build --release -p trawl); fi
 
-mkdir -p "$B"
-if [ ! -d "$B/plain" ]; then
-  echo "building $B/plain (about 1 GB, a minute or two)"
-  python3 "$here/pivot_data.py" "$shared/corpus" "$B/plain.tmp"
-  mv "$B/plain.tmp" "$B/plain"
-fi
-if [ ! -d "$B/gz" ]; then
-  echo "gzipping it to $B/gz"
-  rm -rf "$B/gz.tmp"
-  (cd "$B/plain" && find . -type d -exec mkdir -p "$B/gz.tmp/{}" \; &&
-    find . -name '*.log' -print0 | xargs -0 -P "$(nproc)" -I{} sh -c 'gzip -6 -c "$1" > "$2/$1.gz"' _ {} "$B/gz.tmp")
-  mv "$B/gz.tmp" "$B/gz"
-fi
+# shellcheck source=bench/workload.sh
+. "$here/workload.sh"
+pivot_workload "$B" "$shared/corpus"
 
 plain_bytes=$(du -sbL "$B/plain" | cut -f1)
 gz_bytes=$(du -sbL "$B/gz" | cut -f1)

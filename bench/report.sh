@@ -16,19 +16,9 @@ TRAWL=${TRAWL:-${CARGO_TARGET_DIR:-$root/target}/release/trawl}
 command -v hyperfine >/dev/null || { echo "hyperfine is needed (apt-get install hyperfine)"; exit 1; }
 "$PY" -c 'import duckdb' 2>/dev/null || { echo "no duckdb in $PY: set TRAWL_PYTHON" >&2; exit 1; }
 if [ ! -x "$TRAWL" ]; then (cd "$root" && cargo build --release -p trawl); fi
-mkdir -p "$B"
-if [ ! -d "$B/plain" ]; then
-  echo "building $B/plain (about 1 GB, a minute or two)"
-  python3 "$here/pivot_data.py" "$shared/corpus" "$B/plain.tmp"
-  mv "$B/plain.tmp" "$B/plain"
-fi
-if [ ! -d "$B/gz" ]; then
-  echo "gzipping it to $B/gz"
-  rm -rf "$B/gz.tmp"
-  (cd "$B/plain" && find . -type d -exec mkdir -p "$B/gz.tmp/{}" \; &&
-    find . -name '*.log' -print0 | xargs -0 -P "$(nproc)" -I{} sh -c 'gzip -6 -c "$1" > "$2/$1.gz"' _ {} "$B/gz.tmp")
-  mv "$B/gz.tmp" "$B/gz"
-fi
+# shellcheck source=bench/workload.sh
+. "$here/workload.sh"
+pivot_workload "$B" "$shared/corpus"
 DAY=2018-03-25
 START=$(date -u -d "$DAY" +%s)
 END=$((START + 86400))

@@ -21,3 +21,23 @@ trawl_binary() {
         TRAWL=target/release/trawl
     fi
 }
+
+# pivot_workload DIR CORPUS: DIR/plain, one day of hourly Zeek archives (840 files, about
+# 1 GB, made from CORPUS by pivot_data.py), and DIR/gz, the same gzipped; each made once.
+pivot_workload() {
+    local B=$1 corpus=$2 here
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    mkdir -p "$B"
+    if [ ! -d "$B/plain" ]; then
+        echo "building $B/plain (about 1 GB, a minute or two)"
+        python3 "$here/pivot_data.py" "$corpus" "$B/plain.tmp"
+        mv "$B/plain.tmp" "$B/plain"
+    fi
+    if [ ! -d "$B/gz" ]; then
+        echo "gzipping it to $B/gz"
+        rm -rf "$B/gz.tmp"
+        (cd "$B/plain" && find . -type d -exec mkdir -p "$B/gz.tmp/{}" \; &&
+            find . -name '*.log' -print0 | xargs -0 -P "$(nproc)" -I{} sh -c 'gzip -6 -c "$1" > "$2/$1.gz"' _ {} "$B/gz.tmp")
+        mv "$B/gz.tmp" "$B/gz"
+    fi
+}

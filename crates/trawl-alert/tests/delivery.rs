@@ -4,6 +4,7 @@
 
 mod receiver;
 mod records;
+mod smtp;
 
 use std::time::Duration;
 
@@ -424,36 +425,9 @@ async fn email_reaches_an_smtp_server() {
         eprintln!("skipped: TRAWL_PYTHON is not set (scripts/test.sh sets it, with aiosmtpd)");
         return;
     };
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     let dir = tempfile::tempdir().unwrap();
-    let maildir = dir.path().join("mail");
-    let mut smtpd = tokio::process::Command::new(&python)
-        .args([
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-        ])
-        .arg(&maildir)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("aiosmtpd");
-    // Wait for it to listen.
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let smtpd = smtp::Smtpd::start(&python, &dir.path().join("mail")).await;
+    let port = smtpd.port;
     let cfg = config(&format!(
         r#"
         pivot = "https://kibana.example/app/discover#/?q=uid:{{uid}}"
@@ -489,15 +463,8 @@ async fn email_reaches_an_smtp_server() {
         "the email was not delivered"
     );
     d.stop().await;
-    let mut found = Vec::new();
-    for sub in ["new", "cur"] {
-        if let Ok(rd) = std::fs::read_dir(maildir.join(sub)) {
-            for f in rd.flatten() {
-                found.push(std::fs::read_to_string(f.path()).unwrap());
-            }
-        }
-    }
-    let _ = smtpd.kill().await;
+    let found = smtpd.messages();
+    drop(smtpd);
     assert_eq!(found.len(), 1, "one message expected in the maildir");
     // Unfold folded header lines (RFC 5322).
     // Unfold folded header lines (RFC 5322) and undo quoted-printable soft breaks and `=3D`.

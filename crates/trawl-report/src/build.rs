@@ -635,12 +635,8 @@ fn changes(now: &Headline, before: &Headline, all: &Part, traffic: &Traffic) -> 
             out.push(Change {
                 what: "new top talker".into(),
                 text: format!(
-                    "{}{} is a top talker ({}){}",
-                    t.host,
-                    t.workstation
-                        .as_deref()
-                        .map(|w| format!(" ({w})"))
-                        .unwrap_or_default(),
+                    "{} is a top talker ({}){}",
+                    t.who(),
                     human_bytes(t.bytes),
                     if seen {
                         ""

@@ -116,6 +116,16 @@ pub struct Talker {
     pub connections: u64,
 }
 
+impl Talker {
+    /// `192.168.1.10 (alice-laptop)`, or the address alone.
+    pub fn who(&self) -> String {
+        match &self.workstation {
+            Some(w) => format!("{} ({w})", self.host),
+            None => self.host.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Usage {
     pub name: String,

@@ -576,12 +576,8 @@ pub fn slack(r: &Report) -> Json {
             .take(5)
             .map(|t| {
                 format!(
-                    "{}{}: {} in {} connections",
-                    t.host,
-                    t.workstation
-                        .as_deref()
-                        .map(|w| format!(" ({w})"))
-                        .unwrap_or_default(),
+                    "{}: {} in {} connections",
+                    t.who(),
                     human_bytes(t.bytes),
                     human(t.connections)
                 )

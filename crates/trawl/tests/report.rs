@@ -5,6 +5,8 @@
 mod common;
 #[path = "../../trawl-alert/tests/receiver.rs"]
 mod receiver;
+#[path = "../../trawl-alert/tests/smtp.rs"]
+mod smtp;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -247,23 +249,20 @@ fn now() -> f64 {
         .as_secs_f64()
 }
 
-/// Subjects of the mails in a maildir (folded header lines unfolded).
-fn subjects(maildir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for sub in ["new", "cur"] {
-        let Ok(rd) = std::fs::read_dir(maildir.join(sub)) else {
-            continue;
-        };
-        for f in rd.flatten() {
-            let text = std::fs::read_to_string(f.path()).unwrap();
-            let head = text.split("\r\n\r\n").next().unwrap_or(&text);
+/// Subjects of mails (folded header lines unfolded).
+fn subjects(mails: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = mails
+        .iter()
+        .filter_map(|text| {
+            let head = text.split("\r\n\r\n").next().unwrap_or(text);
             let head = head.split("\n\n").next().unwrap_or(head);
             let unfolded = head.replace("\r\n ", " ").replace("\n ", " ");
-            if let Some(l) = unfolded.lines().find(|l| l.starts_with("Subject: ")) {
-                out.push(l["Subject: ".len()..].trim().to_string());
-            }
-        }
-    }
+            unfolded
+                .lines()
+                .find(|l| l.starts_with("Subject: "))
+                .map(|l| l["Subject: ".len()..].trim().to_string())
+        })
+        .collect();
     out.sort();
     out
 }
@@ -285,33 +284,9 @@ async fn reports_reach_email_slack_and_a_webhook_once_each_across_restarts() {
     };
     let rx = receiver::Receiver::start(0).await;
     let dir = tempfile::tempdir().unwrap();
-    let smtp_port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     let maildir = dir.path().join("mail");
-    let mut smtpd = tokio::process::Command::new(&python)
-        .args([
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{smtp_port}"),
-        ])
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(&maildir)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("aiosmtpd");
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", smtp_port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let smtpd = smtp::Smtpd::start(&python, &maildir).await;
+    let smtp_port = smtpd.port;
     // Connections and lookups spread over the next two minutes.
     let logs = dir.path().join("logs/current");
     std::fs::create_dir_all(&logs).unwrap();
@@ -402,7 +377,8 @@ url = "{hook}"
     mid_period().await;
     run.kill().unwrap();
     run.wait().unwrap();
-    let _ = smtpd.kill().await;
+    let mails = subjects(&smtpd.messages());
+    drop(smtpd);
 
     let hooks = if hooks.len() < rx.to("/hook").len() {
         rx.to("/hook")
@@ -446,7 +422,6 @@ url = "{hook}"
         let head = s.body["blocks"][0]["text"]["text"].as_str().unwrap();
         assert_eq!(head, format!("trawl 6s report: {l}"));
     }
-    let mails = subjects(&maildir);
     assert_eq!(mails.len(), hooks.len(), "{mails:?}");
     for l in &labels {
         assert_eq!(
