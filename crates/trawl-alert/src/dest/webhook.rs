@@ -122,32 +122,29 @@ impl Destination for Webhook {
 
     async fn send(&self, a: &Alert) -> Result<(), SendError> {
         let url = self.url.render(|f| a.lookup(f), Escape::Url);
-        let mut req = self
-            .http
-            .request(self.method.clone(), url)
-            .header("content-type", "application/json")
-            // Lets a receiver drop a repeat (an alert re-sent after a lost answer).
-            .header("x-trawl-alert-id", a.id.as_str());
-        for (k, v) in &self.headers {
-            req = req.header(k.as_str(), v.as_str());
-        }
-        let body = serde_json::to_vec(&self.body(a)).unwrap_or_default();
-        let resp = req.body(body).send().await.map_err(http_error)?;
-        http_outcome(&resp)
+        // The id lets a receiver drop a repeat (an alert re-sent after a lost answer).
+        self.post(url, ("x-trawl-alert-id", &a.id), &self.body(a))
+            .await
     }
 
     /// A report goes as its JSON figures (the body template is for alerts).
     async fn send_report(&self, r: &ReportMessage) -> Result<(), SendError> {
         let url = self.url.render(|_| None, Escape::Url);
+        self.post(url, ("x-trawl-report-id", &r.id), &r.json).await
+    }
+}
+
+impl Webhook {
+    async fn post(&self, url: String, id: (&str, &str), body: &Json) -> Result<(), SendError> {
         let mut req = self
             .http
             .request(self.method.clone(), url)
             .header("content-type", "application/json")
-            .header("x-trawl-report-id", r.id.as_str());
+            .header(id.0, id.1);
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());
         }
-        let body = serde_json::to_vec(&r.json).unwrap_or_default();
+        let body = serde_json::to_vec(body).unwrap_or_default();
         let resp = req.body(body).send().await.map_err(http_error)?;
         http_outcome(&resp)
     }
