@@ -126,7 +126,7 @@ impl Transform for PdnsStep {
             let inner = &mut *inner;
             let mut n = 0;
             for e in events.iter().filter(|e| e.log_type() == "dns") {
-                let rec = e.project_with(&mut inner.projection);
+                let rec = e.project_view(&mut inner.projection);
                 n += inner.uncommitted.add_record(&rec);
             }
             self.answers.add(n as u64);

@@ -119,30 +119,37 @@ impl Event {
     /// [`Event::project`] reusing the column positions found for the previous event of the
     /// same header block (consecutive rows almost always share one).
     pub fn project_with(&self, p: &mut Projection) -> Record<'static> {
+        self.project_view(p).into_owned()
+    }
+
+    /// [`Event::project_with`] borrowing from the event: for a step that reads the fields and
+    /// keeps nothing of them, no text is copied.
+    pub fn project_view(&self, p: &mut Projection) -> Record<'_> {
         match &self.body {
             Body::Record(r) => {
-                let mut out = Record::new(r.path.clone());
+                let mut out = Record::new(Cow::Borrowed(&*r.path));
                 out.fields = r
                     .fields
                     .iter()
                     .filter(|f| p.names.iter().any(|n| n == &f.name))
-                    .cloned()
+                    .map(Field::borrowed)
                     .collect();
                 out
             }
             Body::Json { line, flat, path } => {
-                let mut out = Record::new(path.to_string());
+                let mut out = Record::new(Cow::Borrowed(&**path));
                 for (k, raw) in json::line::members(line, flat) {
                     if let Some(&name) = p.names.iter().find(|n| n.as_bytes() == k) {
                         let (ty, value) = json::line::field(name, raw);
-                        out.push(Cow::Borrowed(name), ty, value.into_owned());
+                        out.push(Cow::Borrowed(name), ty, value);
                     }
                 }
                 out
             }
             Body::Tsv { header, line } => {
                 let cols = p.columns(header);
-                let mut out = Record::new(header.path.clone().unwrap_or_else(|| "unknown".into()));
+                let mut out =
+                    Record::new(Cow::Borrowed(header.path.as_deref().unwrap_or("unknown")));
                 out.fields.reserve(cols.len());
                 let markers = header.markers();
                 let mut want = cols.iter().peekable();
@@ -155,7 +162,7 @@ impl Event {
                     }
                     want.next();
                     let (value, _) = trawl_zeek::tsv::decode_field(header, &markers, i, raw);
-                    out.push(Cow::Borrowed(name), header.type_of(i), value.into_owned());
+                    out.push(Cow::Borrowed(name), header.type_of(i), value);
                 }
                 out
             }
