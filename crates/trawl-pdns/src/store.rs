@@ -6,6 +6,7 @@
 //! facts by address as 16 bytes (IPv4 mapped into IPv6), so a network is one range too, the
 //! others by their data (the names CNAMEs point at); NXDOMAIN and NODATA facts in none.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::Path;
 
@@ -230,6 +231,27 @@ fn unix_now() -> i64 {
 }
 
 impl Store {
+    /// The earliest time (epoch seconds) each of `names` was seen in any answer, for the names
+    /// the store holds (reports: which names are new).
+    pub fn first_seen(&self, names: &[&str]) -> Result<HashMap<String, i64>, StoreError> {
+        let e = |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT min(time_first) FROM facts WHERE rrname_rev = ?1")
+            .map_err(e)?;
+        let mut out = HashMap::new();
+        for n in names {
+            let t: Option<i64> = st.query_row([reversed(n)], |r| r.get(0)).map_err(e)?;
+            if let Some(t) = t {
+                out.insert(n.to_string(), t);
+            }
+        }
+        Ok(out)
+    }
+
     /// Opens (creating it and its folder if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let name = path.display().to_string();

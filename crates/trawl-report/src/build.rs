@@ -54,14 +54,24 @@ fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     }
 }
 
+/// What a report reads besides the logs.
+#[derive(Default, Clone, Copy)]
+pub struct Stores<'a> {
+    /// Alerts fired and mutes.
+    pub alerts: Option<&'a trawl_alert::Store>,
+    /// Passive DNS: which names are seen for the first time.
+    pub pdns: Option<&'a trawl_pdns::Store>,
+}
+
 /// Builds the report of `period` from a scan of logs that cover it (and, to compare, the
-/// period before), with the alerts of `alerts` when given. `now` stamps it (epoch seconds).
+/// period before), with what `stores` hold. `now` stamps it (epoch seconds).
 pub fn build(
     scan: &Scan,
     period: Period,
-    alerts: Option<&trawl_alert::Store>,
+    stores: Stores<'_>,
     now: i64,
 ) -> Result<(Report, ScanSummary), ScanError> {
+    let alerts = stores.alerts;
     let prev = period.previous();
     let (parts, summary) = scan.fold(Part::default, |p: &mut Part, b: &Block<'_>| {
         b.for_each_record(|r| read(p, &r, period, prev));
@@ -82,7 +92,7 @@ pub fn build(
     let headline = headline(&all.cur);
     let previous = headline_of(&all.prev);
     let traffic = traffic(&all.cur, &ws);
-    let dns = dns(&all.cur, &all.prev, &ws);
+    let dns = dns(&all.cur, &all.prev, period, stores.pdns, &ws);
     let report = Report {
         period: PeriodInfo {
             every: every_text(period.len()),
@@ -396,7 +406,13 @@ fn domain_of(name: &str) -> (String, String) {
     }
 }
 
-fn dns(cur: &Tally, prev: &Tally, ws: &dyn Fn(IpAddr, f64) -> Option<String>) -> Dns {
+fn dns(
+    cur: &Tally,
+    prev: &Tally,
+    period: Period,
+    pdns: Option<&trawl_pdns::Store>,
+    ws: &dyn Fn(IpAddr, f64) -> Option<String>,
+) -> Dns {
     #[derive(Default)]
     struct Dom {
         queries: u64,
@@ -444,13 +460,27 @@ fn dns(cur: &Tally, prev: &Tally, ws: &dyn Fn(IpAddr, f64) -> Option<String>) ->
         |d| d.queries,
         |d| d.domain.clone(),
     );
-    let new_names = (prev.dns_queries > 0).then(|| {
+    // With a passive DNS store, new means first seen in this period (or unknown to it);
+    // without, not asked the period before.
+    let first = pdns.and_then(|s| {
+        let names: Vec<&str> = cur.names.keys().map(|k| &**k).collect();
+        s.first_seen(&names).ok()
+    });
+    let new_names = (first.is_some() || prev.dns_queries > 0).then(|| {
         let fresh: Vec<_> = cur
             .names
             .iter()
-            .filter(|(k, _)| !prev.names.contains_key(*k))
+            .filter(|(k, _)| match &first {
+                Some(f) => f.get(&***k).map_or(true, |t| *t >= period.start),
+                None => !prev.names.contains_key(*k),
+            })
             .collect();
         NewNames {
+            basis: if first.is_some() {
+                "the passive DNS store".into()
+            } else {
+                "the period before".into()
+            },
             count: fresh.len() as u64,
             examples: top(fresh, 20, |(_, n)| n.queries, |(k, _)| k.to_string())
                 .into_iter()

@@ -16,6 +16,6 @@ pub mod period;
 pub mod render;
 pub mod tally;
 
-pub use build::build;
+pub use build::{build, Stores};
 pub use model::Report;
 pub use period::{parse_every, Period};

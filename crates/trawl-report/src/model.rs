@@ -155,8 +155,9 @@ pub struct Failed {
 pub struct Dns {
     pub top_domains: Vec<Domain>,
     pub top_tlds: Vec<Tld>,
-    /// Names asked this period and not the period before (`None` when there was no DNS
-    /// data the period before to compare with).
+    /// Names new this period: first seen in it by the passive DNS store when one is given,
+    /// else not asked the period before (`None` without a store and without DNS data the
+    /// period before).
     pub new_names: Option<NewNames>,
     /// Clients by NXDOMAIN answers.
     pub nxdomain_clients: Vec<NxClient>,
@@ -181,6 +182,9 @@ pub struct Tld {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewNames {
+    /// What "new" was judged against: `the passive DNS store` (first seen in this period, or
+    /// unknown to the store) or `the period before` (not asked then).
+    pub basis: String,
     pub count: u64,
     /// The most asked of them.
     pub examples: Vec<NameCount>,

@@ -232,10 +232,17 @@ fn tables(r: &Report) -> Vec<Table> {
     });
     match &r.dns.new_names {
         Some(n) => t.push(Table {
-            title: format!(
-                "Names not asked the period before: {} (most asked)",
-                human(n.count)
-            ),
+            title: if n.basis == "the period before" {
+                format!(
+                    "Names not asked the period before: {} (most asked)",
+                    human(n.count)
+                )
+            } else {
+                format!(
+                    "Names first seen this period (passive DNS store): {} (most asked)",
+                    human(n.count)
+                )
+            },
             head: vec!["name", "queries", "clients"],
             rows: n
                 .examples

@@ -105,6 +105,8 @@ fn check_period(files: &[PathBuf], period: &str, at: &str) -> Value {
         nets.display().to_string(),
         "--alerts-db".into(),
         dir.path().join("none.sqlite").display().to_string(),
+        "--pdns-db".into(),
+        dir.path().join("none.sqlite").display().to_string(),
     ];
     args.extend(files.iter().map(|f| f.display().to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -196,6 +198,86 @@ fn sample_report_names_workstations_scores_and_old_software() {
         repo().join("samples/zeek").to_str().unwrap(),
     ]);
     assert!(html.starts_with("<!DOCTYPE html>") && !html.contains("<script"));
+}
+
+/// With a passive DNS store, a name is new when the store first saw it in the period (or does
+/// not know it), whatever the period before held.
+#[test]
+fn with_a_passive_dns_store_new_names_are_those_it_first_saw_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pdns.sqlite");
+    let samples = repo().join("samples/zeek");
+    trawl_ok(&[
+        "pdns",
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        samples.to_str().unwrap(),
+    ]);
+    let (out, _) = trawl_ok(&[
+        "report",
+        "-q",
+        "-f",
+        "json",
+        "-p",
+        "1h",
+        "--at",
+        "2025-11-20T10:30",
+        "--pdns-db",
+        db.to_str().unwrap(),
+        samples.to_str().unwrap(),
+    ]);
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let (start, end) = (
+        r["period"]["start_epoch"].as_f64().unwrap(),
+        r["period"]["end_epoch"].as_f64().unwrap(),
+    );
+    // The names asked in the period, from the logs ...
+    let (cut, _) = trawl_ok(&[
+        "cut",
+        "-r",
+        samples.to_str().unwrap(),
+        "-t",
+        "dns",
+        "ts",
+        "query",
+    ]);
+    let mut asked: Vec<String> = cut
+        .lines()
+        .filter_map(|l| {
+            let (ts, q) = l.split_once('\t')?;
+            let ts: f64 = ts.parse().ok()?;
+            (ts >= start && ts < end).then(|| q.trim_end_matches('.').to_ascii_lowercase())
+        })
+        .collect();
+    asked.sort();
+    asked.dedup();
+    // ... and each one's first sighting, from the store.
+    let new: Vec<&String> = asked
+        .iter()
+        .filter(|q| {
+            let (rows, _) = trawl_ok(&[
+                "pdns",
+                "--db",
+                db.to_str().unwrap(),
+                "-f",
+                "json",
+                q.as_str(),
+            ]);
+            rows.lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .filter(|row| row["rrname"] == q.as_str())
+                .filter_map(|row| row["time_first"].as_f64())
+                .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.min(t))))
+                .is_none_or(|t| t >= start)
+        })
+        .collect();
+    assert!(
+        !new.is_empty() && new.len() < asked.len(),
+        "{new:?} of {asked:?}"
+    );
+    assert_eq!(r["dns"]["new_names"]["basis"], "the passive DNS store");
+    assert_eq!(r["dns"]["new_names"]["count"], new.len() as u64, "{new:?}");
 }
 
 #[test]

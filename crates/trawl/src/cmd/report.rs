@@ -67,6 +67,12 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub alerts_db: Option<PathBuf>,
 
+    /// The passive DNS store that says which names are seen for the first time [default: the
+    /// configuration's, else trawl-state/pdns.sqlite when it exists; without one, new names
+    /// are those not asked the period before].
+    #[arg(long, value_name = "FILE")]
+    pub pdns_db: Option<PathBuf>,
+
     #[command(flatten)]
     pub site: SiteArgs,
 
@@ -120,6 +126,11 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         )),
         (None, None) => Some(PathBuf::from("trawl-state/alerts.sqlite")),
     };
+    let pdns_db = match (&args.pdns_db, &cfg) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(c)) => Some(c.pdns.store_path(&super::alert::state_dir(c))),
+        (None, None) => Some(PathBuf::from("trawl-state/pdns.sqlite")),
+    };
     let mut dests = Vec::new();
     if let Some(c) = &cfg {
         for name in &args.send {
@@ -140,7 +151,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         &args.paths,
         period,
         args.threads,
-        alerts_db.as_deref(),
+        [alerts_db.as_deref(), pdns_db.as_deref()],
         Progress::Auto,
     )?;
     let out = match args.format {
@@ -211,7 +222,7 @@ pub(crate) fn make(
     paths: &[PathBuf],
     period: Period,
     threads: Option<usize>,
-    alerts_db: Option<&Path>,
+    [alerts_db, pdns_db]: [Option<&Path>; 2],
     progress: Progress,
 ) -> Result<(Report, ScanSummary)> {
     // Records of a period may be written after it ends (a long connection is logged when it
@@ -237,9 +248,19 @@ pub(crate) fn make(
         ),
         _ => None,
     };
+    let pdns = match pdns_db {
+        Some(p) if p.exists() => Some(
+            trawl_pdns::Store::open(p)
+                .with_context(|| format!("opening the passive DNS store {}", p.display()))?,
+        ),
+        _ => None,
+    };
+    let stores = trawl_report::Stores {
+        alerts: store.as_ref(),
+        pdns: pdns.as_ref(),
+    };
     let scan = Scan::from_inputs(inputs, threads).progress(progress);
-    trawl_report::build(&scan, period, store.as_ref(), now_secs())
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    trawl_report::build(&scan, period, stores, now_secs()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Sends a report, retrying a destination that is down (`attempts` tries, waits doubling

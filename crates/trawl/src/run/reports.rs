@@ -120,6 +120,7 @@ pub struct Reports {
     paths: Vec<PathBuf>,
     state_path: PathBuf,
     alerts_db: PathBuf,
+    pdns_db: PathBuf,
     delay: i64,
     catch_up: i64,
 }
@@ -167,6 +168,7 @@ impl Reports {
             paths,
             state_path: state_dir.join("reports.json"),
             alerts_db: super::alerts::store_path(&cfg.alerts, state_dir),
+            pdns_db: cfg.pdns.store_path(state_dir),
             delay: r
                 .delay()
                 .map_err(|e| anyhow::anyhow!("reports: delay: {e}"))?,
@@ -259,7 +261,13 @@ impl Reports {
     ) {
         let me = self.clone();
         let made = tokio::task::spawn_blocking(move || {
-            crate::cmd::report::make(&me.paths, p, None, Some(&me.alerts_db), Progress::Off)
+            crate::cmd::report::make(
+                &me.paths,
+                p,
+                None,
+                [Some(&me.alerts_db), Some(&me.pdns_db)],
+                Progress::Off,
+            )
         })
         .await;
         let report = match made {
