@@ -1,5 +1,6 @@
 //! One pass over the logs of a period and the one before, then the figures of the report.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -167,10 +168,11 @@ fn owned(r: &Rec<'_>) -> Record<'static> {
     }
 }
 
-fn text<'v>(v: &'v Option<Value<'_>>) -> &'v str {
+/// A string field's text (invalid UTF-8 replaced, as names are shown); empty if unset.
+fn text<'v>(v: &'v Option<Value<'_>>) -> Cow<'v, str> {
     match v {
-        Some(Value::Str(s)) => std::str::from_utf8(s).unwrap_or("?"),
-        _ => "",
+        Some(Value::Str(s)) => String::from_utf8_lossy(s),
+        _ => Cow::Borrowed(""),
     }
 }
 
@@ -195,18 +197,15 @@ fn add_conn(t: &mut Tally, r: &Rec<'_>, ts: f64) {
         None | Some(Value::Unset) => None,
         v => u16::try_from(count(v)).ok(),
     };
-    let service = match text(&service) {
-        "" | "-" => "-",
-        s => s,
-    };
+    let service = text(&service);
     t.add_conn(&Conn {
         ts,
         orig: addr("id.orig_h"),
         resp: addr("id.resp_h"),
         resp_port: port,
-        proto: text(&proto),
-        service,
-        state: text(&state),
+        proto: &text(&proto),
+        service: if service.is_empty() { "-" } else { &service },
+        state: &text(&state),
         orig_bytes: count(r.get("orig_bytes")),
         resp_bytes: count(r.get("resp_bytes")),
     });
@@ -214,7 +213,8 @@ fn add_conn(t: &mut Tally, r: &Rec<'_>, ts: f64) {
 
 fn add_dns(t: &mut Tally, r: &Rec<'_>, ts: f64) {
     let q = r.get("query");
-    let name = text(&q).trim_end_matches('.');
+    let q = text(&q);
+    let name = q.trim_end_matches('.');
     if name.is_empty() || name == "-" {
         return;
     }
@@ -311,9 +311,8 @@ fn traffic(t: &Tally, ws: &dyn Fn(IpAddr, f64) -> Option<String>) -> Traffic {
         |u| u.name.clone(),
     );
     let ports = top(
-        t.ports
-            .iter()
-            .map(|((p, proto), u)| usage(format!("{p}/{proto}"), u))
+        t.port_usage()
+            .map(|(p, proto, u)| usage(format!("{p}/{proto}"), u))
             .collect(),
         TOP,
         |u| u.connections,
@@ -678,13 +677,13 @@ fn changes(now: &Headline, before: &Headline, all: &Part, traffic: &Traffic) -> 
         }
     }
     // Responder ports busy now and unused before.
-    for (k, u) in &all.cur.ports {
-        if u.connections >= 10 && !all.prev.ports.contains_key(k) {
+    for (port, proto, u) in all.cur.port_usage() {
+        if u.connections >= 10 && !all.prev.has_port(port, proto) {
             out.push(Change {
                 what: "new port".into(),
                 text: format!(
                     "{}/{} answered {} connections, none the period before",
-                    k.0, k.1, u.connections
+                    port, proto, u.connections
                 ),
             });
         }

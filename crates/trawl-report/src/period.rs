@@ -93,34 +93,46 @@ pub fn rfc3339(t: i64) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
+/// `t` (epoch seconds, UTC) in a chrono format; the number itself if out of range.
+fn utc(t: i64, format: &str) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format(format).to_string())
+        .unwrap_or_else(|| t.to_string())
+}
+
 impl fmt::Display for Period {
     /// `2025-11-20 09:00 to 10:00 UTC`, `2025-11-20 (UTC day)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let day = |t: i64| rfc3339(t)[..10].to_string();
-        let hm = |t: i64| rfc3339(t)[11..16].to_string();
+        let day = |t| utc(t, "%Y-%m-%d");
         if self.len() == 86_400 && self.start % 86_400 == 0 {
             return write!(f, "{} (UTC day)", day(self.start));
         }
-        if day(self.start) == day(self.end) || self.end % 86_400 == 0 && self.len() < 86_400 {
-            let secs = if self.start % 60 != 0 || self.end % 60 != 0 {
-                |t: i64| rfc3339(t)[11..19].to_string()
-            } else {
-                hm
-            };
-            let end = if self.end % 86_400 == 0 && self.len() < 86_400 {
+        let clock = if self.start % 60 != 0 || self.end % 60 != 0 {
+            "%H:%M:%S"
+        } else {
+            "%H:%M"
+        };
+        // A period that ends at midnight ends at 24:00 of its own day.
+        let ends_at_midnight = self.end % 86_400 == 0 && self.len() < 86_400;
+        if ends_at_midnight || day(self.start) == day(self.end) {
+            let end = if ends_at_midnight {
                 "24:00".to_string()
             } else {
-                secs(self.end)
+                utc(self.end, clock)
             };
-            return write!(f, "{} {} to {} UTC", day(self.start), secs(self.start), end);
+            return write!(
+                f,
+                "{} {} to {end} UTC",
+                day(self.start),
+                utc(self.start, clock)
+            );
         }
         write!(
             f,
-            "{} {} to {} {} UTC",
+            "{} {} to {} UTC",
             day(self.start),
-            hm(self.start),
-            day(self.end),
-            hm(self.end)
+            utc(self.start, "%H:%M"),
+            utc(self.end, "%Y-%m-%d %H:%M")
         )
     }
 }

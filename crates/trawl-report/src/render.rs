@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use serde_json::{json, Value as Json};
+use trawl_alert::dest::slack_escape;
 
 use crate::build::{human, human_bytes};
 use crate::model::*;
@@ -540,13 +541,6 @@ pub fn html(r: &Report) -> String {
     s
 }
 
-/// Slack's mrkdwn needs `&`, `<` and `>` escaped.
-fn mrk(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 /// The Block Kit summary for Slack: the headline, the changes, the top talkers, domains and
 /// scores (the whole report goes by email or file).
 pub fn slack(r: &Report) -> Json {
@@ -556,16 +550,16 @@ pub fn slack(r: &Report) -> Json {
     })];
     let head: Vec<Json> = headline_lines(r)
         .into_iter()
-        .map(|(k, v)| json!({"type": "mrkdwn", "text": format!("*{}*\n{}", mrk(&k), mrk(&v))}))
+        .map(|(k, v)| json!({"type": "mrkdwn", "text": format!("*{}*\n{}", slack_escape(&k), slack_escape(&v))}))
         .collect();
     blocks.push(json!({"type": "section", "fields": head}));
     let mut list = |title: &str, lines: Vec<String>| {
         if lines.is_empty() {
             return;
         }
-        let mut text = format!("*{}*\n", mrk(title));
+        let mut text = format!("*{}*\n", slack_escape(title));
         for l in lines {
-            text.push_str(&format!("\u{2022} {}\n", mrk(&l)));
+            text.push_str(&format!("\u{2022} {}\n", slack_escape(&l)));
         }
         // Slack refuses a section text over 3,000 characters.
         let text: String = text.chars().take(2900).collect();

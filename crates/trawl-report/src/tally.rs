@@ -79,8 +79,8 @@ pub struct Tally {
     pub directions: [Usage; 4],
     pub hosts: HashMap<IpAddr, HostTally, RandomState>,
     pub services: HashMap<String, Usage, RandomState>,
-    /// By (responder port, protocol).
-    pub ports: HashMap<(u16, String), Usage, RandomState>,
+    /// By protocol, then responder port (looked up without copying the protocol's name).
+    pub ports: HashMap<String, HashMap<u16, Usage, RandomState>, RandomState>,
     pub states: HashMap<String, u64, RandomState>,
     pub failed: HashMap<IpAddr, FailedTally, RandomState>,
     pub dns_queries: u64,
@@ -133,12 +133,11 @@ impl Tally {
         }
         add_usage(&mut self.services, c.service, &u);
         if let Some(p) = c.resp_port {
-            match self.ports.get_mut(&(p, c.proto.to_string())) {
-                Some(x) => x.add(&u),
-                None => {
-                    self.ports.insert((p, c.proto.to_string()), u);
-                }
-            }
+            let by_port = match self.ports.get_mut(c.proto) {
+                Some(m) => m,
+                None => self.ports.entry(c.proto.to_string()).or_default(),
+            };
+            by_port.entry(p).or_default().add(&u);
         }
         match self.states.get_mut(c.state) {
             Some(n) => *n += 1,
@@ -186,6 +185,18 @@ impl Tally {
         }
     }
 
+    /// Every (port, protocol) with its usage.
+    pub fn port_usage(&self) -> impl Iterator<Item = (u16, &str, &Usage)> {
+        self.ports
+            .iter()
+            .flat_map(|(proto, m)| m.iter().map(move |(p, u)| (*p, proto.as_str(), u)))
+    }
+
+    /// Whether a responder port of a protocol saw a connection.
+    pub fn has_port(&self, port: u16, proto: &str) -> bool {
+        self.ports.get(proto).is_some_and(|m| m.contains_key(&port))
+    }
+
     /// Adds another worker's tally of the same period.
     pub fn merge(&mut self, o: Tally) {
         self.records += o.records;
@@ -203,8 +214,11 @@ impl Tally {
         for (k, v) in o.services {
             self.services.entry(k).or_default().add(&v);
         }
-        for (k, v) in o.ports {
-            self.ports.entry(k).or_default().add(&v);
+        for (proto, m) in o.ports {
+            let mine = self.ports.entry(proto).or_default();
+            for (port, v) in m {
+                mine.entry(port).or_default().add(&v);
+            }
         }
         for (k, v) in o.states {
             *self.states.entry(k).or_default() += v;

@@ -15,7 +15,7 @@ use crate::config::{ConfigError, DestinationConfig};
 
 pub use email::Email;
 pub use jsonl::JsonLines;
-pub use slack::{slack_message, Slack};
+pub use slack::{esc as slack_escape, slack_message, Slack};
 pub use webhook::Webhook;
 
 /// Why a send failed.

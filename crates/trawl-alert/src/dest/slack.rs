@@ -58,7 +58,7 @@ impl Slack {
 }
 
 /// Slack's mrkdwn needs `&`, `<` and `>` escaped.
-fn esc(s: &str) -> String {
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -96,7 +96,8 @@ pub enum ReportFormat {
     Json,
 }
 
-fn now_secs() -> i64 {
+/// Now, in epoch seconds.
+pub(crate) fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

@@ -17,6 +17,8 @@ use trawl_report::period::every_text;
 use trawl_report::Period;
 use trawl_stream::Shutdown;
 
+use crate::cmd::report::now_secs;
+
 use super::config::{Config, SourceConfig};
 
 /// `[reports]`.
@@ -108,7 +110,8 @@ impl Target {
     fn name(&self) -> String {
         match self {
             Target::Dest(d) => d.name().to_string(),
-            Target::Dir(_) => "dir".to_string(),
+            // Not a destination's name: those are TOML keys of [alerts.destinations].
+            Target::Dir(d) => format!("dir:{}", d.display()),
         }
     }
 }
@@ -337,10 +340,4 @@ fn write_dir(
     crate::cmd::report::write_atomic(&base.with_extension("html"), msg.html.as_bytes())?;
     crate::cmd::report::write_atomic(&base.with_extension("txt"), msg.text.as_bytes())?;
     Ok(())
-}
-
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
