@@ -95,8 +95,10 @@ impl SpoolOptions {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct HttpOptions {
-    /// Records per request at most; a larger batch is sent in several requests.
-    pub max_batch: usize,
+    /// Records per request at most; a larger batch is sent in several requests. Default:
+    /// 5,000 for Elasticsearch and Splunk (a few MB a request), 100,000 for ClickHouse (each
+    /// INSERT makes a part the server merges later: fewer, larger INSERTs cost it less).
+    pub max_batch: Option<usize>,
     /// Time limit of one request.
     #[serde(with = "secs")]
     pub timeout: Duration,
@@ -114,7 +116,7 @@ pub struct HttpOptions {
 impl Default for HttpOptions {
     fn default() -> Self {
         HttpOptions {
-            max_batch: 5000,
+            max_batch: None,
             timeout: Duration::from_secs(30),
             ca_file: None,
             retry: RetryPolicy::default(),
@@ -156,7 +158,7 @@ mod tests {
             r#"{"max_batch": 10, "retry": {"budget": 1.5}, "spool": {"dir": "/var/spool/x"}}"#,
         )
         .unwrap();
-        assert_eq!(o.max_batch, 10);
+        assert_eq!(o.max_batch, Some(10));
         assert_eq!(o.retry.budget, Duration::from_millis(1500));
         assert_eq!(o.retry.max_backoff, Duration::from_secs(10));
         assert_eq!(o.spool.unwrap().max_bytes, 10 << 30);

@@ -45,6 +45,9 @@ pub(crate) trait Destination: Send + Sync + 'static {
     /// A record ready to send, as it is spooled and dead-lettered.
     type Item: Serialize + DeserializeOwned + Send + Sync + 'static;
 
+    /// Items per request unless configured ([`HttpOptions::max_batch`]).
+    const MAX_BATCH: usize = 5000;
+
     /// Sends items in one request (or one per table) and says what became of them.
     async fn send(&self, items: &[Self::Item]) -> Attempt;
 }
@@ -119,7 +122,7 @@ impl<D: Destination> Delivery<D> {
                 name: name.into(),
                 dest,
                 retry: opts.retry.clone(),
-                max_batch: opts.max_batch.max(1),
+                max_batch: opts.max_batch.unwrap_or(D::MAX_BATCH).max(1),
                 spool,
                 dead: DeadLetters::new(opts.dead_letter.clone(), name, counters.dead.clone()),
                 counters,

@@ -1,4 +1,4 @@
-//! trawl's HTTP sinks: [`ClickHouseSink`] (JSONEachRow, a table per log type),
+//! trawl's HTTP sinks: [`ClickHouseSink`] (TabSeparated INSERTs, a table per log type),
 //! [`ElasticsearchSink`] (`_bulk`, an index per log type and day) and [`SplunkHecSink`]
 //! (HEC events, with indexer acknowledgement).
 //!

@@ -26,6 +26,16 @@ pub struct ClickHouseSettings {
     pub user: Option<String>,
     /// ... and its password.
     pub password: Option<SecretSource>,
+    /// Rows per INSERT at most (default 100,000: each INSERT makes a part the server merges).
+    pub max_batch: Option<usize>,
+}
+
+/// `http` with the configured request size, if any.
+fn with_max_batch(http: HttpOptions, max_batch: Option<usize>) -> HttpOptions {
+    HttpOptions {
+        max_batch: max_batch.or(http.max_batch),
+        ..http
+    }
 }
 
 fn default_db() -> String {
@@ -47,7 +57,7 @@ impl ClickHouseSettings {
         c.database = self.database.clone();
         c.table_prefix = self.table_prefix.clone();
         c.auth = basic(&self.user, &self.password)?;
-        c.http = http;
+        c.http = with_max_batch(http, self.max_batch);
         ClickHouseSink::new(c, metrics)
     }
 }
@@ -68,6 +78,8 @@ pub struct ElasticsearchSettings {
     pub password: Option<SecretSource>,
     /// An API key instead (`Authorization: ApiKey ...`).
     pub api_key: Option<SecretSource>,
+    /// Records per `_bulk` request at most (default 5,000).
+    pub max_batch: Option<usize>,
 }
 
 fn default_index() -> String {
@@ -87,7 +99,7 @@ impl ElasticsearchSettings {
             Some(k) => Auth::ApiKey(k.resolve().map_err(SinkError::Config)?),
             None => basic(&self.user, &self.password)?,
         };
-        c.http = http;
+        c.http = with_max_batch(http, self.max_batch);
         ElasticsearchSink::new(c, metrics)
     }
 }
@@ -103,6 +115,8 @@ pub struct SplunkHecSettings {
     /// Wait for indexer acknowledgement (the token must have it enabled).
     #[serde(default)]
     pub ack: bool,
+    /// Events per request at most (default 5,000).
+    pub max_batch: Option<usize>,
 }
 
 impl SplunkHecSettings {
@@ -115,7 +129,7 @@ impl SplunkHecSettings {
         let token = self.token.resolve().map_err(SinkError::Config)?;
         let mut c = SplunkHecConfig::new(&self.url, token);
         c.ack = self.ack;
-        c.http = http;
+        c.http = with_max_batch(http, self.max_batch);
         SplunkHecSink::new(c, metrics)
     }
 }

@@ -212,3 +212,69 @@ async fn rows_spooled_while_clickhouse_is_unreachable_arrive_once() {
     assert_eq!(uids, ["C0", "C1", "C2", "C3"]);
     drop_database(&url, &db).await;
 }
+
+/// Zeek TSV rows kept as read go in from their text; what ClickHouse stores must be what the
+/// same rows give as records (escapes, bytes that are not UTF-8, lists, unset and empty
+/// values, a value of the wrong type, a row of the wrong length).
+#[tokio::test]
+async fn raw_rows_land_as_their_records() {
+    let Some(url) = server() else { return };
+    let log = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n\
+               #path\tdns\n#fields\tts\tid.orig_h\tquery\tanswers\tTTLs\ttrans_id\tAA\trtt\n\
+               #types\ttime\taddr\tstring\tvector[string]\tvector[interval]\tcount\tbool\tinterval\n";
+    let mut r = trawl_zeek::TsvReader::new(log.as_bytes());
+    while r.next_event().unwrap().is_some() {}
+    let header = std::sync::Arc::new(r.header().clone());
+    let lines: [&[u8]; 6] = [
+        b"1795132801.000250\t10.0.0.1\ta\\x09b\\\\c'd\ta\\x2cb,it's,-\t60.000000,1.5\t7\tT\t0.000100",
+        b"1795132802.5\t2001:DB8::1\t\\xff\\xfe\xc3\xa9\t(empty)\t-\tx1\tF\t-",
+        b"1795132803.0\t10.0.0.300\t(empty)\t-\t(empty)\t-\t-\t1e-5",
+        b"1795132804.0\t10.0.0.4\tshort",
+        b"1795132805.0\t10.0.0.5\tlong\t-\t-\t1\tT\t0.1\textra",
+        b"1795132806.0\t10.0.0.6\tscored.example\ta.b\t5.0\t2\tF\t0.2",
+    ];
+    let events: Vec<trawl_stream::Event> = lines
+        .iter()
+        .map(|l| {
+            let mut e = trawl_stream::Event::tsv(header.clone(), l.to_vec());
+            e.add(
+                "dga_score",
+                ZeekType::single(Scalar::Double),
+                trawl_zeek::Value::Double(0.5),
+            );
+            e
+        })
+        .collect();
+    let records: Vec<trawl_stream::Event> = events
+        .iter()
+        .map(|e| trawl_stream::Event::record(e.to_record()))
+        .collect();
+    let (raw_db, rec_db) = (database("raw"), database("rec"));
+    for (db, evs) in [(&raw_db, &events), (&rec_db, &records)] {
+        let mut sink = ClickHouseSink::new(config(&url, db), None).unwrap();
+        sink.write(evs).await.unwrap();
+    }
+    let all = |db: String| {
+        let url = url.clone();
+        async move {
+            select(
+                &url,
+                &format!("SELECT *, hex(query) AS hq FROM {db}.zeek_dns ORDER BY ts"),
+            )
+            .await
+        }
+    };
+    let (raw, rec) = (all(raw_db.clone()).await, all(rec_db.clone()).await);
+    assert_eq!(raw.len(), 6);
+    assert_eq!(raw, rec);
+    assert_eq!(raw[0]["query"], "a\tb\\c'd");
+    assert_eq!(raw[0]["answers"], json!(["a,b", "it's", ""]));
+    assert_eq!(raw[1]["hq"], "FFFEC3A9");
+    assert_eq!(raw[1]["id.orig_h"], "2001:db8::1");
+    assert_eq!(raw[1]["_invalid"], r#"{"trans_id":"x1"}"#);
+    // A string column keeps a value of the wrong type as its text, as records do.
+    assert_eq!(raw[2]["id.orig_h"], "10.0.0.300");
+    assert_eq!(raw[4]["_extra1"], "extra");
+    drop_database(&url, &raw_db).await;
+    drop_database(&url, &rec_db).await;
+}

@@ -106,7 +106,7 @@ async fn only_failed_items_are_retried_and_poisoned_ones_dead_lettered() {
     let mut cfg = ElasticsearchConfig::new(url);
     cfg.auth = Auth::ApiKey(Secret::new("c2VjcmV0"));
     cfg.http = quick();
-    cfg.http.max_batch = 4;
+    cfg.http.max_batch = Some(4);
     cfg.http.dead_letter = Some(dead.clone());
     let mut sink = ElasticsearchSink::new(cfg, None).unwrap();
     let events: Vec<_> = (0..10).map(dns).collect();

@@ -140,7 +140,7 @@ async fn write_returns_after_the_indexers_acknowledged() {
     let mut c = config(url, "11111111-2222");
     c.ack = true;
     c.index = Some("zeek".into());
-    c.http.max_batch = 2;
+    c.http.max_batch = Some(2);
     let mut sink = SplunkHecSink::new(c, None).unwrap();
     sink.write(&(0..5).map(dns).collect::<Vec<_>>())
         .await

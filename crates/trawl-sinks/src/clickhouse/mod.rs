@@ -1,8 +1,10 @@
-//! ClickHouse over its HTTP interface: JSONEachRow INSERTs, a MergeTree table per log type
-//! created on first use, and a column added when a record brings a new field.
+//! ClickHouse over its HTTP interface: TabSeparated INSERTs (Zeek TSV rows go nearly as
+//! read), a MergeTree table per log type created on first use, and a column added when a
+//! record brings a new field.
 
 mod row;
 mod schema;
+mod tsv;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -66,11 +68,16 @@ pub(crate) struct Row {
     table: Arc<str>,
     /// Column names and the types trawl wants for them (shared by rows alike).
     cols: Columns,
-    row: RawJson,
+    /// The values in `cols`' order, TabSeparated (see `tsv`).
+    #[serde(default)]
+    tsv: String,
+    /// A row spooled by trawl before 0.x wrote TabSeparated: JSONEachRow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    row: Option<RawJson>,
 }
 
 /// Column names and the types trawl wants for them, shared by rows alike.
-type Columns = Arc<Vec<(String, String)>>;
+pub(crate) type Columns = Arc<Vec<(String, String)>>;
 
 /// Writes events to ClickHouse, a table per log type.
 pub struct ClickHouseSink {
@@ -138,13 +145,15 @@ impl ClickHouseSink {
             let Some((_, table, g)) = &current else {
                 continue;
             };
-            let (cols, json) = renderer.render(&e.view());
-            let row = RawJson::new(json);
+            let (cols, tsv) = renderer.render(e);
             let group = &mut groups[*g];
             group.push(Row {
                 table: table.clone(),
                 cols,
-                row,
+                // `tsv` escapes whatever is not UTF-8.
+                tsv: String::from_utf8(tsv)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                row: None,
             });
         }
         groups
@@ -371,28 +380,25 @@ impl ClickHouse {
             }
         }
         let known = self.ensure(table, &wanted).await?;
-        let mut body = Vec::with_capacity(rows.iter().map(|r| r.row.get().len() + 1).sum());
-        // Rows alike share their column list: compare its types with the table's once a list.
-        let mut seen: Vec<(&Columns, bool)> = Vec::new();
-        for r in rows {
-            let differs = match seen.iter().find(|(c, _)| Arc::ptr_eq(c, &r.cols)) {
-                Some(&(_, d)) => d,
-                None => {
-                    let d = row::differs(&r.cols, &known);
-                    seen.push((&r.cols, d));
-                    d
-                }
-            };
-            match differs
-                .then(|| row::reconcile(r.row.get(), &r.cols, &known))
-                .flatten()
-            {
-                Some(fixed) => body.extend_from_slice(&fixed),
-                None => body.extend_from_slice(r.row.get().as_bytes()),
-            }
-            body.push(b'\n');
-        }
-        let sql = format!("INSERT INTO {} FORMAT JSONEachRow", self.table(table));
+        let old: Vec<Vec<u8>> = rows
+            .iter()
+            .filter_map(|r| Some(row::from_json(r.row.as_ref()?.get(), &r.cols)))
+            .collect();
+        let mut old = old.iter();
+        let texts: Vec<(&Columns, &[u8])> = rows
+            .iter()
+            .map(|r| match r.row {
+                Some(_) => (&r.cols, old.next().map_or(&[][..], Vec::as_slice)),
+                None => (&r.cols, r.tsv.as_bytes()),
+            })
+            .collect();
+        let (names, body) = row::layout(&texts, &known);
+        let names: Vec<String> = names.iter().map(|n| quote(n)).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) FORMAT TabSeparated",
+            self.table(table),
+            names.join(", ")
+        );
         self.query(&sql, Some(body)).await.map(|_| ())
     }
 }
@@ -400,6 +406,8 @@ impl ClickHouse {
 #[async_trait]
 impl Destination for ClickHouse {
     type Item = Row;
+
+    const MAX_BATCH: usize = 100_000;
 
     async fn send(&self, items: &[Row]) -> Attempt {
         let mut tables: Vec<(&str, Vec<usize>)> = Vec::new();

@@ -1,24 +1,28 @@
-//! Records as JSONEachRow rows, typed for their columns.
+//! Events as TabSeparated rows, typed for their columns, and rows laid out for the table
+//! as it is on the server.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
-use trawl_zeek::time::write_epoch;
-use trawl_zeek::value::{write_int, write_json_str};
-use trawl_zeek::{Record, Value};
+use trawl_stream::event::Body;
+use trawl_stream::Event;
+use trawl_zeek::tsv::field_name;
+use trawl_zeek::{Header, Record, Value, ZeekType};
 
 use super::schema::{column_name, ChType, Kind, INVALID, TS};
+use super::tsv;
+use super::Columns;
 
-/// A record's columns (name and the type trawl wants for it) and its JSON row.
+/// A record's columns (name and the type trawl wants for it) and its row.
 #[cfg(test)]
 pub(crate) fn render(rec: &Record<'_>) -> (Vec<(String, String)>, Vec<u8>) {
     let mut cache = Renderer::default();
-    let (cols, json) = cache.render(rec);
-    ((*cols).clone(), json)
+    let (cols, row) = cache.render_record(rec);
+    ((*cols).clone(), row)
 }
 
-/// Records as rows, one after the other: the columns of the field lists seen lately are kept,
+/// Events as rows, one after the other: the columns of the field lists seen lately are kept,
 /// so records with the same field names and types share them (an `Arc`) and only their values
 /// are written. Several are kept because one log's records alternate between a few lists (a
 /// DNS record with scores, one whose name could not be scored).
@@ -32,37 +36,42 @@ pub(crate) struct Renderer {
 const PLANS: usize = 8;
 
 struct Plan {
-    fields: Vec<(String, trawl_zeek::ZeekType)>,
+    /// For rows kept raw: the header block they belong to (held, so the pointer stays
+    /// unique while the plan lives).
+    header: Option<Arc<Header>>,
+    fields: Vec<(String, ZeekType)>,
     columns: Vec<Option<(String, ChType)>>,
-    cols: Arc<Vec<(String, String)>>,
+    cols: Columns,
     /// `cols` and `_invalid`, for rows with a value that did not fit.
-    with_invalid: Option<Arc<Vec<(String, String)>>>,
+    with_invalid: Option<Columns>,
 }
 
 impl Plan {
-    fn of(rec: &Record<'_>) -> Plan {
-        let mut columns = Vec::with_capacity(rec.fields.len());
-        let mut cols: Vec<(String, String)> = Vec::with_capacity(rec.fields.len());
-        for f in &rec.fields {
-            let name = column_name(&f.name, f.ty);
-            if f.name == "_path" || name == INVALID || cols.iter().any(|(c, _)| *c == name) {
+    fn of<'f>(
+        header: Option<Arc<Header>>,
+        fields: impl Iterator<Item = (&'f str, ZeekType)>,
+    ) -> Plan {
+        let mut columns = Vec::new();
+        let mut cols: Vec<(String, String)> = Vec::new();
+        let mut names = Vec::new();
+        for (field, ty) in fields {
+            names.push((field.to_string(), ty));
+            let name = column_name(field, ty);
+            if field == "_path" || name == INVALID || cols.iter().any(|(c, _)| *c == name) {
                 columns.push(None);
                 continue;
             }
-            let ty = if name == TS {
+            let ct = if name == TS {
                 ChType::ts()
             } else {
-                ChType::for_field(&name, f.ty)
+                ChType::for_field(&name, ty)
             };
-            cols.push((name.clone(), ty.to_string()));
-            columns.push(Some((name, ty)));
+            cols.push((name.clone(), ct.to_string()));
+            columns.push(Some((name, ct)));
         }
         Plan {
-            fields: rec
-                .fields
-                .iter()
-                .map(|f| (f.name.to_string(), f.ty))
-                .collect(),
+            header,
+            fields: names,
             columns,
             cols: Arc::new(cols),
             with_invalid: None,
@@ -70,57 +79,157 @@ impl Plan {
     }
 
     fn fits(&self, rec: &Record<'_>) -> bool {
-        self.fields.len() == rec.fields.len()
+        self.header.is_none()
+            && self.fields.len() == rec.fields.len()
             && self
                 .fields
                 .iter()
                 .zip(&rec.fields)
                 .all(|((n, t), f)| *t == f.ty && *n == f.name)
     }
+
+    fn fits_raw(&self, header: &Arc<Header>, extra: &[trawl_zeek::Field<'_>]) -> bool {
+        self.header.as_ref().is_some_and(|h| Arc::ptr_eq(h, header))
+            && self.fields.len() == header.fields.len() + extra.len()
+            && self.fields[header.fields.len()..]
+                .iter()
+                .zip(extra)
+                .all(|((n, t), f)| *t == f.ty && *n == f.name)
+    }
+
+    /// The columns of a row, with `_invalid` when it has values that did not fit.
+    fn cols(&mut self, invalid: bool) -> Columns {
+        if !invalid {
+            return self.cols.clone();
+        }
+        let cols = &self.cols;
+        self.with_invalid
+            .get_or_insert_with(|| {
+                let mut with = (**cols).clone();
+                with.push((INVALID.into(), ChType::invalid().to_string()));
+                Arc::new(with)
+            })
+            .clone()
+    }
 }
 
 impl Renderer {
-    /// The record's columns and its JSON row.
-    pub(crate) fn render(&mut self, rec: &Record<'_>) -> (Arc<Vec<(String, String)>>, Vec<u8>) {
-        match self.plans.iter().position(|p| p.fits(rec)) {
+    /// The event's columns and its row. A Zeek TSV row kept as read is written from its
+    /// fields' text (no record built); anything else through its record.
+    pub(crate) fn render(&mut self, e: &Event) -> (Columns, Vec<u8>) {
+        if let Body::Tsv { header, line } = &e.body {
+            if let Some(done) = self.render_raw(header, line, &e.extra) {
+                return done;
+            }
+        }
+        self.render_record(&e.view())
+    }
+
+    fn use_plan(&mut self, found: Option<usize>, make: impl FnOnce() -> Plan) -> &mut Plan {
+        match found {
             Some(0) => {}
             Some(i) => self.plans[..=i].rotate_right(1),
             None => {
                 self.plans.truncate(PLANS - 1);
-                self.plans.insert(0, Plan::of(rec));
+                self.plans.insert(0, make());
             }
         }
-        let plan = &mut self.plans[0];
-        let mut out = Vec::with_capacity(64 * rec.fields.len());
+        &mut self.plans[0]
+    }
+
+    fn render_raw(
+        &mut self,
+        header: &Arc<Header>,
+        line: &[u8],
+        extra: &[trawl_zeek::Field<'static>],
+    ) -> Option<(Columns, Vec<u8>)> {
+        let found = self.plans.iter().position(|p| p.fits_raw(header, extra));
+        if found.is_none()
+            && extra
+                .iter()
+                .any(|f| header.index_of(&f.name).is_some() || f.name == "_path")
+        {
+            // Records enriched before, read again: the record's road replaces the column.
+            return None;
+        }
+        let plan = self.use_plan(found, || {
+            let own =
+                (0..header.fields.len()).map(|i| (header.fields[i].as_str(), header.type_of(i)));
+            let added = extra.iter().map(|f| (&*f.name, f.ty));
+            Plan::of(Some(header.clone()), own.chain(added))
+        });
+        let m = header.markers();
+        let mut out = Vec::with_capacity(line.len() + 32 * extra.len() + 16);
         let mut invalid: Vec<(String, String)> = Vec::new();
-        out.push(b'{');
+        let mut first = true;
+        let mut n = 0;
+        let own = header.fields.len();
+        for (i, raw) in trawl_zeek::header::split(line, &header.separator).enumerate() {
+            n += 1;
+            let Some((_, ty)) = plan
+                .columns
+                .get(i)
+                .filter(|_| i < own)
+                .and_then(Option::as_ref)
+            else {
+                continue;
+            };
+            if !std::mem::take(&mut first) {
+                out.push(b'\t');
+            }
+            if !tsv::write_raw(&mut out, raw, header.type_of(i), ty, &m) {
+                let bad = Value::Invalid(trawl_zeek::escape::unescape(raw).0);
+                invalid.push((field_name(header, i).into_owned(), text(&bad)));
+                tsv::write_missing(&mut out, ty);
+            }
+        }
+        if n != own {
+            // Too few or too many values: the record's road names and keeps them.
+            return None;
+        }
+        for (f, col) in extra.iter().zip(&plan.columns[own..]) {
+            if let Some((_, ty)) = col {
+                write_field(&mut out, &mut first, f, ty, &mut invalid);
+            }
+        }
+        let cols = plan.cols(!invalid.is_empty());
+        finish(&mut out, invalid, first);
+        Some((cols, out))
+    }
+
+    /// A record's columns and its row.
+    pub(crate) fn render_record(&mut self, rec: &Record<'_>) -> (Columns, Vec<u8>) {
+        let found = self.plans.iter().position(|p| p.fits(rec));
+        let plan = self.use_plan(found, || {
+            Plan::of(None, rec.fields.iter().map(|f| (&*f.name, f.ty)))
+        });
+        let mut out = Vec::with_capacity(32 * rec.fields.len());
+        let mut invalid: Vec<(String, String)> = Vec::new();
         let mut first = true;
         for (f, col) in rec.fields.iter().zip(&plan.columns) {
-            let Some((name, ty)) = col else { continue };
-            if !std::mem::take(&mut first) {
-                out.push(b',');
-            }
-            write_json_str(&mut out, name.as_bytes());
-            out.push(b':');
-            if !write_value(&mut out, &f.value, ty) {
-                invalid.push((f.name.to_string(), text(&f.value)));
-                write_missing(&mut out, ty);
+            if let Some((_, ty)) = col {
+                write_field(&mut out, &mut first, f, ty, &mut invalid);
             }
         }
-        let cols = if invalid.is_empty() {
-            plan.cols.clone()
-        } else {
-            let cols = &plan.cols;
-            plan.with_invalid
-                .get_or_insert_with(|| {
-                    let mut with = (**cols).clone();
-                    with.push((INVALID.into(), ChType::invalid().to_string()));
-                    Arc::new(with)
-                })
-                .clone()
-        };
+        let cols = plan.cols(!invalid.is_empty());
         finish(&mut out, invalid, first);
         (cols, out)
+    }
+}
+
+fn write_field(
+    out: &mut Vec<u8>,
+    first: &mut bool,
+    f: &trawl_zeek::Field<'_>,
+    ty: &ChType,
+    invalid: &mut Vec<(String, String)>,
+) {
+    if !std::mem::take(first) {
+        out.push(b'\t');
+    }
+    if !tsv::write_value(out, &f.value, ty) {
+        invalid.push((f.name.to_string(), text(&f.value)));
+        tsv::write_missing(out, ty);
     }
 }
 
@@ -132,14 +241,10 @@ fn finish(out: &mut Vec<u8>, invalid: Vec<(String, String)>, empty: bool) {
             .map(|(k, v)| (k, Json::String(v)))
             .collect();
         if !empty {
-            out.push(b',');
+            out.push(b'\t');
         }
-        write_json_str(out, INVALID.as_bytes());
-        out.push(b':');
-        let s = Json::Object(map).to_string();
-        let _ = serde_json::to_writer(&mut *out, &s);
+        tsv::write_str(out, Json::Object(map).to_string().as_bytes(), false);
     }
-    out.push(b'}');
 }
 
 /// A value as written in a Zeek log, for `_invalid`.
@@ -149,134 +254,160 @@ fn text(v: &Value<'_>) -> String {
     String::from_utf8_lossy(&b).into_owned()
 }
 
-/// What an unset value (or one that did not fit) is written as.
-fn write_missing(out: &mut Vec<u8>, ty: &ChType) {
-    out.extend_from_slice(if ty.array {
-        b"[]"
-    } else if ty.nullable {
-        b"null"
-    } else {
-        match ty.kind {
-            Kind::Str => b"\"\"",
-            _ => b"0",
-        }
-    });
-}
-
-/// Writes a value for a column; false (and nothing written) when it does not fit.
-fn write_value(out: &mut Vec<u8>, v: &Value<'_>, ty: &ChType) -> bool {
-    let start = out.len();
-    let ok = match (v, ty.array) {
-        (Value::Unset, _) => {
-            write_missing(out, ty);
-            true
-        }
-        (Value::List(items), true) => {
-            out.push(b'[');
-            let mut ok = true;
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                // An unset element has no place in a plain array: the type's default.
-                if matches!(item, Value::Unset) {
-                    out.extend_from_slice(if ty.kind == Kind::Str { b"\"\"" } else { b"0" });
-                } else if !write_scalar(out, item, ty.kind) {
-                    ok = false;
-                    break;
-                }
-            }
-            out.push(b']');
-            ok
-        }
-        (_, true) => {
-            out.push(b'[');
-            let ok = write_scalar(out, v, ty.kind);
-            out.push(b']');
-            ok
-        }
-        (Value::List(_), false) if ty.kind == Kind::Str => {
-            write_json_str(out, text(v).as_bytes());
-            true
-        }
-        (Value::List(_), false) if ty.kind != Kind::Other => false,
-        _ => write_scalar(out, v, ty.kind),
-    };
-    if !ok {
-        out.truncate(start);
-    }
-    ok
-}
-
-fn write_scalar(out: &mut Vec<u8>, v: &Value<'_>, kind: Kind) -> bool {
-    match (kind, v) {
-        (Kind::Other, v) => v.write_json(out),
-        (Kind::Str, Value::Str(s) | Value::Invalid(s)) => write_json_str(out, s),
-        (Kind::Str, Value::List(_)) => write_json_str(out, text(v).as_bytes()),
-        // Numbers, addresses, ports and times: their text needs no escaping.
-        (Kind::Str, v) => {
-            out.push(b'"');
-            v.write_text(out);
-            out.push(b'"');
-        }
-        (_, Value::Bool(b)) => out.push(if *b { b'1' } else { b'0' }),
-        (Kind::UInt | Kind::Float, Value::Count(n)) => write_int(out, *n),
-        (Kind::Int, Value::Count(n)) if *n <= i64::MAX as u64 => write_int(out, *n),
-        (Kind::Int | Kind::Float, Value::Int(n)) => write_int(out, *n),
-        (Kind::UInt, Value::Int(n)) if *n >= 0 => write_int(out, *n),
-        (_, Value::Port(p)) => write_int(out, *p),
-        (Kind::Float, Value::Double(d) | Value::Interval(d)) if d.is_finite() => {
-            out.extend_from_slice(ryu::Buffer::new().format_finite(*d).as_bytes());
-        }
-        (Kind::Float, Value::Time(t)) => write_epoch(out, *t),
-        _ => return false,
-    }
-    true
-}
-
-/// Rewrites a row whose columns have other types on the server than trawl wanted (a table
-/// made by someone else): values converted where they fit, the others moved to `_invalid`.
 /// Whether a table's actual column types differ from the ones trawl wanted for a row's
-/// columns (then [`reconcile`] rewrites the row).
+/// columns (then [`layout`] converts its values).
 pub(crate) fn differs(wanted: &[(String, String)], actual: &HashMap<String, ChType>) -> bool {
     wanted
         .iter()
         .any(|(c, t)| actual.get(c).is_some_and(|a| a.to_string() != *t))
 }
 
-pub(crate) fn reconcile(
-    row: &str,
-    wanted: &[(String, String)],
+/// How the rows of one column list go into the INSERT's columns.
+struct Placement {
+    /// The row is already in the INSERT's columns and types.
+    as_is: bool,
+    /// For each INSERT column, the row's column that fills it.
+    from: Vec<Option<usize>>,
+    /// For each of the row's columns whose type on the server differs: (wanted, actual).
+    convert: Vec<Option<(ChType, ChType)>>,
+}
+
+/// Rows of one table (each with its column list) as an INSERT: its column names and its
+/// TabSeparated body. Rows whose list is the INSERT's go as they are; the others are laid
+/// out for it (missing columns unset). Where the table has a column of another type than
+/// trawl wanted (a table made by someone else), values are converted where they fit and the
+/// others moved to `_invalid`.
+pub(crate) fn layout<'r>(
+    rows: &[(&'r Columns, &'r [u8])],
     actual: &HashMap<String, ChType>,
-) -> Option<Vec<u8>> {
-    if !differs(wanted, actual) {
-        return None;
-    }
-    let Ok(Json::Object(mut obj)) = serde_json::from_str::<Json>(row) else {
-        return None;
-    };
-    let mut invalid: serde_json::Map<String, Json> = match obj.get(INVALID) {
-        Some(Json::String(s)) => serde_json::from_str(s).unwrap_or_default(),
-        _ => Default::default(),
-    };
-    let before = invalid.len();
-    for (col, ty) in actual {
-        let Some(v) = obj.get_mut(col) else { continue };
-        if let Some(fixed) = convert(v, ty) {
-            *v = fixed;
-        } else {
-            let raw = std::mem::take(v);
-            invalid.insert(col.clone(), Json::String(json_text(&raw)));
-            *v = missing(ty);
+) -> (Vec<String>, Vec<u8>) {
+    let mut target: Vec<(String, ChType)> = Vec::new();
+    let mut lists: Vec<&Columns> = Vec::new();
+    for (cols, _) in rows {
+        if lists.iter().any(|l| Arc::ptr_eq(l, cols)) {
+            continue;
+        }
+        lists.push(cols);
+        for (c, t) in cols.iter() {
+            if !target.iter().any(|(n, _)| n == c) {
+                let ty = actual.get(c).cloned().unwrap_or_else(|| ChType::parse(t));
+                target.push((c.clone(), ty));
+            }
         }
     }
-    if invalid.len() != before && actual.contains_key(INVALID) {
-        obj.insert(
-            INVALID.into(),
-            Json::String(Json::Object(invalid).to_string()),
-        );
+    let converting = lists.iter().any(|l| differs(l, actual));
+    if converting && actual.contains_key(INVALID) && !target.iter().any(|(n, _)| n == INVALID) {
+        target.push((INVALID.into(), actual[INVALID].clone()));
     }
-    serde_json::to_vec(&obj).ok()
+    let placements: Vec<Placement> = lists
+        .iter()
+        .map(|cols| {
+            let from: Vec<Option<usize>> = target
+                .iter()
+                .map(|(n, _)| cols.iter().position(|(c, _)| c == n))
+                .collect();
+            let convert: Vec<Option<(ChType, ChType)>> = cols
+                .iter()
+                .map(|(c, t)| {
+                    let a = actual.get(c)?;
+                    (a.to_string() != *t).then(|| (ChType::parse(t), a.clone()))
+                })
+                .collect();
+            let as_is = cols.len() == target.len()
+                && from.iter().enumerate().all(|(j, f)| *f == Some(j))
+                && convert.iter().all(Option::is_none);
+            Placement {
+                as_is,
+                from,
+                convert,
+            }
+        })
+        .collect();
+    let mut body = Vec::with_capacity(rows.iter().map(|(_, r)| r.len() + 1).sum());
+    for (cols, row) in rows {
+        let Some(k) = lists.iter().position(|l| Arc::ptr_eq(l, cols)) else {
+            continue;
+        };
+        let p = &placements[k];
+        if p.as_is {
+            body.extend_from_slice(row);
+        } else {
+            place(&mut body, row, p, &target);
+        }
+        body.push(b'\n');
+    }
+    (target.into_iter().map(|(n, _)| n).collect(), body)
+}
+
+/// Writes one row in the INSERT's columns.
+fn place(body: &mut Vec<u8>, row: &[u8], p: &Placement, target: &[(String, ChType)]) {
+    let fields: Vec<&[u8]> = row.split(|&b| b == b'\t').collect();
+    let mut invalid: serde_json::Map<String, Json> = serde_json::Map::new();
+    let mut at_invalid = None;
+    for (j, ((name, ty), from)) in target.iter().zip(&p.from).enumerate() {
+        if j > 0 {
+            body.push(b'\t');
+        }
+        if name == INVALID {
+            // Filled in last, with what the conversions below move there.
+            if let Some(Json::String(s)) = (*from).and_then(|k| tsv::parse(fields.get(k)?, ty)) {
+                let before: serde_json::Map<String, Json> =
+                    serde_json::from_str(&s).unwrap_or_default();
+                for (k, v) in before {
+                    invalid.entry(k).or_insert(v);
+                }
+            }
+            at_invalid = Some(body.len());
+            continue;
+        }
+        let Some(field) = (*from).and_then(|k| fields.get(k)) else {
+            tsv::write_missing(body, ty);
+            continue;
+        };
+        match (*from).and_then(|k| p.convert.get(k)?.as_ref()) {
+            None => body.extend_from_slice(field),
+            Some((wanted, actual)) => {
+                let value = tsv::parse(field, wanted).unwrap_or(Json::Null);
+                match convert(&value, actual) {
+                    Some(fixed) => tsv::write_json(body, &fixed, actual),
+                    None => {
+                        invalid.insert(name.clone(), Json::String(json_text(&value)));
+                        tsv::write_missing(body, actual);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(at) = at_invalid {
+        let mut text = Vec::new();
+        if invalid.is_empty() {
+            text.extend_from_slice(b"\\N");
+        } else {
+            tsv::write_str(
+                &mut text,
+                Json::Object(invalid).to_string().as_bytes(),
+                false,
+            );
+        }
+        drop(body.splice(at..at, text));
+    }
+}
+
+/// A row spooled by an older trawl (JSONEachRow) in its column list as TabSeparated.
+pub(crate) fn from_json(row: &str, cols: &[(String, String)]) -> Vec<u8> {
+    let obj: serde_json::Map<String, Json> = serde_json::from_str(row).unwrap_or_default();
+    let mut out = Vec::with_capacity(row.len());
+    for (i, (c, t)) in cols.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        let ty = ChType::parse(t);
+        match obj.get(c).and_then(|v| convert(v, &ty)) {
+            Some(v) => tsv::write_json(&mut out, &v, &ty),
+            None => tsv::write_missing(&mut out, &ty),
+        }
+    }
+    out
 }
 
 fn json_text(v: &Json) -> String {
@@ -299,7 +430,7 @@ fn missing(ty: &ChType) -> Json {
 }
 
 /// A JSON value converted for a column type, if it fits.
-fn convert(v: &Json, ty: &ChType) -> Option<Json> {
+pub(crate) fn convert(v: &Json, ty: &ChType) -> Option<Json> {
     if v.is_null() {
         return Some(missing(ty));
     }
@@ -373,11 +504,40 @@ mod tests {
         let row = String::from_utf8(row).unwrap();
         assert_eq!(
             row,
-            r#"{"ts":1700000000.123456,"id.orig_h":"10.0.0.1","id.orig_p":53,"rtt":null,"AA":1,"trans_id":null,"answers":["a\"b"],"TTLs":[],"_invalid":"{\"trans_id\":\"x1\"}"}"#
+            "1700000000.123456\t10.0.0.1\t53\t\\N\t1\t\\N\t['a\"b']\t[]\t{\"trans_id\":\"x1\"}"
         );
         assert_eq!(cols[0], ("ts".into(), "Float64".into()));
         assert_eq!(cols.last().unwrap().1, "Nullable(String)");
-        let _: Json = serde_json::from_str(&row).unwrap();
+        assert_eq!(cols.last().unwrap().0, INVALID);
+    }
+
+    #[test]
+    fn raw_rows_read_as_their_records() {
+        let log = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n#fields\tts\tquery\tanswers\ttrans_id\tAA\n#types\ttime\tstring\tvector[string]\tcount\tbool\n";
+        let mut r = trawl_zeek::TsvReader::new(log.as_bytes());
+        while r.next_event().unwrap().is_some() {}
+        let header = Arc::new(r.header().clone());
+        for line in [
+            "1.5\ta\\x09b\\\\c\tx,it's,-\t7\tT",
+            "2.0\t-\t(empty)\tx1\tF",
+            "3.0\t(empty)\t-\t-\t-",
+            "4.0\tshort",
+        ] {
+            let mut e = Event::tsv(header.clone(), line.as_bytes().to_vec());
+            e.add("dga_score", ZeekType::parse("double"), Value::Double(0.25));
+            let mut renderer = Renderer::default();
+            let raw = renderer.render(&e);
+            let typed = Renderer::default().render_record(&e.view());
+            assert_eq!(raw.0, typed.0, "{line}");
+            // The same values (numbers may be spelt differently: `1.5`, `1.500000`).
+            let values = |row: &[u8]| -> Vec<Json> {
+                row.split(|&b| b == b'\t')
+                    .zip(raw.0.iter())
+                    .map(|(f, (_, t))| tsv::parse(f, &ChType::parse(t)).unwrap())
+                    .collect()
+            };
+            assert_eq!(values(&raw.1), values(&typed.1), "{line}");
+        }
     }
 
     #[test]
@@ -387,30 +547,65 @@ mod tests {
         let mut short = full.clone();
         short.fields.pop();
         let mut r = Renderer::default();
-        let (a, _) = r.render(&full);
-        let (b, _) = r.render(&short);
-        let (c, _) = r.render(&full);
+        let (a, _) = r.render_record(&full);
+        let (b, _) = r.render_record(&short);
+        let (c, _) = r.render_record(&full);
         assert!(Arc::ptr_eq(&a, &c));
         assert!(!Arc::ptr_eq(&a, &b));
         assert_eq!(b.len() + 1, a.len());
     }
 
     #[test]
+    fn rows_are_laid_out_for_the_table() {
+        let mut full = rec();
+        full.fields.retain(|f| f.name != "trans_id");
+        let mut short = full.clone();
+        short.fields.pop();
+        let mut r = Renderer::default();
+        let (a, ra) = r.render_record(&full);
+        let (b, rb) = r.render_record(&short);
+        let actual: HashMap<String, ChType> = a
+            .iter()
+            .map(|(c, t)| (c.clone(), ChType::parse(t)))
+            .collect();
+        let (names, body) = layout(&[(&a, &ra), (&b, &rb)], &actual);
+        assert_eq!(names.len(), a.len());
+        let lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
+        assert_eq!(lines[0], &ra[..]);
+        assert_eq!(lines[1], [&rb[..], b"\t[]"].concat());
+    }
+
+    #[test]
     fn rows_adapt_to_foreign_column_types() {
         let (cols, row) = render(&rec());
+        let cols = Arc::new(cols);
         let mut actual: HashMap<String, ChType> = cols
             .iter()
             .map(|(c, t)| (c.clone(), ChType::parse(t)))
             .collect();
-        let row = std::str::from_utf8(&row).unwrap();
-        assert!(reconcile(row, &cols, &actual).is_none());
+        let (_, same) = layout(&[(&cols, &row)], &actual);
+        assert_eq!(same, [&row[..], b"\n"].concat());
         actual.insert("id.orig_p".into(), ChType::parse("Nullable(String)"));
         actual.insert("id.orig_h".into(), ChType::parse("Nullable(UInt32)"));
-        let fixed: Json = serde_json::from_slice(&reconcile(row, &cols, &actual).unwrap()).unwrap();
-        assert_eq!(fixed["id.orig_p"], "53");
-        assert_eq!(fixed["id.orig_h"], Json::Null);
-        let inv: Json = serde_json::from_str(fixed["_invalid"].as_str().unwrap()).unwrap();
+        let (names, fixed) = layout(&[(&cols, &row)], &actual);
+        let fixed = String::from_utf8(fixed).unwrap();
+        let fields: Vec<&str> = fixed.trim_end().split('\t').collect();
+        let at = |n: &str| fields[names.iter().position(|c| c == n).unwrap()];
+        assert_eq!(at("id.orig_p"), "53");
+        assert_eq!(at("id.orig_h"), "\\N");
+        let inv: Json = serde_json::from_str(at("_invalid")).unwrap();
         assert_eq!(inv["id.orig_h"], "10.0.0.1");
         assert_eq!(inv["trans_id"], "x1");
+    }
+
+    #[test]
+    fn rows_spooled_as_json_become_rows() {
+        let cols = vec![
+            ("ts".to_string(), "Float64".to_string()),
+            ("answers".to_string(), "Array(String)".to_string()),
+            ("rtt".to_string(), "Nullable(Float64)".to_string()),
+        ];
+        let tsv = from_json(r#"{"ts":1.5,"answers":["a'b"],"rtt":null}"#, &cols);
+        assert_eq!(tsv, b"1.5\t['a\\'b']\t\\N");
     }
 }
