@@ -255,6 +255,12 @@ impl Transform for Enrich {
         tokio::task::block_in_place(|| self.run(events));
     }
 
+    /// Leases and device names learnt from a batch that is replayed after a crash are
+    /// learnt again, alike.
+    fn runs_ahead(&self) -> bool {
+        true
+    }
+
     async fn committed(&self) {
         tokio::task::block_in_place(|| {
             let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());

@@ -82,6 +82,15 @@ pub trait Transform: Send + Sync {
     /// The events of a batch have been committed: persist state learned from them.
     async fn committed(&self) {}
 
+    /// Whether the next batch may be transformed while the sinks still write this one, that
+    /// is before [`Transform::committed`] for this one: true for a transform whose state
+    /// may learn from records that are not committed yet (they come again after a crash and
+    /// teach the same); false (the default) for one that must not, such as alert
+    /// de-duplication or counting.
+    fn runs_ahead(&self) -> bool {
+        false
+    }
+
     /// Every source has ended (or the pipeline is shutting down): persist what is left.
     async fn finish(&self) {}
 }

@@ -165,6 +165,62 @@ impl Pipeline {
     }
 }
 
+/// The source's next batch, transformed; `None` at its end or on shutdown.
+async fn next_transformed(
+    source: &mut dyn Source,
+    transforms: &[Arc<dyn Transform>],
+    records_in: &Counter,
+    shutdown: &Shutdown,
+) -> Result<Option<crate::Batch>, StreamError> {
+    let batch = tokio::select! {
+        b = source.next_batch() => b?,
+        _ = shutdown.wait() => None,
+    };
+    let Some(mut batch) = batch else {
+        return Ok(None);
+    };
+    records_in.add(batch.events.len() as u64);
+    for t in transforms {
+        t.apply(&mut batch.events).await;
+    }
+    Ok(Some(batch))
+}
+
+/// Writes a batch to every sink, retrying with back-off; false if a shutdown came first.
+async fn write_all(
+    events: &[crate::Event],
+    sinks: &[SharedSink],
+    counters: &[(Counter, Counter)],
+    shutdown: &Shutdown,
+) -> Result<bool, StreamError> {
+    let n = events.len() as u64;
+    for (sink, (ok, errors)) in sinks.iter().zip(counters) {
+        let mut sink = sink.lock().await;
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match sink.write(events).await {
+                Ok(()) => {
+                    ok.add(n);
+                    break;
+                }
+                Err(StreamError::Fatal(m)) => {
+                    return Err(StreamError::Fatal(format!("{}: {m}", sink.name())))
+                }
+                Err(e) => {
+                    errors.add(1);
+                    tracing::warn!(sink = sink.name(), error = %e, retry_in = ?backoff, "write failed");
+                    if shutdown.is_triggered() {
+                        return Ok(false);
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+    Ok(true)
+}
+
 async fn run_source(
     mut source: Box<dyn Source>,
     transforms: Arc<Vec<Arc<dyn Transform>>>,
@@ -195,47 +251,36 @@ async fn run_source(
         ));
     }
     let mut summary = RunSummary::default();
+    // While the sinks write a batch, the next one is read and transformed, when every
+    // transform allows it: a service on another core (ClickHouse, Elasticsearch) takes its
+    // rows while trawl prepares the next ones.
+    let ahead = transforms.iter().all(|t| t.runs_ahead());
+    let mut next = None;
     loop {
-        let batch = tokio::select! {
-            b = source.next_batch() => b?,
-            _ = shutdown.wait() => None,
+        let batch = match next.take() {
+            Some(b) => b?,
+            None => next_transformed(&mut *source, &transforms, &records_in, &shutdown).await?,
         };
-        let Some(mut batch) = batch else { break };
-        let n = batch.events.len() as u64;
-        records_in.add(n);
-        for t in transforms.iter() {
-            t.apply(&mut batch.events).await;
-        }
-        for (sink, (ok, errors)) in sinks.iter().zip(&sink_counters) {
-            let mut sink = sink.lock().await;
-            let mut backoff = Duration::from_millis(200);
-            loop {
-                match sink.write(&batch.events).await {
-                    Ok(()) => {
-                        ok.add(n);
-                        break;
-                    }
-                    Err(StreamError::Fatal(m)) => {
-                        return Err(StreamError::Fatal(format!("{}: {m}", sink.name())))
-                    }
-                    Err(e) => {
-                        errors.add(1);
-                        tracing::warn!(sink = sink.name(), error = %e, retry_in = ?backoff, "write failed");
-                        if shutdown.is_triggered() {
-                            // Not committed: the source gives these records again after a restart.
-                            return Ok(summary);
-                        }
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
-                    }
-                }
-            }
+        let Some(batch) = batch else { break };
+        let written = if ahead {
+            let (written, following) = tokio::join!(
+                write_all(&batch.events, &sinks, &sink_counters, &shutdown),
+                next_transformed(&mut *source, &transforms, &records_in, &shutdown),
+            );
+            next = Some(following);
+            written?
+        } else {
+            write_all(&batch.events, &sinks, &sink_counters, &shutdown).await?
+        };
+        if !written {
+            // Not committed: the source gives these records again after a restart.
+            return Ok(summary);
         }
         source.commit(batch.token).await?;
         for t in transforms.iter() {
             t.committed().await;
         }
-        summary.records += n;
+        summary.records += batch.events.len() as u64;
         summary.batches += 1;
     }
     Ok(summary)

@@ -114,3 +114,101 @@ async fn a_batch_never_written_is_never_committed() {
     assert_eq!(summary.records, 0);
     assert!(committed.lock().unwrap().is_empty());
 }
+
+/// Logs what a transform and a sink see, in order.
+struct Journal {
+    ahead: bool,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+#[async_trait]
+impl trawl_stream::Transform for Journal {
+    fn name(&self) -> &str {
+        "journal"
+    }
+    async fn apply(&self, _events: &mut [Event]) {
+        self.log.lock().unwrap().push("apply".into());
+    }
+    async fn committed(&self) {
+        self.log.lock().unwrap().push("committed".into());
+    }
+    fn runs_ahead(&self) -> bool {
+        self.ahead
+    }
+}
+
+struct JournalSink(Arc<Mutex<Vec<String>>>);
+
+#[async_trait]
+impl Sink for JournalSink {
+    fn name(&self) -> &str {
+        "journal"
+    }
+    async fn write(&mut self, _events: &[Event]) -> Result<(), StreamError> {
+        self.0.lock().unwrap().push("write".into());
+        // A service answering later: the next batch can be prepared meanwhile.
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        Ok(())
+    }
+}
+
+async fn journal(ahead: bool) -> (Vec<String>, Vec<u64>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let committed = Arc::new(Mutex::new(Vec::new()));
+    let summary = Pipeline::new(Arc::new(Metrics::default()))
+        .source(Box::new(Counting {
+            batches: 3,
+            next: 0,
+            committed: committed.clone(),
+        }))
+        .transform(Arc::new(Journal {
+            ahead,
+            log: log.clone(),
+        }))
+        .sink(Box::new(JournalSink(log.clone())))
+        .run(Shutdown::default())
+        .await
+        .unwrap();
+    assert_eq!(summary.records, 30);
+    let log = log.lock().unwrap().clone();
+    let committed = committed.lock().unwrap().clone();
+    (log, committed)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_next_batch_is_prepared_while_sinks_write_when_transforms_allow() {
+    let (log, committed) = journal(true).await;
+    assert_eq!(committed, vec![1, 2, 3]);
+    assert_eq!(
+        log,
+        [
+            "apply",
+            "write",
+            "apply",
+            "committed",
+            "write",
+            "apply",
+            "committed",
+            "write",
+            "committed"
+        ]
+    );
+    // A transform that must not learn from uncommitted records sees each batch committed
+    // before the next one.
+    let (log, committed) = journal(false).await;
+    assert_eq!(committed, vec![1, 2, 3]);
+    assert_eq!(
+        log,
+        [
+            "apply",
+            "write",
+            "committed",
+            "apply",
+            "write",
+            "committed",
+            "apply",
+            "write",
+            "committed"
+        ]
+    );
+}
