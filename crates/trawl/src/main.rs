@@ -126,10 +126,12 @@ mod tests {
     use super::*;
 
     /// The option number `tune_allocator` sets still names the option it means: its
-    /// documented default (tests do not run `main`).
+    /// default (tests do not run `main`), 10 ms in release builds of mimalloc and 1,000 in
+    /// debug ones; the options around it default to 0 or 1.
     #[test]
     fn allocator_option_is_the_one_meant() {
         // SAFETY: reads an option.
-        assert_eq!(unsafe { mi_option_get(MI_PURGE_DELAY) }, 10);
+        let delay = unsafe { mi_option_get(MI_PURGE_DELAY) };
+        assert!(delay == 10 || delay == 1000, "{delay}");
     }
 }
