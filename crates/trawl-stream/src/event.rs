@@ -230,13 +230,37 @@ impl Event {
     }
 }
 
-/// Whether a JSON line may have a member named `name` (`"name":` occurs in it).
+/// Whether a JSON line may have a member named `name`: `"name"` followed by a colon (white
+/// space allowed between). Asked for every added field of every JSON event, so the searchers
+/// are built once per name and thread, not once per call.
 fn names_member(line: &[u8], name: &str) -> bool {
-    let mut pat = Vec::with_capacity(name.len() + 3);
-    pat.push(b'"');
-    pat.extend_from_slice(name.as_bytes());
-    pat.extend_from_slice(b"\":");
-    memchr::memmem::find(line, &pat).is_some()
+    use std::cell::RefCell;
+    thread_local! {
+        static FINDERS: RefCell<Vec<(Box<str>, memchr::memmem::Finder<'static>)>> =
+            const { RefCell::new(Vec::new()) };
+    }
+    FINDERS.with(|finders| {
+        let mut finders = finders.borrow_mut();
+        let i = match finders.iter().position(|(n, _)| &**n == name) {
+            Some(i) => i,
+            None => {
+                if finders.len() == 16 {
+                    finders.remove(0);
+                }
+                let quoted = format!("\"{name}\"");
+                let finder = memchr::memmem::Finder::new(quoted.as_bytes()).into_owned();
+                finders.push((name.into(), finder));
+                finders.len() - 1
+            }
+        };
+        let finder = &finders[i].1;
+        finder.find_iter(line).any(|at| {
+            line[at + finder.needle().len()..]
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                == Some(&b':')
+        })
+    })
 }
 
 /// Which columns of a header block hold the fields a transform reads; remembered for the last
@@ -364,6 +388,27 @@ fn tsv_field<'a>(header: &Header, line: &'a [u8], i: usize) -> Option<Value<'a>>
 mod tests {
     use super::*;
     use trawl_zeek::Scalar;
+
+    #[test]
+    fn members_are_found_by_name_and_colon() {
+        assert!(names_member(
+            br#"{"ts":1,"phish_score":0.5}"#,
+            "phish_score"
+        ));
+        assert!(names_member(
+            br#"{"ts":1, "phish_score" : 0.5}"#,
+            "phish_score"
+        ));
+        assert!(!names_member(br#"{"query":"phish_score"}"#, "phish_score"));
+        assert!(!names_member(
+            br#"{"query":"a","phish_scores":1}"#,
+            "phish_score"
+        ));
+        assert!(names_member(
+            br#"{"q":"phish_score","phish_score":1}"#,
+            "phish_score"
+        ));
+    }
 
     #[test]
     fn tsv_fields_are_read_lazily_and_extras_follow() {

@@ -441,7 +441,7 @@ impl<'a> Value<'a> {
                 if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
                     let _ = write!(out, "{v:.1}");
                 } else if v.is_finite() {
-                    let _ = write!(out, "{v}");
+                    write_shortest(out, *v);
                 } else {
                     out.extend_from_slice(b"null");
                 }
@@ -464,6 +464,22 @@ impl<'a> Value<'a> {
                 out.push(b']');
             }
         }
+    }
+}
+
+/// A finite double as `Display` writes it (the shortest text that reads back the same, no
+/// exponent; of two such texts equally close, possibly the other one), through ryu where
+/// ryu writes no exponent: scores are written this way on every record, and `fmt`'s float
+/// code showed in profiles.
+fn write_shortest(out: &mut Vec<u8>, v: f64) {
+    use std::io::Write;
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(v);
+    if text.contains('e') {
+        let _ = write!(out, "{v}");
+    } else {
+        // ryu spells whole numbers `60.0`, `Display` `60`.
+        out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
     }
 }
 
@@ -568,6 +584,32 @@ fn write_fixed6(out: &mut Vec<u8>, v: f64) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn doubles_read_as_display_writes_them() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for i in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = match i % 4 {
+                0 => (x >> 11) as f64 / (1u64 << 53) as f64,
+                1 => ((x >> 11) as f64 / (1u64 << 53) as f64 * 1e4).round() / 1e4,
+                2 => f64::from_bits(x) % 1e12,
+                _ => (x % 1_000_000) as f64 / 1e6 + (x >> 40) as f64,
+            };
+            if !v.is_finite() {
+                continue;
+            }
+            let mut out = Vec::new();
+            write_shortest(&mut out, v);
+            let text = String::from_utf8(out).unwrap();
+            // As short as `Display`'s and read back the same; where two texts are as short
+            // and as close (a tie), ryu and `Display` may pick different ones.
+            assert_eq!(text.parse::<f64>().unwrap(), v, "{v:e}");
+            assert_eq!(text.len(), format!("{v}").len(), "{v:e}");
+        }
+    }
+
     use super::*;
 
     fn p(raw: &str, ty: &str) -> Result<Value<'static>, ValueError> {
