@@ -394,8 +394,25 @@ pub fn state_meaning(s: &str) -> &'static str {
     }
 }
 
-/// (registered domain, TLD) of a name; the name itself when it has none.
+/// (registered domain, TLD) of a name; the name itself when it has none. Names nobody
+/// registers are counted as one group each: single labels (NetBIOS and LLMNR names, `wpad`,
+/// NetBIOS's `*`), reverse-DNS names and IP literals, so that they neither crowd the table
+/// one name a row nor make a TLD of their own.
 fn domain_of(name: &str) -> (String, String) {
+    let group = |d: &str, t: &str| (d.to_string(), t.to_string());
+    if name == "in-addr.arpa"
+        || name == "ip6.arpa"
+        || name.ends_with(".in-addr.arpa")
+        || name.ends_with(".ip6.arpa")
+    {
+        return group("(reverse DNS)", "arpa");
+    }
+    if name.parse::<IpAddr>().is_ok() {
+        return group("(IP literals)", "(none)");
+    }
+    if !name.contains('.') {
+        return group("(single-label names)", "(none)");
+    }
     match trawl_query::functions::name_parts(name) {
         Some((reg, suffix, _)) if !reg.is_empty() => (reg, suffix),
         _ => {

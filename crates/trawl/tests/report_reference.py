@@ -162,9 +162,22 @@ def main():
         rows = sorted(m.items(), key=lambda t: (-t[1][0], t[0]))
         return [[k, v[0], v[1]] for k, v in rows[:TOP]]
 
+    def group(q):
+        """Names nobody registers: one row a kind (trawl-report's rule)."""
+        if q in ("in-addr.arpa", "ip6.arpa") or q.endswith((".in-addr.arpa", ".ip6.arpa")):
+            return "(reverse DNS)", "arpa"
+        try:
+            ipaddress.ip_address(q)
+            return "(IP literals)", "(none)"
+        except ValueError:
+            pass
+        if "." not in q:
+            return "(single-label names)", "(none)"
+        return None
+
     doms = defaultdict(lambda: [0, 0, set(), ""])
     for q, (n, cs) in names.items():
-        reg, suffix = domains.get(q) or [None, None]
+        reg, suffix = group(q) or domains.get(q) or [None, None]
         if not reg:
             reg, suffix = q, q.rsplit(".", 1)[-1]
         d = doms[reg]
