@@ -519,3 +519,49 @@ url = "{hook}"
     assert_eq!(files, 3 * hooks.len());
     let _ = std::io::stdout().flush();
 }
+
+/// `trawl run --once` as a cron job: the first run starts the schedule, a run after periods
+/// ended writes their reports before it exits. (That a period ending during the run is
+/// reported too, rather than cut off at exit, is not timed here: it would make the test
+/// depend on the machine's speed.)
+#[test]
+fn a_run_once_makes_the_reports_due_before_it_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let t0 = now();
+    let mut dns = String::from("#separator \\x09\n#path\tdns\n#fields\tts\tuid\tid.orig_h\tquery\trcode_name\n#types\ttime\tstring\taddr\tstring\tstring\n");
+    for i in 0..50 {
+        dns.push_str(&format!(
+            "{:.6}\tD{i}\t192.168.1.10\tq{}.example.org\tNOERROR\n",
+            t0 + f64::from(i) * 0.05,
+            i % 5
+        ));
+    }
+    write_file(&logs, "dns.log", &dns);
+    let reports = dir.path().join("reports");
+    let cfg = write_file(
+        dir.path(),
+        "trawl.toml",
+        &format!(
+            "state_dir = \"{}\"\n[sources.zeek]\ntype = \"folder\"\npath = \"{}\"\nonce = true\n\
+             [sinks.out]\ntype = \"files\"\ndir = \"{}\"\n[reports]\nevery = \"2s\"\ndelay = \"0s\"\n\
+             dir = \"{}\"\n",
+            dir.path().join("state").display(),
+            logs.display(),
+            dir.path().join("out").display(),
+            reports.display()
+        ),
+    );
+    let cfg = cfg.to_str().unwrap();
+    trawl_ok(&["run", "--config", cfg]);
+    let made = || {
+        std::fs::read_dir(&reports)
+            .map(|d| d.filter_map(Result::ok).count())
+            .unwrap_or(0)
+    };
+    assert_eq!(made(), 0, "the first run only starts the schedule");
+    std::thread::sleep(Duration::from_millis(4200));
+    trawl_ok(&["run", "--config", cfg]);
+    assert!(made() >= 3, "no report written by the second run");
+}

@@ -322,7 +322,7 @@ async fn run_async(args: RunArgs, cfg: Config, default_out: Option<PathBuf>) -> 
     let started = std::time::Instant::now();
     let summary = pipeline.run(shutdown).await?;
     if let Some(r) = reports {
-        r.abort();
+        r.finish().await;
     }
     if let Some(a) = alerting {
         a.finish().await;

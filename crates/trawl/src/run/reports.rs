@@ -128,6 +128,21 @@ pub struct Reports {
     catch_up: i64,
 }
 
+/// The report task of a running `trawl run`.
+pub struct Running {
+    task: tokio::task::JoinHandle<()>,
+    finish: Arc<tokio::sync::Notify>,
+}
+
+impl Running {
+    /// The sources have ended (`--once`): makes the reports due now, waiting for a delivery
+    /// under way rather than cutting it off, then stops.
+    pub async fn finish(self) {
+        self.finish.notify_one();
+        let _ = self.task.await;
+    }
+}
+
 impl Reports {
     /// The scheduler `[reports]` asks for (`None` without the section). `cli_paths` are the
     /// folders of a run without a configuration.
@@ -179,9 +194,11 @@ impl Reports {
         }))
     }
 
-    /// Runs beside the pipeline until `shutdown`.
-    pub fn start(self, shutdown: Shutdown) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
+    /// Runs beside the pipeline until `shutdown` (stops at once) or [`Running::finish`].
+    pub fn start(self, shutdown: Shutdown) -> Running {
+        let finish = Arc::new(tokio::sync::Notify::new());
+        let finishing = finish.clone();
+        let task = tokio::spawn(async move {
             let me = Arc::new(self);
             let mut state: State = std::fs::read(&me.state_path)
                 .ok()
@@ -192,10 +209,15 @@ impl Reports {
                 me.tick(&mut state, &mut backoff).await;
                 tokio::select! {
                     _ = shutdown.wait() => return,
+                    _ = finishing.notified() => {
+                        me.tick(&mut state, &mut backoff).await;
+                        return;
+                    }
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
             }
-        })
+        });
+        Running { task, finish }
     }
 
     fn save(&self, state: &State) {
