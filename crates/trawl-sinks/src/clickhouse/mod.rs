@@ -6,6 +6,7 @@ mod row;
 mod schema;
 mod tsv;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -366,31 +367,20 @@ impl ClickHouse {
 
     /// Inserts rows of one table.
     async fn insert(&self, table: &str, rows: &[&Row]) -> Result<(), ChError> {
-        let mut wanted: Vec<&(String, String)> = Vec::new();
-        let mut lists: Vec<&Columns> = Vec::new();
-        for r in rows {
-            if lists.iter().any(|l| Arc::ptr_eq(l, &r.cols)) {
-                continue;
-            }
-            lists.push(&r.cols);
-            for c in r.cols.iter() {
-                if !wanted.iter().any(|w| w.0 == c.0) {
-                    wanted.push(c);
-                }
-            }
-        }
+        let (_, wanted) = row::columns_of(rows.iter().map(|r| &r.cols));
         let known = self.ensure(table, &wanted).await?;
-        let old: Vec<Vec<u8>> = rows
+        // Rows spooled as JSONEachRow by an older build are made TabSeparated first.
+        let texts: Vec<Cow<'_, [u8]>> = rows
             .iter()
-            .filter_map(|r| Some(row::from_json(r.row.as_ref()?.get(), &r.cols)))
+            .map(|r| match &r.row {
+                Some(json) => Cow::Owned(row::from_json(json.get(), &r.cols)),
+                None => Cow::Borrowed(r.tsv.as_bytes()),
+            })
             .collect();
-        let mut old = old.iter();
         let texts: Vec<(&Columns, &[u8])> = rows
             .iter()
-            .map(|r| match r.row {
-                Some(_) => (&r.cols, old.next().map_or(&[][..], Vec::as_slice)),
-                None => (&r.cols, r.tsv.as_bytes()),
-            })
+            .zip(&texts)
+            .map(|(r, t)| (&r.cols, &**t))
             .collect();
         let (names, body) = row::layout(&texts, &known);
         let names: Vec<String> = names.iter().map(|n| quote(n)).collect();

@@ -40,10 +40,40 @@ struct Plan {
     /// unique while the plan lives).
     header: Option<Arc<Header>>,
     fields: Vec<(String, ZeekType)>,
-    columns: Vec<Option<(String, ChType)>>,
+    /// Where each field goes.
+    slots: Vec<Slot>,
     cols: Columns,
     /// `cols` and `_invalid`, for rows with a value that did not fit.
     with_invalid: Option<Columns>,
+}
+
+/// Where a field's value goes.
+enum Slot {
+    /// Nowhere: `_path`, `_invalid`, a second field of one column name.
+    Skip,
+    Column(ChType),
+    /// Into `_invalid`: ClickHouse cannot make a column of the name (its data file's name,
+    /// each byte but letters, digits and `_` written as `%XX`, would be too long for the
+    /// file system: Zeek JSON whose tables are keyed by records flattens into such names).
+    Spill,
+}
+
+/// Longest column name as ClickHouse spells it in file names, leaving room for the suffix
+/// (`.null.bin`) under the usual 255-byte limit.
+const MAX_FILE_NAME: usize = 200;
+
+fn fits_file_name(name: &str) -> bool {
+    let escaped: usize = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                1
+            } else {
+                3
+            }
+        })
+        .sum();
+    escaped <= MAX_FILE_NAME
 }
 
 impl Plan {
@@ -51,14 +81,18 @@ impl Plan {
         header: Option<Arc<Header>>,
         fields: impl Iterator<Item = (&'f str, ZeekType)>,
     ) -> Plan {
-        let mut columns = Vec::new();
+        let mut slots = Vec::new();
         let mut cols: Vec<(String, String)> = Vec::new();
         let mut names = Vec::new();
         for (field, ty) in fields {
             names.push((field.to_string(), ty));
             let name = column_name(field, ty);
             if field == "_path" || name == INVALID || cols.iter().any(|(c, _)| *c == name) {
-                columns.push(None);
+                slots.push(Slot::Skip);
+                continue;
+            }
+            if !fits_file_name(&name) {
+                slots.push(Slot::Spill);
                 continue;
             }
             let ct = if name == TS {
@@ -66,13 +100,13 @@ impl Plan {
             } else {
                 ChType::for_field(&name, ty)
             };
-            cols.push((name.clone(), ct.to_string()));
-            columns.push(Some((name, ct)));
+            cols.push((name, ct.to_string()));
+            slots.push(Slot::Column(ct));
         }
         Plan {
             header,
             fields: names,
-            columns,
+            slots,
             cols: Arc::new(cols),
             with_invalid: None,
         }
@@ -166,31 +200,30 @@ impl Renderer {
         let own = header.fields.len();
         for (i, raw) in trawl_zeek::header::split(line, &header.separator).enumerate() {
             n += 1;
-            let Some((_, ty)) = plan
-                .columns
-                .get(i)
-                .filter(|_| i < own)
-                .and_then(Option::as_ref)
-            else {
-                continue;
+            let bad = |invalid: &mut Vec<(String, String)>| {
+                let v = Value::Invalid(trawl_zeek::escape::unescape(raw).0);
+                invalid.push((field_name(header, i).into_owned(), text(&v)));
             };
-            if !std::mem::take(&mut first) {
-                out.push(b'\t');
-            }
-            if !tsv::write_raw(&mut out, raw, header.type_of(i), ty, &m) {
-                let bad = Value::Invalid(trawl_zeek::escape::unescape(raw).0);
-                invalid.push((field_name(header, i).into_owned(), text(&bad)));
-                tsv::write_missing(&mut out, ty);
+            match plan.slots.get(i).filter(|_| i < own) {
+                Some(Slot::Column(ty)) => {
+                    if !std::mem::take(&mut first) {
+                        out.push(b'\t');
+                    }
+                    if !tsv::write_raw(&mut out, raw, header.type_of(i), ty, &m) {
+                        bad(&mut invalid);
+                        tsv::write_missing(&mut out, ty);
+                    }
+                }
+                Some(Slot::Spill) if raw != m.unset_field => bad(&mut invalid),
+                _ => {}
             }
         }
         if n != own {
             // Too few or too many values: the record's road names and keeps them.
             return None;
         }
-        for (f, col) in extra.iter().zip(&plan.columns[own..]) {
-            if let Some((_, ty)) = col {
-                write_field(&mut out, &mut first, f, ty, &mut invalid);
-            }
+        for (f, slot) in extra.iter().zip(&plan.slots[own..]) {
+            write_field(&mut out, &mut first, f, slot, &mut invalid);
         }
         let cols = plan.cols(!invalid.is_empty());
         finish(&mut out, invalid, first);
@@ -206,10 +239,8 @@ impl Renderer {
         let mut out = Vec::with_capacity(32 * rec.fields.len());
         let mut invalid: Vec<(String, String)> = Vec::new();
         let mut first = true;
-        for (f, col) in rec.fields.iter().zip(&plan.columns) {
-            if let Some((_, ty)) = col {
-                write_field(&mut out, &mut first, f, ty, &mut invalid);
-            }
+        for (f, slot) in rec.fields.iter().zip(&plan.slots) {
+            write_field(&mut out, &mut first, f, slot, &mut invalid);
         }
         let cols = plan.cols(!invalid.is_empty());
         finish(&mut out, invalid, first);
@@ -221,15 +252,21 @@ fn write_field(
     out: &mut Vec<u8>,
     first: &mut bool,
     f: &trawl_zeek::Field<'_>,
-    ty: &ChType,
+    slot: &Slot,
     invalid: &mut Vec<(String, String)>,
 ) {
-    if !std::mem::take(first) {
-        out.push(b'\t');
-    }
-    if !tsv::write_value(out, &f.value, ty) {
-        invalid.push((f.name.to_string(), text(&f.value)));
-        tsv::write_missing(out, ty);
+    match slot {
+        Slot::Column(ty) => {
+            if !std::mem::take(first) {
+                out.push(b'\t');
+            }
+            if !tsv::write_value(out, &f.value, ty) {
+                invalid.push((f.name.to_string(), text(&f.value)));
+                tsv::write_missing(out, ty);
+            }
+        }
+        Slot::Spill if !f.value.is_unset() => invalid.push((f.name.to_string(), text(&f.value))),
+        _ => {}
     }
 }
 
@@ -262,6 +299,27 @@ pub(crate) fn differs(wanted: &[(String, String)], actual: &HashMap<String, ChTy
         .any(|(c, t)| actual.get(c).is_some_and(|a| a.to_string() != *t))
 }
 
+/// The distinct column lists of rows (shared lists are one `Arc`), in order of first
+/// appearance, and the union of their columns in that order.
+pub(crate) fn columns_of<'r>(
+    lists: impl Iterator<Item = &'r Columns>,
+) -> (Vec<&'r Columns>, Vec<&'r (String, String)>) {
+    let mut distinct: Vec<&Columns> = Vec::new();
+    let mut union: Vec<&(String, String)> = Vec::new();
+    for cols in lists {
+        if distinct.iter().any(|l| Arc::ptr_eq(l, cols)) {
+            continue;
+        }
+        distinct.push(cols);
+        for c in cols.iter() {
+            if !union.iter().any(|u| u.0 == c.0) {
+                union.push(c);
+            }
+        }
+    }
+    (distinct, union)
+}
+
 /// How the rows of one column list go into the INSERT's columns.
 struct Placement {
     /// The row is already in the INSERT's columns and types.
@@ -281,20 +339,16 @@ pub(crate) fn layout<'r>(
     rows: &[(&'r Columns, &'r [u8])],
     actual: &HashMap<String, ChType>,
 ) -> (Vec<String>, Vec<u8>) {
-    let mut target: Vec<(String, ChType)> = Vec::new();
-    let mut lists: Vec<&Columns> = Vec::new();
-    for (cols, _) in rows {
-        if lists.iter().any(|l| Arc::ptr_eq(l, cols)) {
-            continue;
-        }
-        lists.push(cols);
-        for (c, t) in cols.iter() {
-            if !target.iter().any(|(n, _)| n == c) {
-                let ty = actual.get(c).cloned().unwrap_or_else(|| ChType::parse(t));
-                target.push((c.clone(), ty));
-            }
-        }
-    }
+    let (lists, union) = columns_of(rows.iter().map(|(c, _)| *c));
+    let mut target: Vec<(String, ChType)> = union
+        .into_iter()
+        .map(|(c, t)| {
+            (
+                c.clone(),
+                actual.get(c).cloned().unwrap_or_else(|| ChType::parse(t)),
+            )
+        })
+        .collect();
     let converting = lists.iter().any(|l| differs(l, actual));
     if converting && actual.contains_key(INVALID) && !target.iter().any(|(n, _)| n == INVALID) {
         target.push((INVALID.into(), actual[INVALID].clone()));
@@ -538,6 +592,33 @@ mod tests {
             };
             assert_eq!(values(&raw.1), values(&typed.1), "{line}");
         }
+    }
+
+    #[test]
+    fn fields_too_long_for_a_column_go_to_invalid() {
+        let long = format!(
+            "args.f.conns.{}.id.orig_h",
+            r#"{"orig_h":"10.10.1.4"}"#.repeat(6)
+        );
+        let mut r = Record::new("all_events");
+        r.push("ts", ZeekType::parse("time"), Value::Time(1_000_000_000));
+        r.push(
+            long.clone(),
+            ZeekType::parse("addr"),
+            Value::Addr("10.0.0.1".parse().unwrap()),
+        );
+        let (cols, row) = render(&r);
+        assert_eq!(
+            cols.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(),
+            ["ts", INVALID]
+        );
+        let row = String::from_utf8(row).unwrap();
+        let (_, inv) = row.split_once('\t').unwrap();
+        let Some(Json::String(inv)) = tsv::parse(inv.as_bytes(), &ChType::invalid()) else {
+            panic!("{row}");
+        };
+        let inv: Json = serde_json::from_str(&inv).unwrap();
+        assert_eq!(inv[long.as_str()], "10.0.0.1");
     }
 
     #[test]
