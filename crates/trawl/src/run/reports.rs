@@ -243,8 +243,7 @@ impl Reports {
                 });
             }
             if changed {
-                let snapshot = state.clone();
-                self.save(&snapshot);
+                self.save(state);
             }
             let oldest = state[&key].values().copied().min().unwrap_or(due_end);
             let mut start = oldest;
